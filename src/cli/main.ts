@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// meshplane CLI: `serve` runs the control plane; `explain` prints the core's view.
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { startAdminServer } from '../admin/server.js';
+import { computeCore } from '../core/index.js';
+import { createLogger } from '../log.js';
+import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
+import { coreSettings } from '../settings.js';
+import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
+import { AdsServer } from '../xds/ads.js';
+import { SnapshotCache } from '../xds/snapshot.js';
+import { explainTable, explainView } from './explain.js';
+
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+};
+
+const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
+
+program
+  .command('serve')
+  .description('watch a directory of manifests and serve Envoy config over ADS')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
+  .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
+  .option('--xds-port <port>', 'port for the ADS gRPC server', port, 18000)
+  .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
+  .option('--admin-port <port>', 'port for the admin HTTP server (/healthz, /readyz, /debug/*)', port, 9902)
+  .option('--listener-address <addr>', 'address gateway listeners bind to inside Envoy', '0.0.0.0')
+  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name', 'cluster-1')
+  .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
+  .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
+  .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
+  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
+  .action(async (opts) => {
+    const log = createLogger(opts.logLevel);
+    const settings = coreSettings(opts);
+    const dir = resolve(opts.configDir);
+    const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
+    const cache = new SnapshotCache();
+    const state: PipelineState = { generation: 0 };
+    const ads = new AdsServer(cache, log);
+    const stop = runPipeline(
+      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      settings,
+      { listenerAddress: opts.listenerAddress },
+      cache,
+      log,
+      state,
+    );
+    const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort);
+    const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads);
+    log.warn({ address: opts.xdsAddress, port: xdsPort }, 'ADS is serving in plain text (no TLS): fine on a trusted host network only');
+    log.info({ configDir: dir, xdsPort, adminPort: opts.adminPort }, 'meshplane is serving');
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      stop();
+      admin.close();
+      await ads.close(3000);
+      log.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
+
+program
+  .command('explain')
+  .description('compute routes, destinations, policies and status for a directory once and print them')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
+  .option('--output <format>', 'json or table', 'json')
+  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name', 'cluster-1')
+  .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
+  .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
+  .action((opts) => {
+    if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
+    const dir = resolve(opts.configDir);
+    const log = createLogger('warn');
+    // explain never writes the state file: it only reads what `serve` recorded.
+    const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
+    const set = new ManifestDirectory(dir, clock).scan();
+    logDiagnostics(set, log);
+    const out = explainView(computeCore(set.resources, coreSettings(opts), set.rejected));
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`meshplane: ${err.message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,215 @@
+// The translation core: (resources, settings) -> { ir, status }. Pure and
+// deterministic: no clocks, no randomness, no I/O; input order never matters.
+import type { Backend, CoreResult, FinalRoute, GatewayIR, ListenerIR, VirtualHostIR } from '../ir/types.js';
+import type {
+  EndpointSliceR,
+  ExternalEndpointR,
+  ExternalServiceR,
+  PodR,
+  PolicyR,
+  Resource,
+  RouteTableR,
+  ServiceR,
+  VirtualDestinationR,
+  VirtualGatewayR,
+  WorkspaceR,
+  WorkspaceSettingsR,
+} from '../resources/schema.js';
+import { isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { checkExternalServiceOverlap } from './external-services.js';
+import { byAge, compareStr, selectorMatches } from './match.js';
+import {
+  attachDestinationPolicies,
+  attachRoutePolicies,
+  placePolicies,
+  reportPolicySelection,
+  type DestinationUse,
+  type FeatureGates,
+} from './policies.js';
+import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } from './routes.js';
+import { StatusBook } from './status.js';
+import { indexWorkspaces } from './workspaces.js';
+import type { DestinationCatalog } from './destinations.js';
+
+export type { FeatureGates } from './policies.js';
+
+export interface CoreSettings {
+  clusterName: string;
+  featureGates: FeatureGates;
+}
+
+export const DEFAULT_SETTINGS: CoreSettings = {
+  clusterName: 'cluster-1',
+  featureGates: { VirtualDestinationWorkspacePolicyOverride: false, gatewayDefaultDenyAllHTTPRequests: false },
+};
+
+/** A resource the source could not accept, reported in status under its key. */
+export interface RejectedResource {
+  key: string;
+  messages: string[];
+}
+
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
+
+export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
+  const status = new StatusBook();
+  for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
+
+  // Deterministic order and one resource per key.
+  const sorted = [...input].sort((a, b) => compareStr(resourceKey(a), resourceKey(b)) || compareStr(srcOf(a), srcOf(b)));
+  const resources: Resource[] = [];
+  for (const r of sorted) {
+    const prev = resources[resources.length - 1];
+    if (prev && resourceKey(prev) === resourceKey(r)) {
+      status.warn(resourceKey(r), `defined twice (${srcOf(prev)} and ${srcOf(r)}); the first is used`);
+      continue;
+    }
+    resources.push(r);
+  }
+  const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
+
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
+  for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
+
+  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), namespaceLabels, settings.clusterName, status);
+  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  for (const r of resources) {
+    if (!KUBE_KINDS.has(r.kind) && !owned(r)) {
+      status.invalid(resourceKey(r), `namespace "${r.metadata.namespace}" is not selected by any workspace, so this ${r.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
+    }
+  }
+
+  const externalServices = checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status);
+  const slicesByService = new Map<string, EndpointSliceR[]>();
+  for (const s of of<EndpointSliceR>('EndpointSlice')) {
+    const svc = s.metadata.labels['kubernetes.io/service-name'];
+    if (!svc) continue;
+    const key = `${s.metadata.namespace}/${svc}`;
+    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+  }
+  const catalog: DestinationCatalog = {
+    services: new Map(of<ServiceR>('Service').map((s) => [nsName(s), s])),
+    virtualDestinations: new Map(of<VirtualDestinationR>('VirtualDestination').filter(owned).map((v) => [nsName(v), v])),
+    externalServices: new Map(externalServices.map((e) => [nsName(e), e])),
+    externalEndpoints: of<ExternalEndpointR>('ExternalEndpoint').filter(owned),
+    slicesByService,
+    pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
+    clusterName: settings.clusterName,
+  };
+
+  // ---- route tables -------------------------------------------------------
+  const tables: TableInfo[] = of<RouteTableR>('RouteTable')
+    .filter(owned)
+    .map((t) => ({ table: t, key: nsName(t), workspace: ws.workspaceOf(t.metadata.namespace)! }));
+  for (const t of tables) status.accept(resourceKey(t.table));
+  const backends = new Map<string, Backend>();
+  const fctx: FlattenContext = {
+    ws,
+    status,
+    catalog,
+    childTables: tables.filter((t) => !t.table.spec.hosts?.length),
+    backends,
+    clusterName: settings.clusterName,
+  };
+  const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));
+  for (const g of gatewaysByKey.values()) status.accept(resourceKey(g));
+
+  const roots = tables.filter((t) => t.table.spec.hosts?.length).sort((a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table));
+  let routes: FinalRoute[] = [];
+  const bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }> = [];
+  for (const root of roots) {
+    const refs = root.table.spec.virtualGateways ?? [];
+    if (refs.length === 0) {
+      routes.push(...flattenRootTable(fctx, root, null, root.table.spec.hosts!));
+      continue;
+    }
+    for (const ref of refs) {
+      const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}`;
+      const gw = gatewaysByKey.get(key);
+      if (!gw) {
+        status.invalid(resourceKey(root.table), `virtual gateway ${key} not found (or in a namespace no workspace selects)`);
+        continue;
+      }
+      const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
+      // A gateway is shared only by a full (kind ALL) export/import between the workspaces.
+      if (gwWs !== root.workspace && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
+        status.invalid(resourceKey(root.table), `virtual gateway ${key} belongs to workspace "${gwWs}", which does not share it (kind ALL) with "${root.workspace}"`);
+        continue;
+      }
+      const flat = flattenRootTable(fctx, root, key, root.table.spec.hosts!);
+      routes.push(...flat);
+      bindings.push({ gateway: key, root, routes: flat });
+    }
+  }
+
+  // ---- policies -----------------------------------------------------------
+  const placed = placePolicies(resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[], ws);
+  routes = attachRoutePolicies(routes, placed, settings.clusterName, status, settings.featureGates);
+  const byId = new Map(routes.map((r) => [r.id, r]));
+
+  const uses = new Map<string, DestinationUse>();
+  const use = (kind: DestinationUse['kind'], object: DestinationUse['object'], consumer: string) => {
+    const k = `${kind}/${nsName(object)}`;
+    const owner = ws.workspaceOf(object.metadata.namespace)!;
+    const u = uses.get(k) ?? { kind, object, owner, consumers: new Set([owner]) };
+    u.consumers.add(consumer);
+    uses.set(k, u);
+  };
+  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.workspaceOf(s.metadata.namespace)!);
+  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.workspaceOf(v.metadata.namespace)!);
+  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.workspaceOf(e.metadata.namespace)!);
+  for (const b of backends.values()) {
+    const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
+    use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
+  }
+  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates);
+  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
+  const finalBackends = [...backends.values()]
+    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
+    .sort((a, b) => compareStr(a.cluster, b.cluster));
+
+  // Workload and listener selection: counted so status says what a policy reaches.
+  const pods = of<PodR>('Pod');
+  for (const p of placed) {
+    for (const sel of p.policy.spec.applyToWorkloads ?? []) {
+      const n = pods.filter((pod) => ws.workspaceOf(pod.metadata.namespace) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: settings.clusterName })).length;
+      if (n) status.count(p.key, 'workloadsSelected', n);
+    }
+  }
+
+  // ---- gateways -----------------------------------------------------------
+  const gateways: GatewayIR[] = [];
+  for (const [key, gw] of [...gatewaysByKey.entries()].sort(([a], [b]) => compareStr(a, b))) {
+    const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
+    const listeners: ListenerIR[] = gw.spec.listeners.map((l) => {
+      const hostRoutes = new Map<string, FinalRoute[]>();
+      for (const b of bindings.filter((x) => x.gateway === key)) {
+        for (const host of b.root.table.spec.hosts!) {
+          if (!hostAllowed(l.allowedRouteTables, host)) continue;
+          hostRoutes.set(host, [...(hostRoutes.get(host) ?? []), ...b.routes.map((r) => byId.get(r.id)!)]);
+        }
+      }
+      const virtualHosts: VirtualHostIR[] = [...hostRoutes.entries()]
+        .sort(([a], [b]) => compareStr(a, b))
+        .map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));
+      const policies = placed
+        .filter((p) => p.workspace === gwWs && (p.policy.spec.applyToListeners ?? []).some((s) => selectorMatches(s.virtualGateway, { metadata: gw.metadata, workspace: gwWs, cluster: settings.clusterName }) && (s.port?.number === undefined || s.port.number === l.port.number)))
+        .map((p) => {
+          status.count(p.key, 'listenersSelected');
+          return p.ref;
+        });
+      return { name: `${key}:${l.port.number}`, port: l.port.number, virtualHosts, policies };
+    });
+    gateways.push({ ref: key, workspace: gwWs, listeners });
+  }
+
+  reportPolicySelection(placed, status);
+  for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
+
+  const policyConfigs: Record<string, unknown> = {};
+  for (const p of placed) policyConfigs[p.key] = p.policy.spec.config;
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policyConfigs }, status: status.toJSON() };
+}
+
+const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

@@ -1,0 +1,187 @@
+// Policy attachment (semantics §5-§7): which policies reach a final route or a
+// destination, and which one wins when several of one kind select the same thing.
+import type { DestinationIR, FinalRoute, PolicyRef, SkippedPolicy } from '../ir/types.js';
+import type { PolicyKind, PolicyR } from '../resources/schema.js';
+import { resourceKey } from '../resources/schema.js';
+import { SHARED_KIND, type DestinationObject } from './destinations.js';
+import { byAge, selectorMatches } from './match.js';
+import type { StatusBook } from './status.js';
+import type { WorkspaceIndex } from './workspaces.js';
+
+export const MERGING_KINDS: ReadonlySet<PolicyKind> = new Set([
+  'AccessPolicy', 'AccessLogPolicy', 'ActiveHealthCheckPolicy', 'DLPPolicy', 'FailoverPolicy', 'WAFPolicy',
+]);
+export const SERVER_SIDE_KINDS: ReadonlySet<PolicyKind> = new Set(['AccessPolicy']);
+/** Workload-scoped kinds never leave their workspace and never attach to destinations of other workspaces. */
+export const WORKLOAD_SCOPED_KINDS: ReadonlySet<PolicyKind> = new Set(['AccessLogPolicy']);
+
+export interface FeatureGates {
+  VirtualDestinationWorkspacePolicyOverride: boolean;
+  gatewayDefaultDenyAllHTTPRequests: boolean;
+}
+export const REQUIRE_AUTH_LABEL = 'gateway.gloo.solo.io/require_auth';
+
+export interface PlacedPolicy {
+  policy: PolicyR;
+  workspace: string;
+  key: string;
+  ref: PolicyRef;
+}
+
+export function placePolicies(policies: PolicyR[], ws: WorkspaceIndex): PlacedPolicy[] {
+  const out: PlacedPolicy[] = [];
+  for (const p of [...policies].sort(byAge)) {
+    const w = ws.workspaceOf(p.metadata.namespace);
+    if (!w) continue;
+    out.push({ policy: p, workspace: w, key: resourceKey(p), ref: { kind: p.kind as PolicyKind, namespace: p.metadata.namespace, name: p.metadata.name, workspace: w } });
+  }
+  return out;
+}
+
+const phaseOf = (p: PolicyR): 'preAuthz' | 'postAuthz' => ((p.spec.config as { phase?: { preAuthz?: unknown } }).phase?.preAuthz ? 'preAuthz' : 'postAuthz');
+
+/**
+ * Resolves conflicts among policies (already oldest first) attached to one target.
+ * Returns the winners and the skipped ones with the reason.
+ */
+export function resolveConflicts(candidates: PlacedPolicy[], target: string, status: StatusBook): { applied: PolicyRef[]; skipped: SkippedPolicy[] } {
+  const applied: PolicyRef[] = [];
+  const skipped: SkippedPolicy[] = [];
+  const winners = new Map<string, PlacedPolicy>();
+  for (const c of candidates) {
+    const kind = c.ref.kind;
+    if (MERGING_KINDS.has(kind)) {
+      applied.push(c.ref);
+      continue;
+    }
+    const slot = kind === 'TransformationPolicy' ? `${kind}:${phaseOf(c.policy)}` : kind;
+    const winner = winners.get(slot);
+    if (!winner) {
+      winners.set(slot, c);
+      applied.push(c.ref);
+      continue;
+    }
+    const reason = `${kind} conflicts with ${winner.ref.namespace}/${winner.ref.name} (older) already applied to ${target}; skipping ${c.ref.namespace}/${c.ref.name}`;
+    skipped.push({ ...c.ref, reason });
+    status.warn(c.key, reason);
+  }
+  return { applied, skipped };
+}
+
+const selectsNothing = (p: PolicyR): boolean =>
+  !p.spec.applyToRoutes?.length && !p.spec.applyToDestinations?.length && !p.spec.applyToWorkloads?.length && !p.spec.applyToListeners?.length;
+
+/** Attaches applyToRoutes policies to final routes; returns new route objects. */
+export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates): FinalRoute[] {
+  const routePolicies = placed.filter((p) => p.policy.spec.applyToRoutes?.length);
+  const byWorkspace = new Map<string, PlacedPolicy[]>();
+  for (const p of routePolicies) byWorkspace.set(p.workspace, [...(byWorkspace.get(p.workspace) ?? []), p]);
+
+  return routes.map((route) => {
+    if (!route.valid) return route;
+    const [ns, name] = route.table.split('/');
+    const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: clusterName };
+    const candidates: PlacedPolicy[] = [];
+    for (const w of route.chainWorkspaces) {
+      for (const p of byWorkspace.get(w) ?? []) {
+        // labels match the effective labels; name/namespace/workspace the defining table
+        if (p.policy.spec.applyToRoutes!.some((sel) => selectorMatches(sel.route, target))) candidates.push(p);
+      }
+    }
+    candidates.sort((a, b) => byAge(a.policy, b.policy));
+    const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, status);
+    for (const c of candidates) status.count(c.key, 'routesSelected');
+    status.count(`RouteTable/${route.table}`, 'policiesApplied', applied.length);
+    let next: FinalRoute = { ...route, policies: applied, skipped };
+    if (
+      gates.gatewayDefaultDenyAllHTTPRequests &&
+      route.gateway !== null &&
+      route.labels[REQUIRE_AUTH_LABEL] === 'true' &&
+      !applied.some((p) => p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy')
+    ) {
+      next = { ...next, action: { type: 'directResponse', status: 403, body: 'RBAC: access denied' }, denied: 'gatewayDefaultDenyAllHTTPRequests' };
+    }
+    return next;
+  });
+}
+
+export interface DestinationUse {
+  kind: DestinationIR['kind'];
+  object: DestinationObject;
+  owner: string;
+  consumers: Set<string>;
+}
+
+function destinationSelected(p: PlacedPolicy, d: DestinationUse, clusterName: string): boolean {
+  const sels = p.policy.spec.applyToDestinations;
+  if (!sels?.length) {
+    // An AccessPolicy that selects nothing at all applies to every destination of its workspace.
+    return p.ref.kind === 'AccessPolicy' && selectsNothing(p.policy) && d.owner === p.workspace;
+  }
+  return sels.some((s) => (s.kind ?? 'SERVICE') === d.kind && selectorMatches(s.selector, { metadata: d.object.metadata, workspace: d.owner, cluster: clusterName }));
+}
+
+/** One DestinationIR per (destination, consuming workspace), with the §6 table applied. */
+export function attachDestinationPolicies(
+  uses: DestinationUse[],
+  placed: PlacedPolicy[],
+  ws: WorkspaceIndex,
+  clusterName: string,
+  status: StatusBook,
+  gates: FeatureGates,
+): DestinationIR[] {
+  const out: DestinationIR[] = [];
+  const destPolicies = placed.filter((p) => p.policy.spec.applyToDestinations?.length || (p.ref.kind === 'AccessPolicy' && selectsNothing(p.policy)));
+  const counted = new Set<string>();
+  for (const d of uses) {
+    const selecting = destPolicies.filter((p) => destinationSelected(p, d, clusterName));
+    for (const consumer of [...d.consumers].sort()) {
+      // A policy in workspace X can only select what X sees.
+      const from = (w: string) => selecting.filter((p) => p.workspace === w && ws.isVisible(SHARED_KIND[d.kind], d.object, d.owner, w));
+      const client = (w: string) => from(w).filter((p) => !SERVER_SIDE_KINDS.has(p.ref.kind) && !(WORKLOAD_SCOPED_KINDS.has(p.ref.kind) && w !== d.owner));
+      const server = (w: string) => from(w).filter((p) => SERVER_SIDE_KINDS.has(p.ref.kind));
+      let clientSide: PlacedPolicy[];
+      let serverSide: PlacedPolicy[];
+      if (consumer === d.owner) {
+        clientSide = client(consumer);
+        serverSide = server(consumer);
+      } else if (d.kind === 'SERVICE') {
+        clientSide = client(consumer);
+        serverSide = server(d.owner);
+      } else if (d.kind === 'VIRTUAL_DESTINATION') {
+        const mine = client(consumer);
+        clientSide = gates.VirtualDestinationWorkspacePolicyOverride
+          ? [...client(d.owner).filter((p) => !mine.some((m) => m.ref.kind === p.ref.kind)), ...mine]
+          : mine;
+        serverSide = server(consumer);
+      } else {
+        clientSide = client(consumer);
+        serverSide = server(consumer);
+      }
+      const target = `${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name} (consumed by workspace "${consumer}")`;
+      const c = resolveConflicts(clientSide.sort((a, b) => byAge(a.policy, b.policy)), target, status);
+      const s = resolveConflicts(serverSide.sort((a, b) => byAge(a.policy, b.policy)), target, status);
+      for (const p of [...clientSide, ...serverSide]) {
+        const k = `${p.key}|${d.kind}|${d.object.metadata.namespace}/${d.object.metadata.name}`;
+        if (!counted.has(k)) {
+          counted.add(k);
+          status.count(p.key, 'destinationsSelected');
+        }
+      }
+      out.push({ kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name, owner: d.owner, consumer, clientPolicies: c.applied, serverPolicies: s.applied });
+    }
+  }
+  return out;
+}
+
+export function reportPolicySelection(placed: PlacedPolicy[], status: StatusBook): void {
+  for (const p of placed) {
+    status.accept(p.key);
+    const st = status.get(p.key);
+    const routes = st?.counters?.routesSelected ?? 0;
+    const dests = st?.counters?.destinationsSelected ?? 0;
+    const workloads = st?.counters?.workloadsSelected ?? 0;
+    const listeners = st?.counters?.listenersSelected ?? 0;
+    if (routes + dests + workloads + listeners === 0) status.warn(p.key, `${p.ref.kind} ${p.ref.namespace}/${p.ref.name} selects no routes, destinations, workloads or listeners in workspace "${p.workspace}"`);
+  }
+}

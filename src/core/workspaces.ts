@@ -1,0 +1,97 @@
+// Namespace -> workspace resolution and import/export visibility (semantics §2).
+import type { Resource, SharedKind, SharingRule, WorkspaceR, WorkspaceSettingsR } from '../resources/schema.js';
+import { resourceKey } from '../resources/schema.js';
+import { byAge, globMatch, labelsMatch } from './match.js';
+import type { StatusBook } from './status.js';
+
+export interface WorkspaceIndex {
+  readonly names: readonly string[];
+  workspaceOf(namespace: string): string | undefined;
+  /** R (of shared kind `kind`, owned by `owner`) is visible in `consumer`. */
+  isVisible(kind: Exclude<SharedKind, 'ALL'>, r: Resource, owner: string, consumer: string): boolean;
+  /** Why R is not visible, naming the missing export and/or import. */
+  explainInvisible(kind: Exclude<SharedKind, 'ALL'>, r: Resource, owner: string, consumer: string): string;
+  /** Owner exports `kind` to consumer and consumer imports it from owner, for resource r. */
+  exportsTo(owner: string, consumer: string, kind: Exclude<SharedKind, 'ALL'>, r: Resource): boolean;
+  importsFrom(consumer: string, owner: string, kind: Exclude<SharedKind, 'ALL'>, r: Resource): boolean;
+}
+
+export function indexWorkspaces(
+  workspaces: WorkspaceR[],
+  settings: WorkspaceSettingsR[],
+  namespaceLabels: Map<string, Record<string, string>>,
+  clusterName: string,
+  status: StatusBook,
+): WorkspaceIndex {
+  const ordered = [...workspaces].sort(byAge);
+  const byName = new Map(ordered.map((w) => [w.metadata.name, w]));
+  const nsOwner = new Map<string, string>();
+
+  for (const ns of [...namespaceLabels.keys()].sort()) {
+    const claimants = ordered.filter((ws) =>
+      ws.spec.workloadClusters.some(
+        (wc) =>
+          globMatch(wc.name, clusterName) &&
+          wc.namespaces.some((n) => (n.name === undefined || globMatch(n.name, ns)) && labelsMatch(n.labels, namespaceLabels.get(ns)!)),
+      ),
+    );
+    if (claimants.length === 0) continue;
+    nsOwner.set(ns, claimants[0].metadata.name);
+    if (claimants.length > 1) {
+      const names = claimants.map((c) => c.metadata.name);
+      for (const c of claimants) {
+        status.invalid(
+          resourceKey(c),
+          `namespace "${ns}" is selected by several workspaces (${names.join(', ')}); the oldest, "${names[0]}", keeps it. Narrow workloadClusters so each namespace has one workspace`,
+        );
+      }
+    }
+  }
+  for (const ws of ordered) status.accept(resourceKey(ws));
+
+  // One WorkspaceSettings per workspace: the oldest one in the workspace's namespaces wins.
+  const settingsOf = new Map<string, WorkspaceSettingsR>();
+  for (const s of [...settings].sort(byAge)) {
+    const ws = nsOwner.get(s.metadata.namespace);
+    if (!ws) continue; // reported with the other unowned resources
+    const prev = settingsOf.get(ws);
+    if (prev) {
+      status.warn(resourceKey(s), `workspace "${ws}" already has WorkspaceSettings ${prev.metadata.namespace}/${prev.metadata.name} (older); this one is ignored`);
+      continue;
+    }
+    settingsOf.set(ws, s);
+    status.accept(resourceKey(s));
+  }
+
+  const wsMatches = (rule: SharingRule, wsName: string): boolean => {
+    const ws = byName.get(wsName);
+    return rule.workspaces.some((w) => (w.name === undefined || globMatch(w.name, wsName)) && labelsMatch(w.selector, ws?.metadata.labels ?? {}));
+  };
+  const resourceMatches = (rule: SharingRule, kind: SharedKind, r: Resource): boolean =>
+    (rule.resources ?? [{ kind: 'ALL' as const }]).some(
+      (f) =>
+        (f.kind === 'ALL' || f.kind === kind) &&
+        (f.name === undefined || globMatch(f.name, r.metadata.name)) &&
+        (f.namespace === undefined || globMatch(f.namespace, r.metadata.namespace)) &&
+        labelsMatch(f.labels, r.metadata.labels),
+    );
+
+  const exportsTo: WorkspaceIndex['exportsTo'] = (owner, consumer, kind, r) =>
+    (settingsOf.get(owner)?.spec.exportTo ?? []).some((rule) => wsMatches(rule, consumer) && resourceMatches(rule, kind, r));
+  const importsFrom: WorkspaceIndex['importsFrom'] = (consumer, owner, kind, r) =>
+    (settingsOf.get(consumer)?.spec.importFrom ?? []).some((rule) => wsMatches(rule, owner) && resourceMatches(rule, kind, r));
+
+  return {
+    names: ordered.map((w) => w.metadata.name),
+    workspaceOf: (ns) => nsOwner.get(ns),
+    exportsTo,
+    importsFrom,
+    isVisible: (kind, r, owner, consumer) => owner === consumer || (exportsTo(owner, consumer, kind, r) && importsFrom(consumer, owner, kind, r)),
+    explainInvisible: (kind, r, owner, consumer) => {
+      const missing: string[] = [];
+      if (!exportsTo(owner, consumer, kind, r)) missing.push(`workspace "${owner}" does not export ${kind} ${r.metadata.namespace}/${r.metadata.name} to "${consumer}"`);
+      if (!importsFrom(consumer, owner, kind, r)) missing.push(`workspace "${consumer}" does not import ${kind} ${r.metadata.namespace}/${r.metadata.name} from "${owner}"`);
+      return missing.join(' and ');
+    },
+  };
+}

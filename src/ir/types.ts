@@ -1,0 +1,120 @@
+// The intermediate representation: the contract between core/ and translate/.
+// Plain JSON-serialisable data; `meshplane explain` prints a view of it.
+import type { DestinationKind, HttpMatcher, PolicyKind } from '../resources/schema.js';
+
+export type StatusState = 'ACCEPTED' | 'WARNING' | 'INVALID';
+
+export interface ResourceStatus {
+  state: StatusState;
+  messages: string[];
+  counters?: Record<string, number>;
+}
+
+export interface PolicyRef {
+  kind: PolicyKind;
+  namespace: string;
+  name: string;
+  workspace: string;
+}
+
+export interface SkippedPolicy extends PolicyRef {
+  reason: string;
+}
+
+export interface ChainLink {
+  table: string; // ns/name
+  route: string;
+}
+
+/** A backend the translator turns into one Envoy cluster. */
+export interface Backend {
+  /** Envoy cluster name; stable and unique per (destination, port, subset). */
+  cluster: string;
+  kind: DestinationKind;
+  namespace: string;
+  name: string;
+  port: number;
+  /** Workload label subset (from workloadSelectors); empty = every endpoint. */
+  subset: Record<string, string>;
+  endpoints: Array<{ address: string; port: number; zone?: string; ready: boolean }>;
+  /** STATIC for IP endpoints; STRICT_DNS for hostnames (external services). */
+  discovery: 'EDS' | 'STRICT_DNS';
+  /** Per-kind config from client-side destination policies. */
+  clientPolicies: PolicyRef[];
+  protocol: 'HTTP' | 'HTTP2' | 'HTTPS';
+}
+
+export type RouteAction =
+  | { type: 'forward'; destinations: Array<{ cluster: string; weight: number }>; pathRewrite?: string; hostRewrite?: string }
+  | { type: 'directResponse'; status: number; body?: string }
+  | { type: 'redirect'; hostRedirect?: string; pathRedirect?: string; httpsRedirect?: boolean; responseCode?: string };
+
+export interface FinalRoute {
+  /** Unique, stable: gateway|table|route|chain digest. */
+  id: string;
+  gateway: string | null;
+  hosts: string[];
+  table: string;
+  route: string;
+  path: ChainLink[];
+  workspace: string;
+  rootWorkspace: string;
+  chainWorkspaces: string[];
+  labels: Record<string, string>;
+  /** Each entry is one alternative; a request matches the route if any entry matches. */
+  matchers: HttpMatcher[];
+  action: RouteAction;
+  valid: boolean;
+  errors: string[];
+  policies: PolicyRef[];
+  skipped: SkippedPolicy[];
+  workloadSelector?: Record<string, string>;
+  /** Set when a feature gate replaced the action (e.g. gatewayDefaultDenyAllHTTPRequests). */
+  denied?: string;
+  /** Position in the flattened table order, used to order Envoy routes. */
+  order: number;
+}
+
+export interface VirtualHostIR {
+  name: string;
+  domains: string[];
+  routes: FinalRoute[];
+}
+
+export interface ListenerIR {
+  name: string;
+  port: number;
+  virtualHosts: VirtualHostIR[];
+  policies: PolicyRef[];
+}
+
+export interface GatewayIR {
+  /** ns/name of the VirtualGateway: also the proxy's snapshot key. */
+  ref: string;
+  workspace: string;
+  listeners: ListenerIR[];
+}
+
+export interface DestinationIR {
+  kind: DestinationKind;
+  namespace: string;
+  name: string;
+  owner: string;
+  consumer: string;
+  clientPolicies: PolicyRef[];
+  serverPolicies: PolicyRef[];
+}
+
+export interface IR {
+  gateways: GatewayIR[];
+  routes: FinalRoute[];
+  destinations: DestinationIR[];
+  backends: Backend[];
+  /** Full policy configs by "Kind/ns/name", for the translator. */
+  policyConfigs: Record<string, unknown>;
+}
+
+export interface CoreResult {
+  ir: IR;
+  status: Record<string, ResourceStatus>;
+}

@@ -1,0 +1,63 @@
+// Wires the stages: resource sets -> core -> translate -> snapshots.
+import type { Logger } from 'pino';
+import { map, type Observable } from 'rxjs';
+import { computeCore, type CoreSettings } from './core/index.js';
+import type { CoreResult } from './ir/types.js';
+import type { ResourceSet } from './sources/file.js';
+import { translateAll, type TranslateOptions } from './translate/index.js';
+import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
+
+export interface PipelineState {
+  core?: CoreResult;
+  generation: number;
+}
+
+export function logDiagnostics(set: ResourceSet, log: Logger): void {
+  for (const d of set.diagnostics) {
+    for (const p of d.problems) {
+      log.error(
+        { file: d.file, document: d.document, line: d.line, resource: d.resource, field: p.path, keptPrevious: d.keptPrevious },
+        `${d.file}${d.document !== undefined ? ` document ${d.document}` : ''}${d.line ? ` (line ${d.line})` : ''}${d.resource ? ` ${d.resource}` : ''}: ${p.path}: ${p.message}${d.keptPrevious ? ' - the last valid version is still served' : ''}`,
+      );
+    }
+  }
+}
+
+/**
+ * Subscribes the cache to a stream of resource sets. A gateway whose
+ * translation fails keeps its previous snapshot.
+ */
+export function runPipeline(
+  sets: Observable<ResourceSet>,
+  settings: CoreSettings,
+  opts: TranslateOptions,
+  cache: SnapshotCache,
+  log: Logger,
+  state: PipelineState,
+): () => void {
+  const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
+    logDiagnostics(set, log);
+    const core = computeCore(set.resources, settings, set.rejected);
+    const perGateway = translateAll(core.ir, opts);
+    const next = new Map<string, Snapshot>();
+    for (const [key, resources] of perGateway) {
+      try {
+        next.set(key, buildSnapshot(resources));
+      } catch (err) {
+        const prev = cache.get(key);
+        if (prev) next.set(key, prev);
+        log.error({ gateway: key, err: (err as Error).message }, 'could not encode the Envoy config for this gateway; keeping its previous config');
+      }
+    }
+    cache.setAll(next);
+    state.core = core;
+    state.generation++;
+    const invalid = Object.entries(core.status).filter(([, s]) => s.state === 'INVALID');
+    for (const [key, s] of invalid) log.warn({ resource: key, messages: s.messages }, `${key} is invalid: ${s.messages.join('; ')}`);
+    log.info(
+      { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid: invalid.length, ms: Math.round(performance.now() - started) },
+      'configuration updated',
+    );
+  });
+  return () => sub.unsubscribe();
+}

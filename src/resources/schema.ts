@@ -1,0 +1,461 @@
+// One zod schema per resource kind: it is both the TypeScript type and the
+// runtime validation. Objects are strict so unknown fields are reported with
+// their path instead of being dropped silently.
+import { z } from 'zod';
+
+const labels = z.record(z.string(), z.string());
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
+
+export const metadataSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 name'),
+  namespace: z.string().min(1).optional(),
+  labels: labels.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  creationTimestamp: z.string().datetime({ offset: true }).optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  generation: z.number().optional(),
+});
+
+// ---- shared pieces -------------------------------------------------------
+
+const objectSelector = z.strictObject({
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  cluster: z.string().optional(),
+  workspace: z.string().optional(),
+  labels: labels.optional(),
+});
+export type ObjectSelector = z.infer<typeof objectSelector>;
+
+const portSelector = z.strictObject({ number: z.number().int().min(1).max(65535).optional(), name: z.string().optional() });
+
+const destinationKind = z.enum(['SERVICE', 'VIRTUAL_DESTINATION', 'EXTERNAL_SERVICE']);
+export type DestinationKind = z.infer<typeof destinationKind>;
+
+const destinationRef = z.strictObject({
+  ref: z.strictObject({ name: z.string().min(1), namespace: z.string().optional(), cluster: z.string().optional() }),
+  kind: destinationKind.optional(),
+  port: portSelector.optional(),
+  weight: z.number().int().min(0).optional(),
+  subset: labels.optional(),
+});
+export type DestinationRef = z.infer<typeof destinationRef>;
+
+// ---- admin.gloo.solo.io/v2 ------------------------------------------------
+
+const workspaceSpec = z.strictObject({
+  workloadClusters: z
+    .array(
+      z.strictObject({
+        name: z.string().default('*'),
+        namespaces: z
+          .array(z.strictObject({ name: z.string().optional(), labels: labels.optional() }))
+          .default([{ name: '*' }]),
+        configEnabled: z.boolean().optional(),
+      }),
+    )
+    .default([]),
+});
+
+const workspaceRefSelector = z.strictObject({ name: z.string().optional(), selector: labels.optional() });
+const sharedKind = z.enum(['ALL', 'ROUTE_TABLE', 'SERVICE', 'VIRTUAL_DESTINATION', 'EXTERNAL_SERVICE']);
+export type SharedKind = z.infer<typeof sharedKind>;
+const resourceFilter = z.strictObject({
+  kind: sharedKind.default('ALL'),
+  labels: labels.optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+});
+const sharingRule = z.strictObject({
+  workspaces: z.array(workspaceRefSelector).min(1),
+  resources: z.array(resourceFilter).optional(),
+});
+export type SharingRule = z.infer<typeof sharingRule>;
+
+const workspaceSettingsSpec = z.strictObject({
+  importFrom: z.array(sharingRule).default([]),
+  exportTo: z.array(sharingRule).default([]),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+const extAuthServerSpec = z.strictObject({
+  destinationServer: destinationRef.omit({ weight: true, subset: true }),
+  requestTimeout: duration.optional(),
+  failureModeAllow: z.boolean().optional(),
+  requestBody: z.strictObject({ maxRequestBytes: z.number().int().optional(), allowPartialMessage: z.boolean().optional() }).optional(),
+});
+
+const rateLimitServerSettingsSpec = z.strictObject({
+  destinationServer: destinationRef.omit({ weight: true, subset: true }),
+  requestTimeout: duration.optional(),
+  denyOnFail: z.boolean().optional(),
+  domain: z.string().optional(),
+});
+const looseConfig = z.record(z.string(), z.unknown());
+
+// ---- networking.gloo.solo.io/v2 -------------------------------------------
+
+const virtualGatewaySpec = z.strictObject({
+  workloads: z.array(z.strictObject({ selector: objectSelector.optional() })).default([]),
+  listeners: z
+    .array(
+      z.strictObject({
+        port: z.strictObject({ number: z.number().int().min(1).max(65535) }),
+        http: z.strictObject({}).optional(),
+        allowedRouteTables: z.array(z.strictObject({ host: z.string().optional(), selector: objectSelector.optional() })).optional(),
+      }),
+    )
+    .min(1),
+});
+
+const uriMatch = z
+  .strictObject({
+    prefix: z.string().optional(),
+    exact: z.string().optional(),
+    regex: z.string().optional(),
+    ignoreCase: z.boolean().optional(),
+  })
+  .refine((u) => [u.prefix, u.exact, u.regex].filter((x) => x !== undefined).length <= 1, {
+    message: 'set at most one of prefix, exact, regex',
+  });
+const headerMatch = z.strictObject({
+  name: z.string().min(1),
+  value: z.string().optional(),
+  regex: z.boolean().optional(),
+  invertMatch: z.boolean().optional(),
+});
+const httpMatcher = z.strictObject({
+  uri: uriMatch.optional(),
+  headers: z.array(headerMatch).optional(),
+  queryParameters: z.array(z.strictObject({ name: z.string(), value: z.string().optional(), regex: z.boolean().optional() })).optional(),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']).optional(),
+});
+export type HttpMatcher = z.infer<typeof httpMatcher>;
+
+const redirectCodes = ['MOVED_PERMANENTLY', 'FOUND', 'SEE_OTHER', 'TEMPORARY_REDIRECT', 'PERMANENT_REDIRECT'] as const;
+const httpRoute = z
+  .strictObject({
+    name: z.string().min(1),
+    labels: labels.optional(),
+    matchers: z.array(httpMatcher).optional(),
+    forwardTo: z
+      .strictObject({
+        destinations: z.array(destinationRef).min(1),
+        pathRewrite: z.string().optional(),
+        hostRewrite: z.string().optional(),
+      })
+      .optional(),
+    directResponse: z.strictObject({ status: z.number().int().min(200).max(599), body: z.string().optional() }).optional(),
+    redirect: z
+      .strictObject({
+        hostRedirect: z.string().optional(),
+        pathRedirect: z.string().optional(),
+        httpsRedirect: z.boolean().optional(),
+        responseCode: z.enum(redirectCodes).optional(),
+      })
+      .optional(),
+    delegate: z
+      .strictObject({
+        routeTables: z.array(objectSelector).min(1),
+        sortMethod: z.enum(['TABLE_WEIGHT', 'ROUTE_SPECIFICITY']).optional(),
+      })
+      .optional(),
+  })
+  .refine((r) => [r.forwardTo, r.directResponse, r.redirect, r.delegate].filter(Boolean).length === 1, {
+    message: 'a route needs exactly one action: forwardTo, directResponse, redirect or delegate',
+  });
+export type HttpRoute = z.infer<typeof httpRoute>;
+
+const routeTableSpec = z
+  .strictObject({
+    hosts: z.array(z.string().min(1)).optional(),
+    virtualGateways: z.array(z.strictObject({ name: z.string(), namespace: z.string().optional(), cluster: z.string().optional() })).optional(),
+    workloadSelectors: z.array(z.strictObject({ selector: objectSelector.optional(), kind: z.string().optional() })).optional(),
+    weight: z.number().int().optional(),
+    defaultDestination: destinationRef.optional(),
+    http: z.array(httpRoute).default([]),
+  })
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.http.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['http', i, 'name'], message: `duplicate route name "${r.name}"` });
+      seen.add(r.name);
+    });
+  });
+export type RouteTableSpec = z.infer<typeof routeTableSpec>;
+
+const virtualDestinationSpec = z.strictObject({
+  hosts: z.array(z.string()).min(1),
+  services: z.array(objectSelector).default([]),
+  ports: z.array(z.strictObject({ number: z.number().int(), protocol: z.string().optional(), targetPort: z.strictObject({ number: z.number().int().optional(), name: z.string().optional() }).optional() })).min(1),
+});
+
+const externalServiceSpec = z.strictObject({
+  hosts: z.array(z.string()).default([]),
+  addresses: z.array(z.string()).default([]),
+  ports: z
+    .array(
+      z.strictObject({
+        name: z.string().optional(),
+        number: z.number().int().min(1).max(65535),
+        protocol: z.enum(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TCP', 'TLS']).default('HTTP'),
+        clientsideTls: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1),
+  selector: labels.optional(),
+});
+
+const externalEndpointSpec = z.strictObject({
+  address: z.string().min(1),
+  ports: z.array(z.strictObject({ name: z.string().optional(), number: z.number().int() })).min(1),
+});
+
+// ---- policies -------------------------------------------------------------
+
+const phase = z
+  .strictObject({
+    preAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
+    postAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
+  })
+  .optional();
+
+const policySpec = z.strictObject({
+  applyToRoutes: z.array(z.strictObject({ route: objectSelector.optional() })).optional(),
+  applyToDestinations: z
+    .array(z.strictObject({ selector: objectSelector.optional(), kind: destinationKind.optional(), port: portSelector.optional() }))
+    .optional(),
+  applyToWorkloads: z.array(z.strictObject({ selector: objectSelector.optional() })).optional(),
+  applyToListeners: z.array(z.strictObject({ virtualGateway: objectSelector.optional(), port: portSelector.optional() })).optional(),
+  config: looseConfig.default({}),
+});
+export type PolicySpec = z.infer<typeof policySpec>;
+const phasedPolicySpec = policySpec.extend({
+  config: looseConfig.and(z.object({ phase })).default({}),
+});
+
+// ---- Kubernetes core ------------------------------------------------------
+
+const serviceSpec = z
+  .object({
+    ports: z
+      .array(
+        z
+          .object({
+            name: z.string().optional(),
+            port: z.number().int().min(1).max(65535),
+            targetPort: z.union([z.number().int(), z.string()]).optional(),
+            protocol: z.string().optional(),
+            appProtocol: z.string().optional(),
+          })
+          .passthrough(),
+      )
+      .min(1),
+    selector: labels.optional(),
+  })
+  .passthrough(); // Kubernetes owns this schema: its other fields are not ours to judge
+
+const endpointSliceBody = z
+  .object({
+    addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
+    endpoints: z
+      .array(
+        z
+          .object({
+            addresses: z.array(z.string()).min(1),
+            conditions: z.object({ ready: z.boolean().optional() }).passthrough().optional(),
+            targetRef: z.object({ kind: z.string().optional(), name: z.string(), namespace: z.string().optional() }).passthrough().optional(),
+            zone: z.string().optional(),
+            nodeName: z.string().optional(),
+          })
+          .passthrough(),
+      )
+      .default([]),
+    ports: z.array(z.object({ name: z.string().optional(), port: z.number().int(), protocol: z.string().optional() }).passthrough()).default([]),
+  })
+  .passthrough();
+
+// ---- the kind table -------------------------------------------------------
+
+interface KindDef {
+  group: string; // apiVersion
+  spec?: z.ZodType;
+  /** EndpointSlice keeps its fields at the top level. */
+  body?: z.ZodType;
+  clusterScoped?: boolean;
+  policy?: 'route' | 'destination' | 'workload' | 'listener' | 'mixed';
+}
+
+const ADMIN = 'admin.gloo.solo.io/v2';
+const NET = 'networking.gloo.solo.io/v2';
+const SEC = 'security.policy.gloo.solo.io/v2';
+const TRAFFIC = 'trafficcontrol.policy.gloo.solo.io/v2';
+const RES = 'resilience.policy.gloo.solo.io/v2';
+const OBS = 'observability.policy.gloo.solo.io/v2';
+
+export const KINDS = {
+  Workspace: { group: ADMIN, spec: workspaceSpec },
+  WorkspaceSettings: { group: ADMIN, spec: workspaceSettingsSpec },
+  ExtAuthServer: { group: ADMIN, spec: extAuthServerSpec },
+  RateLimitServerConfig: { group: ADMIN, spec: looseConfig },
+  RateLimitServerSettings: { group: ADMIN, spec: rateLimitServerSettingsSpec },
+  RateLimitClientConfig: { group: ADMIN, spec: looseConfig },
+  VirtualGateway: { group: NET, spec: virtualGatewaySpec },
+  RouteTable: { group: NET, spec: routeTableSpec },
+  VirtualDestination: { group: NET, spec: virtualDestinationSpec },
+  ExternalService: { group: NET, spec: externalServiceSpec },
+  ExternalEndpoint: { group: NET, spec: externalEndpointSpec },
+  AccessPolicy: { group: SEC, spec: policySpec },
+  ExtAuthPolicy: { group: SEC, spec: policySpec },
+  JWTPolicy: { group: SEC, spec: phasedPolicySpec },
+  CORSPolicy: { group: SEC, spec: policySpec },
+  CSRFPolicy: { group: SEC, spec: policySpec },
+  DLPPolicy: { group: SEC, spec: policySpec },
+  WAFPolicy: { group: SEC, spec: policySpec },
+  HeaderManipulationPolicy: { group: TRAFFIC, spec: policySpec },
+  TransformationPolicy: { group: TRAFFIC, spec: phasedPolicySpec },
+  RateLimitPolicy: { group: TRAFFIC, spec: phasedPolicySpec },
+  MirrorPolicy: { group: TRAFFIC, spec: policySpec },
+  LoadBalancerPolicy: { group: TRAFFIC, spec: policySpec },
+  RetryTimeoutPolicy: { group: RES, spec: policySpec },
+  FaultInjectionPolicy: { group: RES, spec: policySpec },
+  OutlierDetectionPolicy: { group: RES, spec: policySpec },
+  FailoverPolicy: { group: RES, spec: policySpec },
+  ConnectionPolicy: { group: RES, spec: policySpec },
+  ActiveHealthCheckPolicy: { group: RES, spec: policySpec },
+  AccessLogPolicy: { group: OBS, spec: policySpec },
+  Namespace: { group: 'v1', clusterScoped: true },
+  Service: { group: 'v1', spec: serviceSpec },
+  Pod: { group: 'v1' },
+  EndpointSlice: { group: 'discovery.k8s.io/v1', body: endpointSliceBody },
+} satisfies Record<string, KindDef>;
+
+export type Kind = keyof typeof KINDS;
+export const POLICY_KINDS = [
+  'AccessPolicy', 'ExtAuthPolicy', 'JWTPolicy', 'CORSPolicy', 'CSRFPolicy', 'DLPPolicy', 'WAFPolicy',
+  'HeaderManipulationPolicy', 'TransformationPolicy', 'RateLimitPolicy', 'MirrorPolicy', 'LoadBalancerPolicy',
+  'RetryTimeoutPolicy', 'FaultInjectionPolicy', 'OutlierDetectionPolicy', 'FailoverPolicy', 'ConnectionPolicy',
+  'ActiveHealthCheckPolicy', 'AccessLogPolicy',
+] as const satisfies readonly Kind[];
+export type PolicyKind = (typeof POLICY_KINDS)[number];
+export const isPolicyKind = (k: string): k is PolicyKind => (POLICY_KINDS as readonly string[]).includes(k);
+
+export type Metadata = z.infer<typeof metadataSchema> & { namespace: string; labels: Record<string, string> };
+
+/** Where a resource came from, so errors can point at it. */
+export interface SourceRef {
+  file: string;
+  document: number; // 0-based index of the YAML document in the file
+}
+
+export interface Resource<K extends Kind = Kind, S = unknown> {
+  apiVersion: string;
+  kind: K;
+  metadata: Metadata;
+  spec: S;
+  source?: SourceRef;
+  /** For EndpointSlice and other top-level-body kinds. */
+  body?: Record<string, unknown>;
+}
+
+export type WorkspaceR = Resource<'Workspace', z.infer<typeof workspaceSpec>>;
+export type WorkspaceSettingsR = Resource<'WorkspaceSettings', z.infer<typeof workspaceSettingsSpec>>;
+export type VirtualGatewayR = Resource<'VirtualGateway', z.infer<typeof virtualGatewaySpec>>;
+export type RouteTableR = Resource<'RouteTable', RouteTableSpec>;
+export type VirtualDestinationR = Resource<'VirtualDestination', z.infer<typeof virtualDestinationSpec>>;
+export type ExternalServiceR = Resource<'ExternalService', z.infer<typeof externalServiceSpec>>;
+export type ExternalEndpointR = Resource<'ExternalEndpoint', z.infer<typeof externalEndpointSpec>>;
+export type ServiceR = Resource<'Service', z.infer<typeof serviceSpec>>;
+export type EndpointSliceR = Resource<'EndpointSlice', undefined> & { body: z.infer<typeof endpointSliceBody> };
+export type NamespaceR = Resource<'Namespace', unknown>;
+export type PodR = Resource<'Pod', unknown>;
+export type PolicyR = Resource<PolicyKind, PolicySpec>;
+export type ExtAuthServerR = Resource<'ExtAuthServer', z.infer<typeof extAuthServerSpec>>;
+
+export interface ValidationProblem {
+  path: string; // e.g. spec.http[0].matchers[1].uri
+  message: string;
+}
+
+export type ValidationResult =
+  | { ok: true; resource: Resource }
+  | { ok: false; kind?: string; name?: string; namespace?: string; problems: ValidationProblem[] };
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+function zodProblems(err: z.ZodError, prefix: string[]): ValidationProblem[] {
+  const out: ValidationProblem[] = [];
+  for (const issue of err.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown field' });
+    } else {
+      out.push({ path: formatPath([...prefix, ...issue.path]), message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** Validates one parsed YAML document into a typed resource. Never throws. */
+export function validateResource(doc: unknown, defaultNamespace = 'default'): ValidationResult {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { ok: false, problems: [{ path: '(root)', message: 'a resource must be a YAML mapping' }] };
+  }
+  const raw = doc as Record<string, unknown>;
+  const kind = typeof raw.kind === 'string' ? raw.kind : undefined;
+  const md = raw.metadata as Record<string, unknown> | undefined;
+  const name = typeof md?.name === 'string' ? md.name : undefined;
+  const namespace = typeof md?.namespace === 'string' ? md.namespace : undefined;
+  const fail = (problems: ValidationProblem[]): ValidationResult => ({ ok: false, kind, name, namespace, problems });
+
+  if (!kind) return fail([{ path: 'kind', message: 'required' }]);
+  const def = (KINDS as Record<string, KindDef>)[kind];
+  if (!def) return fail([{ path: 'kind', message: `unknown kind "${kind}"; known kinds: ${Object.keys(KINDS).join(', ')}` }]);
+  if (raw.apiVersion !== def.group) {
+    return fail([{ path: 'apiVersion', message: `${kind} needs apiVersion "${def.group}", got ${JSON.stringify(raw.apiVersion)}` }]);
+  }
+  const problems: ValidationProblem[] = [];
+  // Kubernetes-owned kinds carry status, uid, ownerReferences...: only check what we read.
+  const kubeOwned = def.group === 'v1' || def.group === 'discovery.k8s.io/v1';
+  const mdSchema = kubeOwned ? metadataSchema.passthrough() : metadataSchema;
+  const mdParsed = mdSchema.safeParse(md ?? {});
+  if (!mdParsed.success) problems.push(...zodProblems(mdParsed.error, ['metadata']));
+
+  let spec: unknown = undefined;
+  let body: Record<string, unknown> | undefined;
+  if (def.body) {
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = raw;
+    const parsed = def.body.safeParse(rest);
+    if (!parsed.success) problems.push(...zodProblems(parsed.error, []));
+    else body = parsed.data as Record<string, unknown>;
+  } else if (def.spec) {
+    const parsed = def.spec.safeParse(raw.spec ?? {});
+    if (!parsed.success) problems.push(...zodProblems(parsed.error, ['spec']));
+    else spec = parsed.data;
+  } else {
+    spec = raw.spec ?? {};
+  }
+  if (!kubeOwned) {
+    for (const key of Object.keys(raw)) {
+      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(key)) problems.push({ path: key, message: 'unknown field' });
+    }
+  }
+  if (problems.length > 0) return fail(problems);
+  const m = mdParsed.data!;
+  const metadata: Metadata = {
+    ...m,
+    namespace: def.clusterScoped ? '' : (m.namespace ?? defaultNamespace),
+    labels: m.labels ?? {},
+  };
+  return { ok: true, resource: { apiVersion: def.group, kind: kind as Kind, metadata, spec, ...(body ? { body } : {}) } };
+}
+
+export const resourceKey = (r: { kind: string; metadata: { namespace: string; name: string } }): string =>
+  `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+export const nsName = (r: { metadata: { namespace: string; name: string } }): string => `${r.metadata.namespace}/${r.metadata.name}`;

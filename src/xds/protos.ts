@@ -1,0 +1,112 @@
+// Envoy API protos, loaded with protobufjs reflection from the copy that
+// @grpc/grpc-js-xds ships (see docs/encoding.md for why reflection).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const xdsPkg = dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
+const here = dirname(fileURLToPath(import.meta.url));
+const protobufDir = dirname(require.resolve('protobufjs/package.json'));
+
+/** Include roots: our own protos first, then the vendored Envoy, xds, googleapis and validate trees. */
+export const PROTO_INCLUDE_DIRS = [
+  resolve(here, '../../proto'),
+  join(xdsPkg, 'deps/envoy-api'),
+  join(xdsPkg, 'deps/xds'),
+  join(xdsPkg, 'deps/googleapis'),
+  join(xdsPkg, 'deps/protoc-gen-validate'),
+];
+
+/** Every Envoy proto meshplane emits or reads. */
+export const ENVOY_PROTO_FILES = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/discovery/v3/discovery.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+];
+
+let root: protobuf.Root | undefined;
+
+export function envoyRoot(): protobuf.Root {
+  if (root) return root;
+  const r = new protobuf.Root();
+  r.resolvePath = (_origin, target) => {
+    if (target.startsWith('google/protobuf/')) {
+      // protobufjs bundles the well-known types; descriptor.proto ships as a file beside it
+      const bundled = join(protobufDir, target);
+      return existsSync(bundled) ? bundled : target;
+    }
+    for (const dir of PROTO_INCLUDE_DIRS) {
+      const p = join(dir, target);
+      if (existsSync(p)) return p;
+    }
+    return target;
+  };
+  r.loadSync(ENVOY_PROTO_FILES, { keepCase: false });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+export const TYPE_URL_PREFIX = 'type.googleapis.com/';
+export const TYPES = {
+  listener: 'envoy.config.listener.v3.Listener',
+  route: 'envoy.config.route.v3.RouteConfiguration',
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+} as const;
+export type ResourceType = keyof typeof TYPES;
+export const typeUrl = (t: ResourceType): string => TYPE_URL_PREFIX + TYPES[t];
+
+export function lookupType(name: string): protobuf.Type {
+  return envoyRoot().lookupType(name);
+}
+
+/**
+ * protobufjs fromObject silently drops fields it does not know (snake_case
+ * keys, typos). This walks an object against its message type and throws on
+ * the first unknown field, naming its path, so translator bugs surface in tests.
+ */
+export function assertKnownFields(type: protobuf.Type, obj: unknown, path = type.name): void {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return;
+  const full = type.fullName.replace(/^\./, '');
+  if (full === 'google.protobuf.Struct' || full === 'google.protobuf.Value' || full === 'google.protobuf.ListValue') return;
+  if (full === 'google.protobuf.Any') {
+    const t = (obj as Record<string, unknown>)['@type'];
+    if (typeof t !== 'string') throw new Error(`${path}: Any without "@type"`);
+    const inner = lookupType(t.slice(t.lastIndexOf('/') + 1));
+    const { '@type': _t, ...rest } = obj as Record<string, unknown>;
+    assertKnownFields(inner, rest, `${path}<${inner.name}>`);
+    return;
+  }
+  if (full === 'google.protobuf.Duration' || full === 'google.protobuf.Timestamp') {
+    for (const k of Object.keys(obj)) if (k !== 'seconds' && k !== 'nanos') throw new Error(`${path}: ${full} takes seconds/nanos, not "${k}"`);
+    return;
+  }
+  for (const [key, value] of Object.entries(obj)) {
+    const field = type.fields[key];
+    if (!field) throw new Error(`${path}.${key}: no such field in ${full}`);
+    field.resolve();
+    if (!(field.resolvedType instanceof protobuf.Type)) continue;
+    const sub = field.resolvedType;
+    if (field.map) for (const [k, v] of Object.entries(value as object)) assertKnownFields(sub, v, `${path}.${key}[${k}]`);
+    else if (field.repeated && Array.isArray(value)) value.forEach((v, i) => assertKnownFields(sub, v, `${path}.${key}[${i}]`));
+    else assertKnownFields(sub, value, `${path}.${key}`);
+  }
+}
+
+/** Encodes a resource object (camelCase fields, Any as {"@type", ...}) to bytes. */
+export function encodeResource(typeName: string, obj: Record<string, unknown>, strict = false): Uint8Array {
+  const type = lookupType(typeName);
+  if (strict) assertKnownFields(type, obj);
+  return type.encode(type.fromObject(obj)).finish();
+}
