@@ -1,16 +1,10 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when present (after `npm install`, which builds it),
-// otherwise the TypeScript sources through tsx.
-import { existsSync } from 'node:fs';
+// Runs the TypeScript CLI through tsx (a runtime dependency), so what runs is
+// always the source in this checkout: there is no build output to go stale.
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist/cli/main.js');
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'src/cli/main.ts')).href);
-}
+const { register } = await import('tsx/esm/api');
+register();
+await import(pathToFileURL(join(root, 'src/cli/main.ts')).href);

@@ -70,6 +70,10 @@ export function parseManifestText(text: string, file: string): Omit<ParsedFile, 
         problems: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] })),
         keptPrevious: false,
       });
+      rejectedKeys.push({
+        key: `file:${file}`,
+        messages: doc.errors.map((e) => `${file} document ${index} (line ${e.linePos?.[0]?.line ?? line}): YAML syntax: ${e.message.split('\n')[0]}`),
+      });
       return;
     }
     const value = doc.toJS({ maxAliasCount: 100 });
@@ -200,7 +204,7 @@ export class ManifestDirectory {
         diagnostics.push({ ...d, keptPrevious: d.keptPrevious || !!old });
       }
       for (const rk of pf.rejectedKeys) {
-        const kept = this.lastGood.has(rk.key) && validKeys.has(rk.key);
+        const kept = (this.lastGood.has(rk.key) && validKeys.has(rk.key)) || (rk.key.startsWith('file:') && pf.resources.length > 0);
         rejected.push({ key: rk.key, messages: rk.messages.map((m) => (kept ? `${m} (the last valid version is still served)` : m)) });
       }
     }
@@ -236,7 +240,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
         opts.onError?.(err as Error);
         return;
       }
-      const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected])).digest('hex');
+      const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected, set.diagnostics])).digest('hex');
       if (digest === lastDigest) return;
       lastDigest = digest;
       subscriber.next(set);
