@@ -102,7 +102,13 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
   const tables: TableInfo[] = of<RouteTableR>('RouteTable')
     .filter(owned)
     .map((t) => ({ table: t, key: nsName(t), workspace: ws.workspaceOf(t.metadata.namespace)! }));
-  for (const t of tables) status.accept(resourceKey(t.table));
+  for (const t of tables) {
+    status.accept(resourceKey(t.table));
+    const names = t.table.spec.http.map((r) => r.name);
+    for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+      status.warn(resourceKey(t.table), `several routes are named "${n}"; policies and explain tell them apart by position only`);
+    }
+  }
   const backends = new Map<string, Backend>();
   const fctx: FlattenContext = {
     ws,

@@ -34,7 +34,7 @@ export interface FlattenContext {
 
 interface Frame {
   root: TableInfo;
-  chain: Array<{ info: TableInfo; route: string }>;
+  chain: Array<{ info: TableInfo; route: string; index: number }>;
   labels: Record<string, string>;
   matchers: HttpMatcher[];
   workloadSelector?: Record<string, string>;
@@ -60,21 +60,21 @@ export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: 
     matchers: [{}],
     workloadSelector: tableWorkloadSelector(root.table),
   };
-  for (const route of root.table.spec.http) out.push(...expandRoute(ctx, frame, root, route, gateway, hosts));
+  root.table.spec.http.forEach((route, i) => out.push(...expandRoute(ctx, frame, root, route, i, gateway, hosts)));
   out.forEach((r, i) => (r.order = i));
   return out;
 }
 
-function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: HttpRoute, gateway: string | null, hosts: string[]): FinalRoute[] {
+function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: HttpRoute, index: number, gateway: string | null, hosts: string[]): FinalRoute[] {
   const labels = { ...frame.labels, ...(route.labels ?? {}) };
-  const chain = [...frame.chain, { info, route: route.name }];
+  const chain = [...frame.chain, { info, route: route.name, index }];
   const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
   const tableKey = resourceKey(info.table);
 
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
     const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route }));
     return {
-      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(JSON.stringify(path) + hosts.join(','))}`,
+      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(JSON.stringify(chain.map((c) => [c.info.key, c.index])) + hosts.join(','))}`,
       gateway,
       hosts,
       table: info.key,
@@ -118,7 +118,7 @@ function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: 
         matchers: merged.matchers,
         workloadSelector: tableWorkloadSelector(child.table) ?? frame.workloadSelector,
       };
-      for (const childRoute of child.table.spec.http) flattened.push(...expandRoute(ctx, childFrame, child, childRoute, gateway, hosts));
+      child.table.spec.http.forEach((childRoute, i) => flattened.push(...expandRoute(ctx, childFrame, child, childRoute, i, gateway, hosts)));
     }
     if (route.delegate.sortMethod === 'ROUTE_SPECIFICITY') {
       const keyed = flattened.map((r, i) => ({ r, i, s: specificity(r.matchers) }));

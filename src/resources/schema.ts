@@ -177,13 +177,6 @@ const routeTableSpec = z
     weight: z.number().int().optional(),
     defaultDestination: destinationRef.optional(),
     http: z.array(httpRoute).default([]),
-  })
-  .superRefine((spec, ctx) => {
-    const seen = new Set<string>();
-    spec.http.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['http', i, 'name'], message: `duplicate route name "${r.name}"` });
-      seen.add(r.name);
-    });
   });
 export type RouteTableSpec = z.infer<typeof routeTableSpec>;
 
