@@ -154,6 +154,8 @@ export class ManifestDirectory {
   constructor(
     readonly dir: string,
     private readonly clock: CreationClock,
+    /** File names (not paths) that are not manifests, e.g. test expectations. */
+    private readonly exclude: readonly string[] = [],
   ) {}
 
   scan(): ResourceSet {
@@ -161,7 +163,7 @@ export class ManifestDirectory {
       throw new Error(`config directory ${this.dir} does not exist or is not a directory`);
     }
     const current = new Set<string>();
-    for (const abs of listManifestFiles(this.dir)) {
+    for (const abs of listManifestFiles(this.dir).filter((f) => !this.exclude.some((e) => f.endsWith(`/${e}`)))) {
       const file = relative(process.cwd(), abs) || abs;
       current.add(file);
       let text: string;

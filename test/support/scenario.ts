@@ -38,7 +38,7 @@ export const pathOf = (r: FinalRoute): string => r.path.map((p) => `${p.table}:$
 export const refName = (p: PolicyRef): string => `${p.kind} ${p.namespace}/${p.name}`;
 
 export function loadScenario(dir: string, featureGates?: string): CoreResult {
-  const set = new ManifestDirectory(dir, new CreationClock(undefined, false)).scan();
+  const set = new ManifestDirectory(dir, new CreationClock(undefined, false), ['expected.yaml']).scan();
   return computeCore(set.resources, coreSettings({ featureGates }), set.rejected);
 }
 
