@@ -1,7 +1,7 @@
 // Wires the stages: resource sets -> core -> translate -> snapshots.
 import type { Logger } from 'pino';
 import { map, type Observable } from 'rxjs';
-import { computeCore, type CoreSettings } from './core/index.js';
+import { createCore, type CoreSettings } from './core/index.js';
 import type { CoreResult } from './ir/types.js';
 import type { ResourceSet } from './sources/file.js';
 import { translateAll, type TranslateOptions } from './translate/index.js';
@@ -35,6 +35,7 @@ export function runPipeline(
   log: Logger,
   state: PipelineState,
 ): () => void {
+  const computeCore = createCore();
   const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);

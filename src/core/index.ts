@@ -21,14 +21,16 @@ import { byAge, compareStr, selectorMatches } from './match.js';
 import {
   attachDestinationPolicies,
   attachRoutePolicies,
+  newRouteAttachMemo,
   placePolicies,
   reportPolicySelection,
   type DestinationUse,
   type FeatureGates,
+  type RouteAttachMemo,
 } from './policies.js';
 import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
-import { indexWorkspaces } from './workspaces.js';
+import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 
 export type { FeatureGates } from './policies.js';
@@ -51,23 +53,69 @@ export interface RejectedResource {
 
 const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
 
-export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
-  const status = new StatusBook();
-  for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
+/** Everything that does not depend on policies: memoised across policy edits. */
+interface RoutingStage {
+  status: StatusBook;
+  ws: WorkspaceIndex;
+  catalog: DestinationCatalog;
+  resources: Resource[];
+  gatewaysByKey: Map<string, VirtualGatewayR>;
+  routes: FinalRoute[];
+  bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
+  backends: Map<string, Backend>;
+}
 
-  // Deterministic order and one resource per key.
-  const sorted = [...input].sort((a, b) => compareStr(resourceKey(a), resourceKey(b)) || compareStr(srcOf(a), srcOf(b)));
+export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
+  return createCore()(input, settings, rejected);
+}
+
+/**
+ * A core function that remembers its last routing stage: when only policies
+ * changed (the other resources are the same objects), routing is reused and
+ * only attachment runs again. The result is identical to an uncached run.
+ */
+export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
+  let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
+  let attachMemo = newRouteAttachMemo();
+  return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
+    const pre = new StatusBook();
+    const resources = dedupe(input, pre);
+    const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
+    const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
+    const settingsKey = JSON.stringify(settings);
+    const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings);
+    if (!reuse) attachMemo = newRouteAttachMemo();
+    memo = { inputs: nonPolicy, settingsKey, stage };
+    const status = stage.status.clone();
+    status.merge(pre);
+    for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
+    return attachPolicies(stage, policies, settings, status, attachMemo);
+  };
+}
+
+/** Deterministic order and one resource per key. */
+function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
+  const keyed = input.map((r) => ({ r, key: resourceKey(r) }));
+  keyed.sort((a, b) => compareStr(a.key, b.key) || compareStr(srcOf(a.r), srcOf(b.r)));
   const resources: Resource[] = [];
-  for (const r of sorted) {
+  let prevKey = '';
+  for (const { r, key } of keyed) {
     const prev = resources[resources.length - 1];
-    if (prev && resourceKey(prev) === resourceKey(r)) {
+    const dup = prev !== undefined && key === prevKey;
+    prevKey = key;
+    if (dup) {
       status.warn(resourceKey(r), `defined twice (${srcOf(prev)} and ${srcOf(r)}); the first is used`);
       continue;
     }
     resources.push(r);
   }
-  const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
+  return resources;
+}
 
+function computeRouting(resources: Resource[], settings: CoreSettings): RoutingStage {
+  const status = new StatusBook();
+  const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
   const namespaceLabels = new Map<string, Record<string, string>>();
   for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
   for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
@@ -122,7 +170,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
   for (const g of gatewaysByKey.values()) status.accept(resourceKey(g));
 
   const roots = tables.filter((t) => t.table.spec.hosts?.length).sort((a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table));
-  let routes: FinalRoute[] = [];
+  const routes: FinalRoute[] = [];
   const bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }> = [];
   for (const root of roots) {
     const refs = root.table.spec.virtualGateways ?? [];
@@ -149,9 +197,19 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
     }
   }
 
+  for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends };
+}
+
+function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
+  const { ws, catalog, resources, gatewaysByKey, bindings, backends } = stage;
+  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  for (const p of policyResources) {
+    if (!owned(p)) status.invalid(resourceKey(p), `namespace "${p.metadata.namespace}" is not selected by any workspace, so this ${p.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
+  }
   // ---- policies -----------------------------------------------------------
-  const placed = placePolicies(resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[], ws);
-  routes = attachRoutePolicies(routes, placed, settings.clusterName, status, settings.featureGates);
+  const placed = placePolicies(policyResources, ws);
+  const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, attachMemo);
   const byId = new Map(routes.map((r) => [r.id, r]));
 
   const uses = new Map<string, DestinationUse>();
@@ -176,7 +234,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
     .sort((a, b) => compareStr(a.cluster, b.cluster));
 
   // Workload and listener selection: counted so status says what a policy reaches.
-  const pods = of<PodR>('Pod');
+  const pods = resources.filter((r) => r.kind === 'Pod') as PodR[];
   for (const p of placed) {
     for (const sel of p.policy.spec.applyToWorkloads ?? []) {
       const n = pods.filter((pod) => ws.workspaceOf(pod.metadata.namespace) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: settings.clusterName })).length;
@@ -211,7 +269,6 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
   }
 
   reportPolicySelection(placed, status);
-  for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
 
   const policyConfigs: Record<string, unknown> = {};
   for (const p of placed) policyConfigs[p.key] = p.policy.spec.config;

@@ -26,14 +26,18 @@ export interface PlacedPolicy {
   workspace: string;
   key: string;
   ref: PolicyRef;
+  /** Position by age (oldest first, ties by namespace/name): sorting by it is sorting by age. */
+  rank: number;
 }
 
 export function placePolicies(policies: PolicyR[], ws: WorkspaceIndex): PlacedPolicy[] {
   const out: PlacedPolicy[] = [];
-  for (const p of [...policies].sort(byAge)) {
+  const ts = new Map(policies.map((p) => [p, p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : Number.POSITIVE_INFINITY]));
+  const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? byAge(a, b) : 0));
+  for (const p of sorted) {
     const w = ws.workspaceOf(p.metadata.namespace);
     if (!w) continue;
-    out.push({ policy: p, workspace: w, key: resourceKey(p), ref: { kind: p.kind as PolicyKind, namespace: p.metadata.namespace, name: p.metadata.name, workspace: w } });
+    out.push({ policy: p, workspace: w, key: resourceKey(p), rank: out.length, ref: { kind: p.kind as PolicyKind, namespace: p.metadata.namespace, name: p.metadata.name, workspace: w } });
   }
   return out;
 }
@@ -44,7 +48,9 @@ const phaseOf = (p: PolicyR): 'preAuthz' | 'postAuthz' => ((p.spec.config as { p
  * Resolves conflicts among policies (already oldest first) attached to one target.
  * Returns the winners and the skipped ones with the reason.
  */
-export function resolveConflicts(candidates: PlacedPolicy[], target: string, status: StatusBook): { applied: PolicyRef[]; skipped: SkippedPolicy[] } {
+export function resolveConflicts(candidates: PlacedPolicy[], target: string, status: Pick<StatusBook, 'warn'>): { applied: PolicyRef[]; skipped: SkippedPolicy[] } {
+  if (candidates.length === 0) return { applied: [], skipped: [] };
+  if (candidates.length === 1) return { applied: [candidates[0].ref], skipped: [] };
   const applied: PolicyRef[] = [];
   const skipped: SkippedPolicy[] = [];
   const winners = new Map<string, PlacedPolicy>();
@@ -71,38 +77,119 @@ export function resolveConflicts(candidates: PlacedPolicy[], target: string, sta
 const selectsNothing = (p: PolicyR): boolean =>
   !p.spec.applyToRoutes?.length && !p.spec.applyToDestinations?.length && !p.spec.applyToWorkloads?.length && !p.spec.applyToListeners?.length;
 
-/** Attaches applyToRoutes policies to final routes; returns new route objects. */
-export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates): FinalRoute[] {
-  const routePolicies = placed.filter((p) => p.policy.spec.applyToRoutes?.length);
-  const byWorkspace = new Map<string, PlacedPolicy[]>();
-  for (const p of routePolicies) byWorkspace.set(p.workspace, [...(byWorkspace.get(p.workspace) ?? []), p]);
+/** Status changes of attaching policies to one route, so they can be replayed. */
+interface RouteEffects {
+  counts: Array<[string, string, number]>;
+  warnings: Array<[string, string]>;
+}
 
-  return routes.map((route) => {
-    if (!route.valid) return route;
-    const [ns, name] = route.table.split('/');
-    const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: clusterName };
-    const candidates: PlacedPolicy[] = [];
-    for (const w of route.chainWorkspaces) {
-      for (const p of byWorkspace.get(w) ?? []) {
-        // labels match the effective labels; name/namespace/workspace the defining table
-        if (p.policy.spec.applyToRoutes!.some((sel) => selectorMatches(sel.route, target))) candidates.push(p);
+/**
+ * Per-route results of the previous run. A route is recomputed only when its
+ * routing changed or a workspace on its chain has different route policies.
+ */
+export interface RouteAttachMemo {
+  byRoute: Map<string, { input: FinalRoute; output: FinalRoute; effects: RouteEffects }>;
+  workspacePolicies: Map<string, PolicyR[]>;
+  gatesKey: string;
+}
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ byRoute: new Map(), workspacePolicies: new Map(), gatesKey: '' });
+
+/** Attaches applyToRoutes policies to final routes; returns new route objects. */
+export function attachRoutePolicies(
+  routes: FinalRoute[],
+  placed: PlacedPolicy[],
+  clusterName: string,
+  status: StatusBook,
+  gates: FeatureGates,
+  memo: RouteAttachMemo = newRouteAttachMemo(),
+): FinalRoute[] {
+  // Index each workspace's route selectors by one label pair they require, so a
+  // route only looks at selectors that can match it.
+  type Entry = { p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] };
+  const index = new Map<string, { byPair: Map<string, Entry[]>; rest: Entry[] }>();
+  const byWorkspace = new Map<string, PolicyR[]>();
+  for (const p of placed) {
+    if (!p.policy.spec.applyToRoutes?.length) continue;
+    byWorkspace.set(p.workspace, [...(byWorkspace.get(p.workspace) ?? []), p.policy]);
+    for (const sel of p.policy.spec.applyToRoutes) {
+      const idx = index.get(p.workspace) ?? { byPair: new Map<string, Entry[]>(), rest: [] as Entry[] };
+      index.set(p.workspace, idx);
+      const pair = Object.entries(sel.route?.labels ?? {})[0];
+      if (!pair) idx.rest.push({ p, sel });
+      else {
+        const k = `${pair[0]}\0${pair[1]}`;
+        idx.byPair.set(k, [...(idx.byPair.get(k) ?? []), { p, sel }]);
       }
     }
-    candidates.sort((a, b) => byAge(a.policy, b.policy));
-    const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, status);
-    for (const c of candidates) status.count(c.key, 'routesSelected');
-    status.count(`RouteTable/${route.table}`, 'policiesApplied', applied.length);
-    let next: FinalRoute = { ...route, policies: applied, skipped };
-    if (
-      gates.gatewayDefaultDenyAllHTTPRequests &&
-      route.gateway !== null &&
-      route.labels[REQUIRE_AUTH_LABEL] === 'true' &&
-      !applied.some((p) => p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy')
-    ) {
-      next = { ...next, action: { type: 'directResponse', status: 403, body: 'RBAC: access denied' }, denied: 'gatewayDefaultDenyAllHTTPRequests' };
+  }
+  const gatesKey = JSON.stringify(gates);
+  const changed = new Set<string>();
+  for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
+    const a = byWorkspace.get(w) ?? [];
+    const b = memo.workspacePolicies.get(w) ?? [];
+    if (a.length !== b.length || a.some((p, i) => p !== b[i])) changed.add(w);
+  }
+  const reusable = memo.gatesKey === gatesKey;
+  const nextMemo: RouteAttachMemo['byRoute'] = new Map();
+
+  const result = routes.map((route) => {
+    if (!route.valid) return route;
+    const prev = memo.byRoute.get(route.id);
+    let out: FinalRoute;
+    let effects: RouteEffects;
+    if (reusable && prev && prev.input === route && !route.chainWorkspaces.some((w) => changed.has(w))) {
+      out = prev.output;
+      effects = prev.effects;
+    } else {
+      effects = { counts: [], warnings: [] };
+      out = attachToRoute(route, index, clusterName, gates, effects);
     }
-    return next;
+    for (const [key, counter, by] of effects.counts) status.count(key, counter, by);
+    for (const [key, message] of effects.warnings) status.warn(key, message);
+    nextMemo.set(route.id, { input: route, output: out, effects });
+    return out;
   });
+  memo.byRoute = nextMemo;
+  memo.workspacePolicies = byWorkspace;
+  memo.gatesKey = gatesKey;
+  return result;
+}
+
+function attachToRoute(
+  route: FinalRoute,
+  index: Map<string, { byPair: Map<string, Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }>>; rest: Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }> }>,
+  clusterName: string,
+  gates: FeatureGates,
+  effects: RouteEffects,
+): FinalRoute {
+  const [ns, name] = route.table.split('/');
+  const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: clusterName };
+  const found = new Set<PlacedPolicy>();
+  const labelPairs = Object.entries(route.labels).map(([k, v]) => `${k}\0${v}`);
+  for (const w of route.chainWorkspaces) {
+    const idx = index.get(w);
+    if (!idx) continue;
+    for (const list of [idx.rest, ...labelPairs.map((k) => idx.byPair.get(k))]) {
+      if (!list) continue;
+      // labels match the effective labels; name/namespace/workspace the defining table
+      for (const e of list) if (!found.has(e.p) && selectorMatches(e.sel.route, target)) found.add(e.p);
+    }
+  }
+  const candidates = [...found].sort((a, b) => a.rank - b.rank);
+  const recorder = { warn: (key: string, message: string) => effects.warnings.push([key, message]) };
+  const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, recorder);
+  for (const c of candidates) effects.counts.push([c.key, 'routesSelected', 1]);
+  effects.counts.push([`RouteTable/${route.table}`, 'policiesApplied', applied.length]);
+  let next: FinalRoute = { ...route, policies: applied, skipped };
+  if (
+    gates.gatewayDefaultDenyAllHTTPRequests &&
+    route.gateway !== null &&
+    route.labels[REQUIRE_AUTH_LABEL] === 'true' &&
+    !applied.some((p) => p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy')
+  ) {
+    next = { ...next, action: { type: 'directResponse', status: 403, body: 'RBAC: access denied' }, denied: 'gatewayDefaultDenyAllHTTPRequests' };
+  }
+  return next;
 }
 
 export interface DestinationUse {
@@ -159,8 +246,8 @@ export function attachDestinationPolicies(
         serverSide = server(consumer);
       }
       const target = `${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name} (consumed by workspace "${consumer}")`;
-      const c = resolveConflicts(clientSide.sort((a, b) => byAge(a.policy, b.policy)), target, status);
-      const s = resolveConflicts(serverSide.sort((a, b) => byAge(a.policy, b.policy)), target, status);
+      const c = resolveConflicts(clientSide.sort((a, b) => a.rank - b.rank), target, status);
+      const s = resolveConflicts(serverSide.sort((a, b) => a.rank - b.rank), target, status);
       for (const p of [...clientSide, ...serverSide]) {
         const k = `${p.key}|${d.kind}|${d.object.metadata.namespace}/${d.object.metadata.name}`;
         if (!counted.has(k)) {

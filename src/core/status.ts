@@ -26,9 +26,23 @@ export class StatusBook {
   }
 
   count(key: string, counter: string, by = 1): void {
-    const cur = this.entries.get(key) ?? { state: 'ACCEPTED', messages: [] };
-    cur.counters = { ...(cur.counters ?? {}), [counter]: (cur.counters?.[counter] ?? 0) + by };
-    this.entries.set(key, cur);
+    let cur = this.entries.get(key);
+    if (!cur) this.entries.set(key, (cur = { state: 'ACCEPTED', messages: [] }));
+    const counters = (cur.counters ??= {});
+    counters[counter] = (counters[counter] ?? 0) + by;
+  }
+
+  clone(): StatusBook {
+    const copy = new StatusBook();
+    for (const [k, v] of this.entries) copy.entries.set(k, { state: v.state, messages: [...v.messages], ...(v.counters ? { counters: { ...v.counters } } : {}) });
+    return copy;
+  }
+
+  merge(other: StatusBook): void {
+    for (const [k, v] of other.entries) {
+      this.accept(k);
+      for (const m of v.messages) this.add(k, v.state, m);
+    }
   }
 
   get(key: string): ResourceStatus | undefined {

@@ -97,6 +97,8 @@ export function parseManifestText(text: string, file: string): Omit<ParsedFile, 
 export class CreationClock {
   private seen: Record<string, string> = {};
   private dirty = false;
+  /** Stamped copies keep their identity across scans, so the core can reuse work. */
+  private readonly stamped = new WeakMap<Resource, Resource>();
 
   constructor(
     private readonly path: string | undefined,
@@ -124,7 +126,11 @@ export class CreationClock {
         this.seen[key] = this.now().toISOString();
         this.dirty = true;
       }
-      return { ...r, metadata: { ...r.metadata, creationTimestamp: this.seen[key] } };
+      const cached = this.stamped.get(r);
+      if (cached && cached.metadata.creationTimestamp === this.seen[key]) return cached;
+      const copy = { ...r, metadata: { ...r.metadata, creationTimestamp: this.seen[key] } };
+      this.stamped.set(r, copy);
+      return copy;
     });
     // A deleted resource that comes back is a new resource: forget it.
     if (this.record)

@@ -129,3 +129,32 @@ describe('depth and scale', () => {
     expect(status['RouteTable/unowned/u'].messages[0]).toContain('not selected by any workspace');
   });
 });
+
+describe('memoised core', () => {
+  it('gives exactly the result of a full computation after policy and routing edits', async () => {
+    const { createCore } = await import('../../src/core/index.js');
+    const engine = createCore();
+    let resources: Resource[] = [
+      ...base(),
+      routeTable('apps', 't', [forward('a', 'web', { val: 'foo' }), forward('b', 'web', { val: 'bar' })], { hosts: ['h'], virtualGateways: [{ name: 'gw' }] }),
+      policy('RetryTimeoutPolicy', RES, 'apps', 'p1', { applyToRoutes: [{ route: { labels: { val: 'foo' } } }], config: {} }, '2024-01-01T00:00:00Z'),
+      policy('RetryTimeoutPolicy', RES, 'apps', 'p2', { applyToRoutes: [{ route: { labels: { val: 'foo' } } }], config: {} }, '2024-01-02T00:00:00Z'),
+    ];
+    const same = () => expect(JSON.stringify(engine(resources))).toBe(JSON.stringify(computeCore(resources)));
+    same();
+    // p2 becomes the oldest: the winner flips.
+    resources = resources.map((r) => (r.metadata.name === 'p2' ? { ...r, metadata: { ...r.metadata, creationTimestamp: '2023-01-01T00:00:00Z' } } : r));
+    same();
+    // a selector edit, a deletion, an addition
+    resources = resources.map((r) => (r.metadata.name === 'p1' ? { ...r, spec: { ...(r.spec as object), applyToRoutes: [{ route: { labels: { val: 'bar' } } }] } } : r));
+    same();
+    resources = resources.filter((r) => r.metadata.name !== 'p2');
+    same();
+    resources = [...resources, policy('FaultInjectionPolicy', RES, 'apps', 'p3', { applyToRoutes: [{}], config: {} })];
+    same();
+    // a routing edit: new route labels
+    resources = resources.map((r) => (r.kind === 'RouteTable' ? routeTable('apps', 't', [forward('a', 'web', { val: 'bar' })], { hosts: ['h'], virtualGateways: [{ name: 'gw' }] }) : r));
+    same();
+    expect(engine(resources).ir.routes[0].policies.map((p) => p.name).sort()).toEqual(['p1', 'p3']);
+  });
+});
