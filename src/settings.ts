@@ -1,4 +1,6 @@
 // Settings shared by every command that computes config.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { DEFAULT_SETTINGS, type CoreSettings, type FeatureGates } from './core/index.js';
 
 const GATES: Array<keyof FeatureGates> = ['VirtualDestinationWorkspacePolicyOverride', 'gatewayDefaultDenyAllHTTPRequests'];
@@ -18,6 +20,25 @@ export function parseFeatureGates(text: string | undefined): FeatureGates {
   return gates;
 }
 
-export function coreSettings(opts: { clusterName?: string; featureGates?: string }): CoreSettings {
-  return { clusterName: opts.clusterName ?? DEFAULT_SETTINGS.clusterName, featureGates: parseFeatureGates(opts.featureGates) };
+/**
+ * Settings from flags, over an optional settings file:
+ *   clusterName: cluster-1
+ *   featureGates: {gatewayDefaultDenyAllHTTPRequests: true}
+ * Flags win over the file.
+ */
+export function coreSettings(opts: { clusterName?: string; featureGates?: string; settings?: string }): CoreSettings {
+  let file: { clusterName?: unknown; featureGates?: unknown } = {};
+  if (opts.settings) {
+    const parsed = parse(readFileSync(opts.settings, 'utf8')) ?? {};
+    const unknown = Object.keys(parsed).filter((k) => k !== 'clusterName' && k !== 'featureGates');
+    if (unknown.length) throw new Error(`${opts.settings}: unknown field(s) ${unknown.join(', ')}; expected clusterName, featureGates`);
+    file = parsed;
+  }
+  const fileGates =
+    file.featureGates && typeof file.featureGates === 'object'
+      ? Object.entries(file.featureGates as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(',')
+      : undefined;
+  const gates = parseFeatureGates([fileGates, opts.featureGates].filter(Boolean).join(','));
+  const clusterName = opts.clusterName ?? (typeof file.clusterName === 'string' ? file.clusterName : DEFAULT_SETTINGS.clusterName);
+  return { clusterName, featureGates: gates };
 }

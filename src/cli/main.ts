@@ -29,14 +29,15 @@ program
   .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
   .option('--admin-port <port>', 'port for the admin HTTP server (/healthz, /readyz, /debug/*)', port, 9902)
   .option('--listener-address <addr>', 'address gateway listeners bind to inside Envoy', '0.0.0.0')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name', 'cluster-1')
+  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
+  .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
-    const log = createLogger(opts.logLevel);
     const settings = coreSettings(opts);
+    const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
     const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
     const cache = new SnapshotCache();
@@ -74,18 +75,20 @@ program
   .description('compute routes, destinations, policies and status for a directory once and print them')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
   .option('--output <format>', 'json or table', 'json')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name', 'cluster-1')
+  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
+  .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
   .action((opts) => {
     if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
+    const settings = coreSettings(opts);
     const dir = resolve(opts.configDir);
     const log = createLogger('warn');
     // explain never writes the state file: it only reads what `serve` recorded.
     const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
     const set = new ManifestDirectory(dir, clock).scan();
     logDiagnostics(set, log);
-    const out = explainView(computeCore(set.resources, coreSettings(opts), set.rejected));
+    const out = explainView(computeCore(set.resources, settings, set.rejected));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
   });
 

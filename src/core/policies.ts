@@ -255,6 +255,10 @@ export function attachDestinationPolicies(
           status.count(p.key, 'destinationsSelected');
         }
       }
+      for (const p of serverSide) {
+        // Server-side policies are enforced by the destination's sidecar; meshplane serves gateways only so far.
+        status.warn(p.key, `${p.ref.kind} applies server-side to ${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name}, but it has no enforcement point: meshplane serves no sidecars yet`);
+      }
       out.push({ kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name, owner: d.owner, consumer, clientPolicies: c.applied, serverPolicies: s.applied });
     }
   }
