@@ -16,6 +16,7 @@ const ROUTES_PER_WS = 100; // 10 tables x 10 routes under each workspace's child
 const POLICIES_PER_WS = 20;
 const SERVICES_PER_WS = 10;
 const kinds = ['RetryTimeoutPolicy', 'FaultInjectionPolicy', 'HeaderManipulationPolicy', 'CORSPolicy'];
+const CONFIGS: Record<string, unknown> = { RetryTimeoutPolicy: { requestTimeout: '5s' }, FaultInjectionPolicy: { abort: { httpStatus: 503, percentage: 1 } }, HeaderManipulationPolicy: { appendRequestHeaders: { 'x-team': 'a' } }, CORSPolicy: { allowOrigins: [{ exact: 'https://a.example.com' }] } };
 const group: Record<string, string> = { RetryTimeoutPolicy: 'resilience.policy.gloo.solo.io/v2', FaultInjectionPolicy: 'resilience.policy.gloo.solo.io/v2', HeaderManipulationPolicy: 'trafficcontrol.policy.gloo.solo.io/v2', CORSPolicy: 'security.policy.gloo.solo.io/v2' };
 
 export function estate(policyTimestampOffset = 0): Resource[] {
@@ -46,7 +47,7 @@ export function estate(policyTimestampOffset = 0): Resource[] {
     }
     for (let p = 0; p < POLICIES_PER_WS; p++) {
       const kind = kinds[p % kinds.length];
-      out.push(r({ apiVersion: group[kind], kind, metadata: { name: `p${p}`, namespace: ns, creationTimestamp: new Date(Date.UTC(2024, 0, 1, 0, 0, p + policyTimestampOffset)).toISOString() }, spec: { applyToRoutes: [{ route: { labels: { group: `g${p}` } } }], config: {} } }));
+      out.push(r({ apiVersion: group[kind], kind, metadata: { name: `p${p}`, namespace: ns, creationTimestamp: new Date(Date.UTC(2024, 0, 1, 0, 0, p + policyTimestampOffset)).toISOString() }, spec: { applyToRoutes: [{ route: { labels: { group: `g${p}` } } }], config: CONFIGS[kind] } }));
     }
   }
   out.push(r({ apiVersion: 'networking.gloo.solo.io/v2', kind: 'RouteTable', metadata: { name: 'root', namespace: 'ws-0' }, spec: { hosts: ['www.example.com'], virtualGateways: [{ name: 'gw' }], http: rootRoutes } }));

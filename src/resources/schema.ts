@@ -2,6 +2,7 @@
 // runtime validation. Objects are strict so unknown fields are reported with
 // their path instead of being dropped silently.
 import { z } from 'zod';
+import { POLICY_CONFIGS } from './policy-configs.js';
 
 const labels = z.record(z.string(), z.string());
 const duration = z
@@ -209,13 +210,6 @@ const externalEndpointSpec = z.strictObject({
 
 // ---- policies -------------------------------------------------------------
 
-const phase = z
-  .strictObject({
-    preAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
-    postAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
-  })
-  .optional();
-
 const policySpec = z.strictObject({
   applyToRoutes: z.array(z.strictObject({ route: objectSelector.optional() })).optional(),
   applyToDestinations: z
@@ -226,9 +220,8 @@ const policySpec = z.strictObject({
   config: looseConfig.default({}),
 });
 export type PolicySpec = z.infer<typeof policySpec>;
-const phasedPolicySpec = policySpec.extend({
-  config: looseConfig.and(z.object({ phase })).default({}),
-});
+/** The policy envelope with the kind's own strict config schema. */
+const policySpecFor = (kind: string) => policySpec.extend({ config: (POLICY_CONFIGS[kind] as z.ZodType<Record<string, unknown>>).default({} as never) });
 
 // ---- Kubernetes core ------------------------------------------------------
 
@@ -301,25 +294,25 @@ export const KINDS = {
   VirtualDestination: { group: NET, spec: virtualDestinationSpec },
   ExternalService: { group: NET, spec: externalServiceSpec },
   ExternalEndpoint: { group: NET, spec: externalEndpointSpec },
-  AccessPolicy: { group: SEC, spec: policySpec },
-  ExtAuthPolicy: { group: SEC, spec: policySpec },
-  JWTPolicy: { group: SEC, spec: phasedPolicySpec },
-  CORSPolicy: { group: SEC, spec: policySpec },
-  CSRFPolicy: { group: SEC, spec: policySpec },
-  DLPPolicy: { group: SEC, spec: policySpec },
-  WAFPolicy: { group: SEC, spec: policySpec },
-  HeaderManipulationPolicy: { group: TRAFFIC, spec: policySpec },
-  TransformationPolicy: { group: TRAFFIC, spec: phasedPolicySpec },
-  RateLimitPolicy: { group: TRAFFIC, spec: phasedPolicySpec },
-  MirrorPolicy: { group: TRAFFIC, spec: policySpec },
-  LoadBalancerPolicy: { group: TRAFFIC, spec: policySpec },
-  RetryTimeoutPolicy: { group: RES, spec: policySpec },
-  FaultInjectionPolicy: { group: RES, spec: policySpec },
-  OutlierDetectionPolicy: { group: RES, spec: policySpec },
-  FailoverPolicy: { group: RES, spec: policySpec },
-  ConnectionPolicy: { group: RES, spec: policySpec },
-  ActiveHealthCheckPolicy: { group: RES, spec: policySpec },
-  AccessLogPolicy: { group: OBS, spec: policySpec },
+  AccessPolicy: { group: SEC, spec: policySpecFor('AccessPolicy') },
+  ExtAuthPolicy: { group: SEC, spec: policySpecFor('ExtAuthPolicy') },
+  JWTPolicy: { group: SEC, spec: policySpecFor('JWTPolicy') },
+  CORSPolicy: { group: SEC, spec: policySpecFor('CORSPolicy') },
+  CSRFPolicy: { group: SEC, spec: policySpecFor('CSRFPolicy') },
+  DLPPolicy: { group: SEC, spec: policySpecFor('DLPPolicy') },
+  WAFPolicy: { group: SEC, spec: policySpecFor('WAFPolicy') },
+  HeaderManipulationPolicy: { group: TRAFFIC, spec: policySpecFor('HeaderManipulationPolicy') },
+  TransformationPolicy: { group: TRAFFIC, spec: policySpecFor('TransformationPolicy') },
+  RateLimitPolicy: { group: TRAFFIC, spec: policySpecFor('RateLimitPolicy') },
+  MirrorPolicy: { group: TRAFFIC, spec: policySpecFor('MirrorPolicy') },
+  LoadBalancerPolicy: { group: TRAFFIC, spec: policySpecFor('LoadBalancerPolicy') },
+  RetryTimeoutPolicy: { group: RES, spec: policySpecFor('RetryTimeoutPolicy') },
+  FaultInjectionPolicy: { group: RES, spec: policySpecFor('FaultInjectionPolicy') },
+  OutlierDetectionPolicy: { group: RES, spec: policySpecFor('OutlierDetectionPolicy') },
+  FailoverPolicy: { group: RES, spec: policySpecFor('FailoverPolicy') },
+  ConnectionPolicy: { group: RES, spec: policySpecFor('ConnectionPolicy') },
+  ActiveHealthCheckPolicy: { group: RES, spec: policySpecFor('ActiveHealthCheckPolicy') },
+  AccessLogPolicy: { group: OBS, spec: policySpecFor('AccessLogPolicy') },
   Namespace: { group: 'v1', clusterScoped: true },
   Service: { group: 'v1', spec: serviceSpec },
   Pod: { group: 'v1' },

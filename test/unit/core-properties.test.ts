@@ -45,7 +45,7 @@ describe('determinism', () => {
     routeTable('b', 'child-2', [{ ...forward('api/two', 'api', undefined, 'b'), name: 'two', matchers: [{ uri: { prefix: '/api/two' } }] }], { weight: 10 }, { team: 'b' }),
     policy('RetryTimeoutPolicy', RES, 'a', 'p1', { applyToRoutes: [{ route: { labels: { val: 'foo' } } }], config: {} }, '2024-01-01T00:00:00Z'),
     policy('RetryTimeoutPolicy', RES, 'b', 'p2', { applyToRoutes: [{ route: { labels: { val: 'foo' } } }], config: {} }, '2024-01-01T00:00:00Z'),
-    policy('FaultInjectionPolicy', RES, 'b', 'p3', { applyToRoutes: [{ route: { labels: { env: 'prod' } } }], config: {} }),
+    policy('FaultInjectionPolicy', RES, 'b', 'p3', { applyToRoutes: [{ route: { labels: { env: 'prod' } } }], config: { abort: { httpStatus: 503 } } }),
   ];
 
   it('gives the same output for every order of the same input', () => {
@@ -150,7 +150,7 @@ describe('memoised core', () => {
     same();
     resources = resources.filter((r) => r.metadata.name !== 'p2');
     same();
-    resources = [...resources, policy('FaultInjectionPolicy', RES, 'apps', 'p3', { applyToRoutes: [{}], config: {} })];
+    resources = [...resources, policy('FaultInjectionPolicy', RES, 'apps', 'p3', { applyToRoutes: [{}], config: { delay: { fixedDelay: '1s' } } })];
     same();
     // a routing edit: new route labels
     resources = resources.map((r) => (r.kind === 'RouteTable' ? routeTable('apps', 't', [forward('a', 'web', { val: 'bar' })], { hosts: ['h'], virtualGateways: [{ name: 'gw' }] }) : r));

@@ -1,0 +1,242 @@
+// The `spec.config` schema of each policy kind (strict: unknown fields are
+// reported). Shapes follow Gloo Platform v2 where meshplane can honour them;
+// docs/policies.md lists every field and what it becomes in Envoy.
+import { z } from 'zod';
+
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
+const percentage = z.number().min(0).max(100);
+const objectRef = z.strictObject({ name: z.string().min(1), namespace: z.string().optional(), cluster: z.string().optional() });
+const destination = z.strictObject({
+  ref: objectRef,
+  kind: z.enum(['SERVICE', 'VIRTUAL_DESTINATION', 'EXTERNAL_SERVICE']).optional(),
+  port: z.strictObject({ number: z.number().int().min(1).max(65535).optional(), name: z.string().optional() }).optional(),
+});
+export type PolicyDestination = z.infer<typeof destination>;
+const stringMatch = z
+  .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), suffix: z.string().optional(), regex: z.string().optional(), ignoreCase: z.boolean().optional() })
+  .refine((m) => [m.exact, m.prefix, m.suffix, m.regex].filter((x) => x !== undefined).length === 1, { message: 'set exactly one of exact, prefix, suffix, regex' });
+export type StringMatch = z.infer<typeof stringMatch>;
+const phase = z
+  .strictObject({
+    preAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
+    postAuthz: z.strictObject({ priority: z.number().int().optional() }).optional(),
+  })
+  .refine((p) => !(p.preAuthz && p.postAuthz), { message: 'set one of preAuthz or postAuthz' })
+  .optional();
+
+export const retryTimeoutConfig = z.strictObject({
+  requestTimeout: duration.optional(),
+  retries: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(100),
+      perTryTimeout: duration.optional(),
+      retryOn: z.string().optional(), // Envoy retry_on list, e.g. "5xx,reset"
+      retryBackOff: duration.optional(),
+    })
+    .optional(),
+});
+
+export const faultInjectionConfig = z
+  .strictObject({
+    delay: z.strictObject({ fixedDelay: duration, percentage: percentage.default(100) }).optional(),
+    abort: z.strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: percentage.default(100) }).optional(),
+  })
+  .refine((c) => c.delay || c.abort, { message: 'set delay and/or abort' });
+
+const headerMap = z.record(z.string().min(1), z.string());
+export const headerManipulationConfig = z.strictObject({
+  appendRequestHeaders: headerMap.optional(),
+  removeRequestHeaders: z.array(z.string().min(1)).optional(),
+  appendResponseHeaders: headerMap.optional(),
+  removeResponseHeaders: z.array(z.string().min(1)).optional(),
+});
+
+export const corsConfig = z.strictObject({
+  allowOrigins: z.array(stringMatch).min(1),
+  allowMethods: z.array(z.string()).optional(),
+  allowHeaders: z.array(z.string()).optional(),
+  exposeHeaders: z.array(z.string()).optional(),
+  maxAge: duration.optional(),
+  allowCredentials: z.boolean().optional(),
+});
+
+export const csrfConfig = z.strictObject({
+  filterEnabled: z.boolean().default(true),
+  shadowEnabled: z.boolean().optional(),
+  percentage: percentage.optional(),
+  additionalOrigins: z.array(stringMatch).optional(),
+});
+
+export const mirrorConfig = z.strictObject({
+  destination,
+  percentage: percentage.default(100),
+});
+
+export const extAuthConfig = z.strictObject({
+  server: objectRef, // an ExtAuthServer
+  customAuth: z.strictObject({ contextExtensions: z.record(z.string(), z.string()).optional() }).optional(),
+});
+
+const jwtProvider = z
+  .strictObject({
+    issuer: z.string().optional(),
+    audiences: z.array(z.string()).optional(),
+    local: z.strictObject({ inline: z.string().min(1) }).optional(),
+    remote: z.strictObject({ url: z.string().url(), destinationRef: destination, cacheDuration: duration.optional() }).optional(),
+    claimsToHeaders: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).optional(),
+    keepToken: z.boolean().optional(),
+    tokenSource: z
+      .strictObject({
+        headers: z.array(z.strictObject({ header: z.string(), prefix: z.string().optional() })).optional(),
+        queryParams: z.array(z.string()).optional(),
+      })
+      .optional(),
+  })
+  .refine((p) => (p.local ? 1 : 0) + (p.remote ? 1 : 0) === 1, { message: 'set exactly one of local or remote (the JWKS)' });
+export const jwtConfig = z.strictObject({
+  phase,
+  providers: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), jwtProvider).refine((p) => Object.keys(p).length > 0, { message: 'at least one provider' }),
+});
+
+const transformation = z.strictObject({
+  /** Header name -> value; Envoy substitution format (e.g. %REQ(x-user)%). Set, replacing any earlier value. */
+  setHeaders: headerMap.optional(),
+  removeHeaders: z.array(z.string()).optional(),
+  /** JSON body built from a format template; MERGE merges it into the original JSON body. */
+  jsonBody: z.strictObject({ template: z.record(z.string(), z.unknown()), action: z.enum(['MERGE', 'REPLACE']).default('MERGE') }).optional(),
+});
+export const transformationConfig = z.strictObject({
+  phase,
+  request: transformation.optional(),
+  response: transformation.optional(),
+});
+
+export const rateLimitConfig = z
+  .strictObject({
+    phase,
+    /** Global limits through the rate-limit service. */
+    serverSettings: objectRef.optional(), // RateLimitServerSettings
+    ratelimitClientConfig: objectRef.optional(), // RateLimitClientConfig
+    ratelimitServerConfig: objectRef.optional(), // RateLimitServerConfig
+    /** Local limits in Envoy (token bucket). */
+    local: z.strictObject({ tokenBucket: z.strictObject({ maxTokens: z.number().int().min(1), tokensPerFill: z.number().int().min(1).optional(), fillInterval: duration }) }).optional(),
+  })
+  .refine((c) => c.local || (c.serverSettings && c.ratelimitClientConfig && c.ratelimitServerConfig), {
+    message: 'set local, or serverSettings + ratelimitClientConfig + ratelimitServerConfig',
+  });
+
+export const outlierDetectionConfig = z.strictObject({
+  consecutiveErrors: z.number().int().min(1).default(5),
+  interval: duration.default('10s'),
+  baseEjectionTime: duration.default('30s'),
+  maxEjectionPercent: percentage.default(100),
+});
+
+export const connectionConfig = z.strictObject({
+  tcp: z
+    .strictObject({
+      maxConnections: z.number().int().min(1).optional(),
+      connectTimeout: duration.optional(),
+      tcpKeepalive: z.strictObject({ probes: z.number().int().optional(), time: duration.optional(), interval: duration.optional() }).optional(),
+    })
+    .optional(),
+  http: z
+    .strictObject({
+      http1MaxPendingRequests: z.number().int().min(1).optional(),
+      http2MaxRequests: z.number().int().min(1).optional(),
+      maxRequestsPerConnection: z.number().int().min(1).optional(),
+      maxRetries: z.number().int().min(0).optional(),
+      idleTimeout: duration.optional(),
+    })
+    .optional(),
+});
+
+export const loadBalancerConfig = z
+  .strictObject({
+    simple: z.enum(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']).optional(),
+    consistentHash: z
+      .strictObject({
+        httpHeaderName: z.string().optional(),
+        httpCookie: z.strictObject({ name: z.string(), ttl: duration.optional(), path: z.string().optional() }).optional(),
+        useSourceIp: z.boolean().optional(),
+        httpQueryParameterName: z.string().optional(),
+        minimumRingSize: z.number().int().optional(),
+      })
+      .refine((c) => [c.httpHeaderName, c.httpCookie, c.useSourceIp, c.httpQueryParameterName].filter(Boolean).length === 1, { message: 'set exactly one hash key' })
+      .optional(),
+  })
+  .refine((c) => !!c.simple !== !!c.consistentHash, { message: 'set one of simple or consistentHash' });
+
+export const activeHealthCheckConfig = z.strictObject({
+  healthCheck: z.strictObject({
+    timeout: duration.default('1s'),
+    interval: duration.default('5s'),
+    unhealthyThreshold: z.number().int().min(1).default(2),
+    healthyThreshold: z.number().int().min(1).default(1),
+    httpHealthCheck: z.strictObject({ path: z.string().startsWith('/'), host: z.string().optional(), expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional() }),
+  }),
+});
+
+export const failoverConfig = z.strictObject({
+  localityMappings: z
+    .array(z.strictObject({ from: z.strictObject({ region: z.string().optional(), zone: z.string().optional() }), to: z.array(z.strictObject({ region: z.string().optional(), zone: z.string().optional() })).min(1) }))
+    .min(1),
+});
+
+export const accessLogConfig = z.strictObject({
+  /** Envoy substitution format; default is Envoy's default access log format. */
+  format: z.string().optional(),
+  filter: z
+    .strictObject({
+      statusCodeMatcher: z.strictObject({ comparison: z.enum(['EQ', 'GE', 'LE']), value: z.number().int() }).optional(),
+      headerMatcher: z.strictObject({ name: z.string(), value: z.string().optional() }).optional(),
+    })
+    .optional(),
+});
+
+export const accessPolicyConfig = z.record(z.string(), z.unknown());
+
+/** Kinds that upstream Envoy cannot enforce: accepted by the schema, then rejected with UNSUPPORTED. */
+export const UNSUPPORTED_KINDS: Record<string, string> = {
+  DLPPolicy: 'upstream Envoy has no data-loss-prevention filter (Gloo implements DLP in its own Envoy build); meshplane will not pretend to mask data it cannot mask',
+  WAFPolicy: 'upstream Envoy has no ModSecurity/WAF filter (Gloo ships one in its own Envoy build); meshplane will not pretend to block attacks it cannot see',
+};
+
+export const POLICY_CONFIGS: Record<string, z.ZodType> = {
+  RetryTimeoutPolicy: retryTimeoutConfig,
+  FaultInjectionPolicy: faultInjectionConfig,
+  HeaderManipulationPolicy: headerManipulationConfig,
+  CORSPolicy: corsConfig,
+  CSRFPolicy: csrfConfig,
+  MirrorPolicy: mirrorConfig,
+  ExtAuthPolicy: extAuthConfig,
+  JWTPolicy: jwtConfig,
+  TransformationPolicy: transformationConfig,
+  RateLimitPolicy: rateLimitConfig,
+  OutlierDetectionPolicy: outlierDetectionConfig,
+  ConnectionPolicy: connectionConfig,
+  LoadBalancerPolicy: loadBalancerConfig,
+  ActiveHealthCheckPolicy: activeHealthCheckConfig,
+  FailoverPolicy: failoverConfig,
+  AccessLogPolicy: accessLogConfig,
+  AccessPolicy: accessPolicyConfig,
+  DLPPolicy: z.record(z.string(), z.unknown()),
+  WAFPolicy: z.record(z.string(), z.unknown()),
+};
+
+export type RetryTimeoutConfig = z.infer<typeof retryTimeoutConfig>;
+export type FaultInjectionConfig = z.infer<typeof faultInjectionConfig>;
+export type HeaderManipulationConfig = z.infer<typeof headerManipulationConfig>;
+export type CorsConfig = z.infer<typeof corsConfig>;
+export type CsrfConfig = z.infer<typeof csrfConfig>;
+export type MirrorConfig = z.infer<typeof mirrorConfig>;
+export type ExtAuthConfig = z.infer<typeof extAuthConfig>;
+export type JwtConfig = z.infer<typeof jwtConfig>;
+export type TransformationConfig = z.infer<typeof transformationConfig>;
+export type RateLimitConfig = z.infer<typeof rateLimitConfig>;
+export type OutlierDetectionConfig = z.infer<typeof outlierDetectionConfig>;
+export type ConnectionConfig = z.infer<typeof connectionConfig>;
+export type LoadBalancerConfig = z.infer<typeof loadBalancerConfig>;
+export type ActiveHealthCheckConfig = z.infer<typeof activeHealthCheckConfig>;
+export type FailoverConfig = z.infer<typeof failoverConfig>;
+export type AccessLogConfig = z.infer<typeof accessLogConfig>;
