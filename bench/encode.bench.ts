@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 
 const N = 1000;
 const clusters = Array.from({ length: N }, (_, i) =>
-  cluster({ cluster: `svc/ns-${i % 50}/service-${i}:8080@ws-${i % 100}`, kind: 'SERVICE', namespace: `ns-${i % 50}`, name: `service-${i}`, port: 8080, subset: {}, endpoints: [], discovery: i % 10 === 0 ? 'STRICT_DNS' : 'EDS', clientPolicies: [], protocol: i % 3 === 0 ? 'HTTP2' : 'HTTP' }),
+  cluster({ cluster: `svc/ns-${i % 50}/service-${i}:8080@ws-${i % 100}`, kind: 'SERVICE', namespace: `ns-${i % 50}`, name: `service-${i}`, port: 8080, subset: {}, endpoints: [], discovery: i % 10 === 0 ? 'STRICT_DNS' : 'EDS', clientPolicies: [], protocol: i % 3 === 0 ? 'HTTP2' : 'HTTP', host: `service-${i}.ns.svc.cluster.local` }),
 );
 const listeners = Array.from({ length: 20 }, (_, i) => listener({ name: `gw/ingress:${8000 + i}`, port: 8000 + i, virtualHosts: [], policies: [] }, { listenerAddress: '0.0.0.0' }));
 

@@ -69,7 +69,8 @@ export function resolveDestination(
   }
   const effectiveSubset = kind === 'EXTERNAL_SERVICE' ? {} : { ...(subset ?? {}), ...(ref.subset ?? {}) };
   const subsetSuffix = Object.keys(effectiveSubset).length ? `#${shortHash(Object.entries(effectiveSubset).sort())}` : '';
-  const base = { kind, namespace: ns, name: ref.ref.name, subset: effectiveSubset, clientPolicies: [] };
+  const host = kind === 'SERVICE' ? `${ref.ref.name}.${ns}.svc.cluster.local` : kind === 'VIRTUAL_DESTINATION' ? (obj as VirtualDestinationR).spec.hosts[0] : ((obj as ExternalServiceR).spec.hosts[0] ?? `${ref.ref.name}.${ns}.external`);
+  const base = { kind, namespace: ns, name: ref.ref.name, subset: effectiveSubset, clientPolicies: [], host };
 
   if (kind === 'SERVICE') {
     const svc = obj as ServiceR;

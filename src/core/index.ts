@@ -17,7 +17,9 @@ import type {
 } from '../resources/schema.js';
 import { isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
 import { checkExternalServiceOverlap } from './external-services.js';
-import { byAge, compareStr, selectorMatches } from './match.js';
+import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
+import { resolvePolicyReferences } from './policy-references.js';
+import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
 import {
   attachDestinationPolicies,
   attachRoutePolicies,
@@ -52,6 +54,7 @@ export interface RejectedResource {
 }
 
 const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
+const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
 interface RoutingStage {
@@ -202,13 +205,21 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
-  const { ws, catalog, resources, gatewaysByKey, bindings, backends } = stage;
+  const { ws, catalog, resources, gatewaysByKey, bindings } = stage;
   const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
   for (const p of policyResources) {
     if (!owned(p)) status.invalid(resourceKey(p), `namespace "${p.metadata.namespace}" is not selected by any workspace, so this ${p.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
   }
   // ---- policies -----------------------------------------------------------
-  const placed = placePolicies(policyResources, ws);
+  const supported = policyResources.filter((p) => {
+    const why = UNSUPPORTED_KINDS[p.kind];
+    if (why) status.invalid(resourceKey(p), `UNSUPPORTED: ${p.kind} is not translated: ${why}`);
+    return !why;
+  });
+  const placed = placePolicies(supported, ws);
+  const allBackends = new Map(stage.backends);
+  const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
+  const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
   const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, attachMemo);
   const byId = new Map(routes.map((r) => [r.id, r]));
 
@@ -223,13 +234,13 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.workspaceOf(s.metadata.namespace)!);
   for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.workspaceOf(v.metadata.namespace)!);
   for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.workspaceOf(e.metadata.namespace)!);
-  for (const b of backends.values()) {
+  for (const b of allBackends.values()) {
     const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
     use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
   }
   const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates);
   const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
-  const finalBackends = [...backends.values()]
+  const finalBackends = [...allBackends.values()]
     .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
     .sort((a, b) => compareStr(a.cluster, b.cluster));
 
@@ -263,6 +274,15 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
           status.count(p.key, 'listenersSelected');
           return p.ref;
         });
+      // Workload-scoped policies (access logs) reach a gateway whose workload labels they select.
+      const gwLabels = gw.spec.workloads.map((w) => w.selector?.labels ?? {});
+      for (const p of placed) {
+        if (p.ref.kind !== 'AccessLogPolicy' || p.workspace !== gwWs) continue;
+        if ((p.policy.spec.applyToWorkloads ?? []).some((sel) => gwLabels.some((l) => labelsMatch(sel.selector?.labels, l) && Object.keys(sel.selector?.labels ?? {}).length > 0))) {
+          status.count(p.key, 'listenersSelected');
+          policies.push(p.ref);
+        }
+      }
       return { name: `${key}:${l.port.number}`, port: l.port.number, virtualHosts, policies };
     });
     gateways.push({ ref: key, workspace: gwWs, listeners });
@@ -270,9 +290,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
 
   reportPolicySelection(placed, status);
 
-  const policyConfigs: Record<string, unknown> = {};
-  for (const p of placed) policyConfigs[p.key] = p.policy.spec.config;
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policyConfigs }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

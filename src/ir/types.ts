@@ -42,6 +42,8 @@ export interface Backend {
   /** Per-kind config from client-side destination policies. */
   clientPolicies: PolicyRef[];
   protocol: 'HTTP' | 'HTTP2' | 'HTTPS';
+  /** Host name for :authority / Host where Envoy would otherwise use the cluster name. */
+  host: string;
 }
 
 export type RouteAction =
@@ -105,13 +107,29 @@ export interface DestinationIR {
   serverPolicies: PolicyRef[];
 }
 
+/** One attached policy as translation sees it. */
+export interface PolicyIR extends PolicyRef {
+  key: string; // Kind/ns/name
+  config: Record<string, unknown>;
+  phase: 'preAuthz' | 'postAuthz';
+  priority: number;
+  /** Envoy clusters the config points at, by role: mirror, extAuth, rateLimit, jwks:<provider>. */
+  clusters: Record<string, string>;
+  /** The host name (authority) of each of those clusters' destinations, by the same roles. */
+  hosts: Record<string, string>;
+  /** Unresolvable references; security kinds then fail closed. */
+  errors: string[];
+  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean };
+  rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
+}
+
 export interface IR {
   gateways: GatewayIR[];
   routes: FinalRoute[];
   destinations: DestinationIR[];
   backends: Backend[];
-  /** Full policy configs by "Kind/ns/name", for the translator. */
-  policyConfigs: Record<string, unknown>;
+  /** Every attached policy by "Kind/ns/name", for the translator. */
+  policies: Record<string, PolicyIR>;
 }
 
 export interface CoreResult {

@@ -96,6 +96,30 @@ const rateLimitServerSettingsSpec = z.strictObject({
   domain: z.string().optional(),
 });
 const looseConfig = z.record(z.string(), z.unknown());
+// Descriptors as the reference rate-limit service reads them (camelCase here).
+interface Descriptor { key: string; value?: string; rateLimit?: { unit: 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY'; requestsPerUnit: number }; descriptors?: Descriptor[] }
+const descriptor: z.ZodType<Descriptor> = z.lazy(() =>
+  z.strictObject({
+    key: z.string().min(1),
+    value: z.string().optional(),
+    rateLimit: z.strictObject({ unit: z.enum(['SECOND', 'MINUTE', 'HOUR', 'DAY']), requestsPerUnit: z.number().int().min(0) }).optional(),
+    descriptors: z.array(descriptor).optional(),
+  }),
+);
+const rateLimitServerConfigSpec = z.strictObject({
+  destinationServers: z.array(z.record(z.string(), z.unknown())).optional(),
+  raw: z.strictObject({ descriptors: z.array(descriptor).min(1) }),
+});
+const rateLimitAction = z
+  .strictObject({
+    genericKey: z.strictObject({ descriptorValue: z.string().min(1), descriptorKey: z.string().optional() }).optional(),
+    requestHeaders: z.strictObject({ headerName: z.string().min(1), descriptorKey: z.string().min(1) }).optional(),
+    remoteAddress: z.strictObject({}).optional(),
+  })
+  .refine((a) => [a.genericKey, a.requestHeaders, a.remoteAddress].filter(Boolean).length === 1, { message: 'set exactly one of genericKey, requestHeaders, remoteAddress' });
+const rateLimitClientConfigSpec = z.strictObject({
+  raw: z.strictObject({ rateLimits: z.array(z.strictObject({ actions: z.array(rateLimitAction).min(1) })).min(1) }),
+});
 
 // ---- networking.gloo.solo.io/v2 -------------------------------------------
 
@@ -286,9 +310,9 @@ export const KINDS = {
   Workspace: { group: ADMIN, spec: workspaceSpec },
   WorkspaceSettings: { group: ADMIN, spec: workspaceSettingsSpec },
   ExtAuthServer: { group: ADMIN, spec: extAuthServerSpec },
-  RateLimitServerConfig: { group: ADMIN, spec: looseConfig },
+  RateLimitServerConfig: { group: ADMIN, spec: rateLimitServerConfigSpec },
   RateLimitServerSettings: { group: ADMIN, spec: rateLimitServerSettingsSpec },
-  RateLimitClientConfig: { group: ADMIN, spec: looseConfig },
+  RateLimitClientConfig: { group: ADMIN, spec: rateLimitClientConfigSpec },
   VirtualGateway: { group: NET, spec: virtualGatewaySpec },
   RouteTable: { group: NET, spec: routeTableSpec },
   VirtualDestination: { group: NET, spec: virtualDestinationSpec },

@@ -1,14 +1,18 @@
-// Backends -> envoy.config.cluster.v3 Cluster and ClusterLoadAssignment.
-import type { Backend } from '../ir/types.js';
+// Backends -> envoy.config.cluster.v3 Cluster and ClusterLoadAssignment, with
+// the client-side destination policies applied.
+import type { Backend, PolicyIR } from '../ir/types.js';
+import { backendPolicies, clusterPolicyFields, endpointPriority } from './cluster-policies.js';
 import { ADS_CONFIG_SOURCE, ANY, type NamedResource } from './types.js';
 
-export function loadAssignment(b: Backend): Record<string, unknown> {
-  const byZone = new Map<string, Backend['endpoints']>();
-  for (const e of b.endpoints) byZone.set(e.zone ?? '', [...(byZone.get(e.zone ?? '') ?? []), e]);
+export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<string, unknown> {
+  const priorityOf = endpointPriority(policies);
+  const groups = new Map<string, Backend['endpoints']>();
+  for (const e of b.endpoints) groups.set(e.zone ?? '', [...(groups.get(e.zone ?? '') ?? []), e]);
   return {
     clusterName: b.cluster,
-    endpoints: [...byZone.entries()].map(([zone, eps]) => ({
+    endpoints: [...groups.entries()].map(([zone, eps]) => ({
       ...(zone ? { locality: { zone } } : {}),
+      ...(priorityOf && priorityOf(zone || undefined) > 0 ? { priority: priorityOf(zone || undefined) } : {}),
       lbEndpoints: eps.map((e) => ({
         endpoint: { address: { socketAddress: { address: e.address, portValue: e.port } } },
         healthStatus: e.ready ? 'HEALTHY' : 'UNHEALTHY',
@@ -17,18 +21,22 @@ export function loadAssignment(b: Backend): Record<string, unknown> {
   };
 }
 
-export function cluster(b: Backend): NamedResource {
+export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}): NamedResource {
+  const policies = backendPolicies(b, byKey);
+  const { fields, commonHttp } = clusterPolicyFields(policies, b.host);
   const body: Record<string, unknown> = {
     name: b.cluster,
     connectTimeout: { seconds: 5 },
     ...(b.discovery === 'EDS'
       ? { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG_SOURCE } }
-      : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b) }),
+      : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b, policies) }),
+    ...fields,
   };
-  if (b.protocol === 'HTTP2') {
+  if (b.protocol === 'HTTP2' || Object.keys(commonHttp).length) {
     body.typedExtensionProtocolOptions = {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': ANY('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-        explicitHttpConfig: { http2ProtocolOptions: {} },
+        ...(Object.keys(commonHttp).length ? { commonHttpProtocolOptions: commonHttp } : {}),
+        explicitHttpConfig: b.protocol === 'HTTP2' ? { http2ProtocolOptions: {} } : { httpProtocolOptions: {} },
       }),
     };
   }
@@ -42,6 +50,6 @@ export function cluster(b: Backend): NamedResource {
   return { name: b.cluster, body };
 }
 
-export function clusterLoadAssignment(b: Backend): NamedResource {
-  return { name: b.cluster, body: loadAssignment(b) };
+export function clusterLoadAssignment(b: Backend, byKey: Record<string, PolicyIR> = {}): NamedResource {
+  return { name: b.cluster, body: loadAssignment(b, backendPolicies(b, byKey)) };
 }

@@ -1,5 +1,5 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { GatewayIR, IR } from '../ir/types.js';
+import type { GatewayIR, IR, PolicyIR } from '../ir/types.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { listener } from './listeners.js';
 import { routeConfiguration } from './routes.js';
@@ -8,19 +8,33 @@ import type { EnvoyResources, TranslateOptions } from './types.js';
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
 
 export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions): EnvoyResources {
+  const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
+  const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [] };
   const used = new Set<string>();
   for (const l of gw.listeners) {
-    for (const vh of l.virtualHosts) {
-      for (const r of vh.routes) if (r.action.type === 'forward') for (const d of r.action.destinations) used.add(d.cluster);
-    }
+    const rc = routeConfiguration(l, ir, backendsByCluster);
+    const listenerPolicies = l.policies.map((ref) => ir.policies[`${ref.kind}/${ref.namespace}/${ref.name}`]).filter((p): p is PolicyIR => !!p);
+    out.route.push(rc.resource);
+    out.listener.push(listener(l, opts, rc.filters, listenerPolicies));
+    // Every cluster any route or filter config names must be served, or Envoy rejects the config.
+    collectClusters(rc.resource.body, used);
+    for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   const backends = ir.backends.filter((b) => used.has(b.cluster));
-  return {
-    listener: gw.listeners.map((l) => listener(l, opts)),
-    route: gw.listeners.map(routeConfiguration),
-    cluster: backends.map(cluster),
-    endpoint: backends.filter((b) => b.discovery === 'EDS').map(clusterLoadAssignment),
-  };
+  out.cluster = backends.map((b) => cluster(b, ir.policies));
+  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => clusterLoadAssignment(b, ir.policies));
+  return out;
+}
+
+/** Finds every `cluster` / `clusterName` / `name` of weighted clusters in a config tree. */
+function collectClusters(node: unknown, into: Set<string>): void {
+  if (Array.isArray(node)) return node.forEach((n) => collectClusters(n, into));
+  if (!node || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node)) {
+    if ((k === 'cluster' || k === 'clusterName') && typeof v === 'string') into.add(v);
+    else if (k === 'weightedClusters') for (const c of (v as { clusters: Array<{ name: string }> }).clusters) into.add(c.name);
+    else collectClusters(v, into);
+  }
 }
 
 export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyResources> {

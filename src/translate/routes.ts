@@ -1,6 +1,10 @@
-// Final routes -> envoy.config.route.v3 RouteConfiguration.
-import type { FinalRoute, ListenerIR } from '../ir/types.js';
+// Final routes -> envoy.config.route.v3 RouteConfiguration, with the policies
+// that live on routes and the per-route switches of policy filters.
+import type { Backend, FinalRoute, IR, ListenerIR } from '../ir/types.js';
+import { INVALID_ROUTE_RESPONSE } from '../core/routes.js';
 import type { HttpMatcher } from '../resources/schema.js';
+import { filterUses, type FilterInstance } from './filter-policies.js';
+import { attachedPolicies, failsClosed, routeActionFields, routeLevelFields } from './route-policies.js';
 import type { NamedResource } from './types.js';
 
 function stringMatch(value: string | undefined, regex: boolean | undefined): Record<string, unknown> | undefined {
@@ -30,11 +34,23 @@ export function routeMatch(m: HttpMatcher): Record<string, unknown> {
   return match;
 }
 
-function routeAction(r: FinalRoute): Record<string, unknown> {
+export interface RouteTranslation {
+  routes: Array<Record<string, unknown>>;
+  filters: FilterInstance[];
+}
+
+export function envoyRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>): RouteTranslation {
+  const policies = attachedPolicies(r, ir.policies);
+  const filters: FilterInstance[] = [];
+  const perFilter: Record<string, unknown> = {};
+  let action: Record<string, unknown>;
   const a = r.action;
-  if (a.type === 'directResponse') return { directResponse: { status: a.status, ...(a.body !== undefined ? { body: { inlineString: a.body } } : {}) } };
-  if (a.type === 'redirect') {
-    return {
+  if (failsClosed(policies)) {
+    action = { directResponse: { status: INVALID_ROUTE_RESPONSE.status, body: { inlineString: INVALID_ROUTE_RESPONSE.body } } };
+  } else if (a.type === 'directResponse') {
+    action = { directResponse: { status: a.status, ...(a.body !== undefined ? { body: { inlineString: a.body } } : {}) } };
+  } else if (a.type === 'redirect') {
+    action = {
       redirect: {
         ...(a.hostRedirect ? { hostRedirect: a.hostRedirect } : {}),
         ...(a.pathRedirect ? { pathRedirect: a.pathRedirect } : {}),
@@ -42,40 +58,52 @@ function routeAction(r: FinalRoute): Record<string, unknown> {
         ...(a.responseCode ? { responseCode: a.responseCode } : {}),
       },
     };
+  } else {
+    const target =
+      a.destinations.length === 1
+        ? { cluster: a.destinations[0].cluster }
+        : { weightedClusters: { clusters: a.destinations.map((d) => ({ name: d.cluster, weight: { value: d.weight } })) } };
+    const backends = a.destinations.map((d) => backendsByCluster.get(d.cluster)).filter((b): b is Backend => !!b);
+    action = {
+      route: {
+        ...target,
+        ...(a.pathRewrite !== undefined ? { prefixRewrite: a.pathRewrite } : {}),
+        ...(a.hostRewrite ? { hostRewriteLiteral: a.hostRewrite } : {}),
+        ...routeActionFields(policies, backends, ir.policies),
+      },
+    };
   }
-  const target =
-    a.destinations.length === 1
-      ? { cluster: a.destinations[0].cluster }
-      : { weightedClusters: { clusters: a.destinations.map((d) => ({ name: d.cluster, weight: { value: d.weight } })) } };
-  return {
-    route: {
-      ...target,
-      ...(a.pathRewrite !== undefined ? { prefixRewrite: a.pathRewrite } : {}),
-      ...(a.hostRewrite ? { hostRewriteLiteral: a.hostRewrite } : {}),
-    },
-  };
-}
-
-export function envoyRoutes(r: FinalRoute): Array<Record<string, unknown>> {
-  const action = routeAction(r);
+  if (!failsClosed(policies)) {
+    for (const p of policies) {
+      for (const use of filterUses(p, r.id, { table: r.table, route: r.route })) {
+        filters.push(use.filter);
+        perFilter[use.filter.name] = use.perRoute;
+      }
+    }
+  }
+  const extra = { ...routeLevelFields(policies), ...(Object.keys(perFilter).length ? { typedPerFilterConfig: perFilter } : {}) };
   const chain = r.path.map((p) => `${p.table}:${p.route}`).join('>');
-  return r.matchers.map((m, i) => ({
-    name: r.matchers.length > 1 ? `${chain}#${i}` : chain,
-    match: routeMatch(m),
-    ...action,
-  }));
+  return {
+    filters,
+    routes: r.matchers.map((m, i) => ({
+      name: r.matchers.length > 1 ? `${chain}#${i}` : chain,
+      match: routeMatch(m),
+      ...action,
+      ...extra,
+    })),
+  };
 }
 
-export function routeConfiguration(listener: ListenerIR): NamedResource {
-  return {
-    name: listener.name,
-    body: {
-      name: listener.name,
-      virtualHosts: listener.virtualHosts.map((vh) => ({
-        name: vh.name,
-        domains: vh.domains,
-        routes: vh.routes.flatMap(envoyRoutes),
-      })),
-    },
-  };
+export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByCluster: Map<string, Backend>): { resource: NamedResource; filters: FilterInstance[] } {
+  const filters: FilterInstance[] = [];
+  const virtualHosts = listener.virtualHosts.map((vh) => ({
+    name: vh.name,
+    domains: vh.domains,
+    routes: vh.routes.flatMap((r) => {
+      const t = envoyRoutes(r, ir, backendsByCluster);
+      filters.push(...t.filters);
+      return t.routes;
+    }),
+  }));
+  return { resource: { name: listener.name, body: { name: listener.name, virtualHosts } }, filters };
 }

@@ -99,7 +99,7 @@ function envoyBinary(): string {
 }
 
 async function startProcess(yaml: string, adminPort: number): Promise<EnvoyHandle> {
-  const child: ChildProcess = spawn(envoyBinary(), ['--config-yaml', yaml, '--disable-hot-restart', '--log-level', 'info', '--drain-time-s', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(envoyBinary(), ['--config-yaml', yaml, '--disable-hot-restart', '--log-level', 'info', '--drain-time-s', '1', ...(process.env.ENVOY_COMPONENT_LOG ? ['--component-log-level', process.env.ENVOY_COMPONENT_LOG] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));

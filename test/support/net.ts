@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequestRaw } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -21,7 +21,7 @@ export interface HttpResult {
 
 export function httpGet(port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, timeout: 5000 }, (res) => {
+    const req = httpRequestRaw({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
@@ -53,20 +53,79 @@ export interface Upstream {
   name: string;
   port: number;
   hits: number;
+  /** Requests seen, newest last (method, path, headers, body). */
+  seen: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined>; body: string }>;
+  /** /health answers 503 while false (for active health checks). */
+  healthy: boolean;
+  /** Every request answers this status while set (for outlier detection). */
+  failWith?: number;
   close(): Promise<void>;
 }
 
-/** An HTTP upstream that answers with its name and what it received. */
+/**
+ * An HTTP upstream that answers with its name and what it received. Special paths:
+ * /status/<code>, /flaky/<key>?fail=N (N failures per key, then 200),
+ * /slow?ms=N, /health.
+ */
 export async function startUpstream(name: string): Promise<Upstream> {
   const port = await freePort();
-  const up: Upstream = { name, port, hits: 0, close: async () => {} };
+  const flaky = new Map<string, number>();
+  const up: Upstream = { name, port, hits: 0, seen: [], healthy: true, close: async () => {} };
   const server = createServer((req, res) => {
-    up.hits++;
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('x-upstream', name);
-    res.end(JSON.stringify({ upstream: name, method: req.method, path: req.url, headers: req.headers }));
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/health') {
+        res.statusCode = up.healthy ? 200 : 503;
+        return res.end(up.healthy ? 'ok' : 'down');
+      }
+      up.hits++;
+      up.seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('x-upstream', name);
+      const reply = (status: number) => {
+        res.statusCode = status;
+        res.end(JSON.stringify({ upstream: name, method: req.method, path: req.url, headers: req.headers, body }));
+      };
+      if (up.failWith) return reply(up.failWith);
+      const m = /^\/status\/(\d{3})$/.exec(url.pathname);
+      if (m) return reply(Number(m[1]));
+      if (url.pathname.startsWith('/flaky/')) {
+        const n = flaky.get(url.pathname) ?? 0;
+        flaky.set(url.pathname, n + 1);
+        return reply(n < Number(url.searchParams.get('fail') ?? '2') ? 503 : 200);
+      }
+      if (url.pathname.endsWith('/slow')) return void setTimeout(() => reply(200), Number(url.searchParams.get('ms') ?? '2000'));
+      reply(200);
+    });
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  up.close = () => new Promise((r) => server.close(() => r()));
+  up.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections?.();
+      server.close(() => r());
+    });
   return up;
+}
+
+export function httpRequest(
+  port: number,
+  opts: { host: string; path: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequestRaw(
+      { host: '127.0.0.1', port, path: opts.path, method: opts.method ?? 'GET', headers: { host: opts.host, ...(opts.headers ?? {}) }, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.host}${opts.path} timed out`)));
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
 }

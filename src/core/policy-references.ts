@@ -1,0 +1,93 @@
+// What translation needs to know about each attached policy: its validated
+// config, its phase and priority, and the backends (Envoy clusters) its config
+// points at: mirror targets, ext auth servers, remote JWKS, rate-limit servers.
+import type { Backend, PolicyIR } from '../ir/types.js';
+import type { PolicyDestination } from '../resources/policy-configs.js';
+import type { Resource } from '../resources/schema.js';
+import { resourceKey } from '../resources/schema.js';
+import { resolveDestination, type DestinationCatalog } from './destinations.js';
+import type { PlacedPolicy } from './policies.js';
+import type { StatusBook } from './status.js';
+import type { WorkspaceIndex } from './workspaces.js';
+
+export interface ReferenceContext {
+  ws: WorkspaceIndex;
+  catalog: DestinationCatalog;
+  /** Admin resources by Kind/ns/name: ExtAuthServer, RateLimitServerSettings, ... */
+  admin: Map<string, Resource>;
+  addBackend(b: Backend): void;
+}
+
+const phaseOf = (config: Record<string, unknown>): { phase: 'preAuthz' | 'postAuthz'; priority: number } => {
+  const ph = config.phase as { preAuthz?: { priority?: number }; postAuthz?: { priority?: number } } | undefined;
+  if (ph?.preAuthz) return { phase: 'preAuthz', priority: ph.preAuthz.priority ?? 0 };
+  return { phase: 'postAuthz', priority: ph?.postAuthz?.priority ?? 0 };
+};
+
+export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceContext, status: StatusBook): Record<string, PolicyIR> {
+  const out: Record<string, PolicyIR> = {};
+  for (const p of placed) {
+    const config = p.policy.spec.config as Record<string, unknown>;
+    const ir: PolicyIR = { ...p.ref, key: p.key, config, ...phaseOf(config), clusters: {}, hosts: {}, errors: [] };
+    const ns = p.policy.metadata.namespace;
+    const destination = (name: string, d: PolicyDestination, defaultNs: string, consumer: string) => {
+      const r = resolveDestination(ctx.catalog, ctx.ws, { ref: d.ref, kind: d.kind, port: d.port }, defaultNs, consumer, undefined);
+      if (r.error) ir.errors.push(`${name}: ${r.error}`);
+      else {
+        ctx.addBackend(r.resolved!.backend);
+        ir.clusters[name] = r.resolved!.backend.cluster;
+        ir.hosts[name] = r.resolved!.backend.host;
+      }
+    };
+    const admin = (kind: string, ref: { name: string; namespace?: string }, field: string): Resource | undefined => {
+      const key = `${kind}/${ref.namespace ?? ns}/${ref.name}`;
+      const r = ctx.admin.get(key);
+      if (!r) ir.errors.push(`${field}: ${kind} ${ref.namespace ?? ns}/${ref.name} not found`);
+      return r;
+    };
+    switch (p.ref.kind) {
+      case 'MirrorPolicy':
+        destination('mirror', config.destination as PolicyDestination, ns, p.workspace);
+        break;
+      case 'JWTPolicy':
+        for (const [name, prov] of Object.entries(config.providers as Record<string, { remote?: { destinationRef: PolicyDestination } }>)) {
+          if (prov.remote) destination(`jwks:${name}`, prov.remote.destinationRef, ns, p.workspace);
+        }
+        break;
+      case 'ExtAuthPolicy': {
+        const server = admin('ExtAuthServer', config.server as { name: string; namespace?: string }, 'config.server');
+        if (server) {
+          const spec = server.spec as { destinationServer: PolicyDestination; requestTimeout?: string; failureModeAllow?: boolean };
+          const owner = ctx.ws.workspaceOf(server.metadata.namespace);
+          if (!owner) ir.errors.push(`config.server: ExtAuthServer ${server.metadata.namespace}/${server.metadata.name} is in a namespace no workspace selects`);
+          else destination('extAuth', spec.destinationServer, server.metadata.namespace, owner);
+          ir.extAuth = { server: `${server.metadata.namespace}/${server.metadata.name}`, requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false };
+        }
+        break;
+      }
+      case 'RateLimitPolicy': {
+        if (!config.serverSettings) break; // local limits only
+        const settings = admin('RateLimitServerSettings', config.serverSettings as { name: string; namespace?: string }, 'config.serverSettings');
+        const client = admin('RateLimitClientConfig', config.ratelimitClientConfig as { name: string; namespace?: string }, 'config.ratelimitClientConfig');
+        const server = admin('RateLimitServerConfig', config.ratelimitServerConfig as { name: string; namespace?: string }, 'config.ratelimitServerConfig');
+        if (settings && client && server) {
+          const s = settings.spec as { destinationServer: PolicyDestination; requestTimeout?: string; denyOnFail?: boolean; domain?: string };
+          const owner = ctx.ws.workspaceOf(settings.metadata.namespace) ?? p.workspace;
+          destination('rateLimit', s.destinationServer, settings.metadata.namespace, owner);
+          ir.rateLimit = {
+            settings: resourceKey(settings),
+            domain: s.domain ?? `meshplane`,
+            requestTimeout: s.requestTimeout,
+            denyOnFail: s.denyOnFail ?? false,
+            actions: (client.spec as { raw: { rateLimits: unknown[] } }).raw.rateLimits,
+            descriptors: (server.spec as { raw: { descriptors: unknown[] } }).raw.descriptors,
+          };
+        }
+        break;
+      }
+    }
+    for (const e of ir.errors) status.invalid(p.key, e);
+    out[p.key] = ir;
+  }
+  return out;
+}

@@ -1,0 +1,207 @@
+// Policies enforced by HTTP filters. Each attached policy yields a filter
+// instance for the listener (deduplicated by name, disabled by default) and a
+// per-route config that switches it on for exactly the routes it selects.
+import type { PolicyIR } from '../ir/types.js';
+import type {
+  CorsConfig,
+  CsrfConfig,
+  ExtAuthConfig,
+  FaultInjectionConfig,
+  JwtConfig,
+  RateLimitConfig,
+  TransformationConfig,
+} from '../resources/policy-configs.js';
+import { ANY, duration } from './types.js';
+import { fractionalPercent, protoStruct, stringMatcher } from './values.js';
+
+/** Where a filter sits in the fixed order (semantics §8). */
+export type FilterSlot = 'cors' | 'csrf' | 'fault' | 'jwt' | 'transform' | 'ratelimit' | 'ext_authz';
+
+export interface FilterInstance {
+  name: string;
+  slot: FilterSlot;
+  phase?: 'preAuthz' | 'postAuthz';
+  priority: number;
+  typedConfig: Record<string, unknown>;
+}
+
+export interface FilterUse {
+  filter: FilterInstance;
+  /** typed_per_filter_config value for the route. */
+  perRoute: Record<string, unknown>;
+}
+
+const T = {
+  cors: 'envoy.extensions.filters.http.cors.v3',
+  csrf: 'envoy.extensions.filters.http.csrf.v3',
+  fault: 'envoy.extensions.filters.http.fault.v3',
+  jwt: 'envoy.extensions.filters.http.jwt_authn.v3',
+  transform: 'envoy.extensions.filters.http.transform.v3',
+  ratelimit: 'envoy.extensions.filters.http.ratelimit.v3',
+  local: 'envoy.extensions.filters.http.local_ratelimit.v3',
+  extAuthz: 'envoy.extensions.filters.http.ext_authz.v3',
+};
+
+/** Name of the JWT requirement / provider prefix for one policy. */
+export const policyToken = (p: PolicyIR): string => `${p.namespace}.${p.name}`;
+
+export function filterUses(p: PolicyIR, routeId: string, context: { table: string; route: string }): FilterUse[] {
+  const c = p.config;
+  switch (p.kind) {
+    case 'CORSPolicy': {
+      const cfg = c as CorsConfig;
+      return [{
+        filter: { name: 'envoy.filters.http.cors', slot: 'cors', priority: 0, typedConfig: ANY(`${T.cors}.Cors`) },
+        perRoute: ANY(`${T.cors}.CorsPolicy`, {
+          allowOriginStringMatch: cfg.allowOrigins.map(stringMatcher),
+          ...(cfg.allowMethods ? { allowMethods: cfg.allowMethods.join(',') } : {}),
+          ...(cfg.allowHeaders ? { allowHeaders: cfg.allowHeaders.join(',') } : {}),
+          ...(cfg.exposeHeaders ? { exposeHeaders: cfg.exposeHeaders.join(',') } : {}),
+          ...(cfg.maxAge ? { maxAge: String(duration(cfg.maxAge).seconds) } : {}),
+          ...(cfg.allowCredentials !== undefined ? { allowCredentials: { value: cfg.allowCredentials } } : {}),
+        }),
+      }];
+    }
+    case 'CSRFPolicy': {
+      const cfg = c as CsrfConfig;
+      const pct = fractionalPercent(cfg.percentage ?? 100);
+      return [{
+        filter: { name: 'envoy.filters.http.csrf', slot: 'csrf', priority: 0, typedConfig: ANY(`${T.csrf}.CsrfPolicy`, { filterEnabled: { defaultValue: { numerator: 0, denominator: 'HUNDRED' } } }) },
+        perRoute: ANY(`${T.csrf}.CsrfPolicy`, {
+          filterEnabled: { defaultValue: cfg.filterEnabled ? pct : { numerator: 0, denominator: 'HUNDRED' } },
+          ...(cfg.shadowEnabled ? { shadowEnabled: { defaultValue: pct } } : {}),
+          ...(cfg.additionalOrigins ? { additionalOrigins: cfg.additionalOrigins.map(stringMatcher) } : {}),
+        }),
+      }];
+    }
+    case 'FaultInjectionPolicy': {
+      const cfg = c as FaultInjectionConfig;
+      return [{
+        filter: { name: 'envoy.filters.http.fault', slot: 'fault', priority: 0, typedConfig: ANY(`${T.fault}.HTTPFault`) },
+        perRoute: ANY(`${T.fault}.HTTPFault`, {
+          ...(cfg.delay ? { delay: { fixedDelay: duration(cfg.delay.fixedDelay), percentage: fractionalPercent(cfg.delay.percentage) } } : {}),
+          ...(cfg.abort ? { abort: { httpStatus: cfg.abort.httpStatus, percentage: fractionalPercent(cfg.abort.percentage) } } : {}),
+        }),
+      }];
+    }
+    case 'JWTPolicy': {
+      // One jwt_authn instance per phase; its providers and requirements are
+      // collected from every JWTPolicy on the listener (see mergeFilter).
+      const cfg = c as JwtConfig;
+      const token = policyToken(p);
+      const providers: Record<string, unknown> = {};
+      for (const [name, prov] of Object.entries(cfg.providers)) {
+        providers[`${token}.${name}`] = {
+          ...(prov.issuer ? { issuer: prov.issuer } : {}),
+          ...(prov.audiences ? { audiences: prov.audiences } : {}),
+          ...(prov.local ? { localJwks: { inlineString: prov.local.inline } } : {}),
+          ...(prov.remote
+            ? { remoteJwks: { httpUri: { uri: prov.remote.url, cluster: p.clusters[`jwks:${name}`], timeout: { seconds: 5 } }, ...(prov.remote.cacheDuration ? { cacheDuration: duration(prov.remote.cacheDuration) } : {}) } }
+            : {}),
+          ...(prov.keepToken ? { forward: true } : {}),
+          ...(prov.claimsToHeaders ? { claimToHeaders: prov.claimsToHeaders.map((h) => ({ headerName: h.header, claimName: h.claim })) } : {}),
+          ...(prov.tokenSource?.headers ? { fromHeaders: prov.tokenSource.headers.map((h) => ({ name: h.header, ...(h.prefix ? { valuePrefix: h.prefix } : {}) })) } : {}),
+          ...(prov.tokenSource?.queryParams ? { fromParams: prov.tokenSource.queryParams } : {}),
+        };
+      }
+      const names = Object.keys(providers);
+      const requirement = names.length === 1 ? { providerName: names[0] } : { requiresAny: { requirements: names.map((n) => ({ providerName: n })) } };
+      return [{
+        filter: { name: `envoy.filters.http.jwt_authn.${p.phase}`, slot: 'jwt', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.jwt}.JwtAuthentication`, { providers, requirementMap: { [token]: requirement } }) },
+        perRoute: ANY(`${T.jwt}.PerRouteConfig`, { requirementName: token }),
+      }];
+    }
+    case 'TransformationPolicy': {
+      const cfg = c as TransformationConfig;
+      const transformation = (t: NonNullable<TransformationConfig['request']>) => ({
+        headersMutations: [
+          ...Object.entries(t.setHeaders ?? {}).map(([key, value]) => ({ append: { header: { key, value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } })),
+          ...(t.removeHeaders ?? []).map((h) => ({ remove: h })),
+        ],
+        ...(t.jsonBody ? { bodyTransformation: { bodyFormat: { jsonFormat: protoStruct(t.jsonBody.template) }, action: t.jsonBody.action } } : {}),
+      });
+      return [{
+        filter: { name: `envoy.filters.http.transform.${p.phase}`, slot: 'transform', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.transform}.TransformConfig`) },
+        perRoute: ANY(`${T.transform}.TransformConfig`, {
+          ...(cfg.request ? { requestTransformation: transformation(cfg.request) } : {}),
+          ...(cfg.response ? { responseTransformation: transformation(cfg.response) } : {}),
+        }),
+      }];
+    }
+    case 'RateLimitPolicy': {
+      const cfg = c as RateLimitConfig;
+      const uses: FilterUse[] = [];
+      if (cfg.local) {
+        const b = cfg.local.tokenBucket;
+        const on = { defaultValue: { numerator: 100, denominator: 'HUNDRED' }, runtimeKey: 'meshplane_local_rate_limit' };
+        uses.push({
+          filter: { name: `envoy.filters.http.local_ratelimit.${p.phase}`, slot: 'ratelimit', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.local}.LocalRateLimit`, { statPrefix: 'local_rate_limit' }) },
+          perRoute: ANY(`${T.local}.LocalRateLimit`, {
+            statPrefix: 'local_rate_limit',
+            tokenBucket: { maxTokens: b.maxTokens, tokensPerFill: { value: b.tokensPerFill ?? b.maxTokens }, fillInterval: duration(b.fillInterval) },
+            filterEnabled: on,
+            filterEnforced: on,
+          }),
+        });
+      }
+      if (p.rateLimit && p.clusters.rateLimit) {
+        const rl = p.rateLimit;
+        uses.push({
+          filter: {
+            name: `envoy.filters.http.ratelimit.${p.phase}.${rl.settings.replace(/\//g, '.')}`,
+            slot: 'ratelimit',
+            phase: p.phase,
+            priority: p.priority,
+            typedConfig: ANY(`${T.ratelimit}.RateLimit`, {
+              domain: rl.domain,
+              stage: rateLimitStage(p.phase),
+              failureModeDeny: rl.denyOnFail,
+              ...(rl.requestTimeout ? { timeout: duration(rl.requestTimeout) } : {}),
+              rateLimitService: { grpcService: { envoyGrpc: { clusterName: p.clusters.rateLimit, authority: p.hosts.rateLimit } }, transportApiVersion: 'V3' },
+            }),
+          },
+          perRoute: ANY(`${T.ratelimit}.RateLimitPerRoute`),
+        });
+      }
+      return uses;
+    }
+    case 'ExtAuthPolicy': {
+      const cfg = c as ExtAuthConfig;
+      if (!p.extAuth || !p.clusters.extAuth) return [];
+      const ea = p.extAuth;
+      return [{
+        filter: {
+          name: `envoy.filters.http.ext_authz.${ea.server.replace('/', '.')}`,
+          slot: 'ext_authz',
+          priority: 0,
+          typedConfig: ANY(`${T.extAuthz}.ExtAuthz`, {
+            grpcService: { envoyGrpc: { clusterName: p.clusters.extAuth, authority: p.hosts.extAuth }, timeout: duration(ea.requestTimeout ?? '2s') },
+            transportApiVersion: 'V3',
+            failureModeAllow: ea.failureModeAllow,
+          }),
+        },
+        // The route's identity travels to the server so one server can tell routes apart.
+        perRoute: ANY(`${T.extAuthz}.ExtAuthzPerRoute`, {
+          checkSettings: { contextExtensions: { 'meshplane.route': `${context.table}/${context.route}`, 'meshplane.route_id': routeId, ...(cfg.customAuth?.contextExtensions ?? {}) } },
+        }),
+      }];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Rate limit stages tie route actions to the filter instance of their phase. */
+export const rateLimitStage = (phase: 'preAuthz' | 'postAuthz'): number => (phase === 'preAuthz' ? 0 : 1);
+
+/** Two uses of one filter instance on a listener: JWT instances merge their providers. */
+export function mergeFilter(a: FilterInstance, b: FilterInstance): FilterInstance {
+  if (a.slot !== 'jwt') return { ...a, priority: Math.min(a.priority, b.priority) };
+  const ca = a.typedConfig as { providers: object; requirementMap: object };
+  const cb = b.typedConfig as { providers: object; requirementMap: object };
+  return {
+    ...a,
+    priority: Math.min(a.priority, b.priority),
+    typedConfig: { ...ca, providers: { ...ca.providers, ...cb.providers }, requirementMap: { ...ca.requirementMap, ...cb.requirementMap } },
+  };
+}

@@ -1,0 +1,95 @@
+// Policies that become fields of the Envoy route itself.
+import type { Backend, FinalRoute, PolicyIR } from '../ir/types.js';
+import type { HeaderManipulationConfig, LoadBalancerConfig, MirrorConfig, RateLimitConfig, RetryTimeoutConfig } from '../resources/policy-configs.js';
+import { rateLimitStage } from './filter-policies.js';
+import { duration } from './types.js';
+import { fractionalPercent } from './values.js';
+
+const headerOptions = (h: Record<string, string>, action: string) =>
+  Object.entries(h).map(([key, value]) => ({ header: { key, value }, appendAction: action }));
+
+/** Fields on the route (any action). */
+export function routeLevelFields(policies: PolicyIR[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of policies) {
+    if (p.kind === 'HeaderManipulationPolicy') {
+      const c = p.config as HeaderManipulationConfig;
+      if (c.appendRequestHeaders) out.requestHeadersToAdd = headerOptions(c.appendRequestHeaders, 'APPEND_IF_EXISTS_OR_ADD');
+      if (c.removeRequestHeaders) out.requestHeadersToRemove = c.removeRequestHeaders;
+      if (c.appendResponseHeaders) out.responseHeadersToAdd = headerOptions(c.appendResponseHeaders, 'APPEND_IF_EXISTS_OR_ADD');
+      if (c.removeResponseHeaders) out.responseHeadersToRemove = c.removeResponseHeaders;
+    }
+  }
+  return out;
+}
+
+/** Fields of RouteAction (forwarding routes only). */
+export function routeActionFields(policies: PolicyIR[], backends: Backend[], policiesByKey: Record<string, PolicyIR>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const rateLimits: unknown[] = [];
+  for (const p of policies) {
+    switch (p.kind) {
+      case 'RetryTimeoutPolicy': {
+        const c = p.config as RetryTimeoutConfig;
+        if (c.requestTimeout) out.timeout = duration(c.requestTimeout);
+        if (c.retries) {
+          out.retryPolicy = {
+            retryOn: c.retries.retryOn ?? '5xx,reset,connect-failure',
+            numRetries: { value: c.retries.attempts },
+            ...(c.retries.perTryTimeout ? { perTryTimeout: duration(c.retries.perTryTimeout) } : {}),
+            ...(c.retries.retryBackOff ? { retryBackOff: { baseInterval: duration(c.retries.retryBackOff) } } : {}),
+          };
+        }
+        break;
+      }
+      case 'MirrorPolicy': {
+        const c = p.config as MirrorConfig;
+        if (p.clusters.mirror) {
+          out.requestMirrorPolicies = [{ cluster: p.clusters.mirror, runtimeFraction: { defaultValue: fractionalPercent(c.percentage) } }];
+        }
+        break;
+      }
+      case 'RateLimitPolicy': {
+        const c = p.config as RateLimitConfig;
+        if (c.serverSettings && p.rateLimit) {
+          for (const rl of p.rateLimit.actions as Array<{ actions: Array<Record<string, Record<string, string>>> }>) {
+            rateLimits.push({
+              stage: rateLimitStage(p.phase),
+              actions: rl.actions.map((a) =>
+                a.genericKey
+                  ? { genericKey: { descriptorValue: a.genericKey.descriptorValue, ...(a.genericKey.descriptorKey ? { descriptorKey: a.genericKey.descriptorKey } : {}) } }
+                  : a.requestHeaders
+                    ? { requestHeaders: { headerName: a.requestHeaders.headerName, descriptorKey: a.requestHeaders.descriptorKey } }
+                    : { remoteAddress: {} },
+              ),
+            });
+          }
+        }
+        break;
+      }
+    }
+  }
+  if (rateLimits.length) out.rateLimits = rateLimits;
+  // Consistent hashing needs the route to say what to hash.
+  const hashPolicy: unknown[] = [];
+  for (const b of backends) {
+    for (const ref of b.clientPolicies) {
+      if (ref.kind !== 'LoadBalancerPolicy') continue;
+      const ch = (policiesByKey[`${ref.kind}/${ref.namespace}/${ref.name}`]?.config as LoadBalancerConfig | undefined)?.consistentHash;
+      if (!ch) continue;
+      if (ch.httpHeaderName) hashPolicy.push({ header: { headerName: ch.httpHeaderName } });
+      else if (ch.httpCookie) hashPolicy.push({ cookie: { name: ch.httpCookie.name, ...(ch.httpCookie.ttl ? { ttl: duration(ch.httpCookie.ttl) } : {}), ...(ch.httpCookie.path ? { path: ch.httpCookie.path } : {}) } });
+      else if (ch.useSourceIp) hashPolicy.push({ connectionProperties: { sourceIp: true } });
+      else if (ch.httpQueryParameterName) hashPolicy.push({ queryParameter: { name: ch.httpQueryParameterName } });
+    }
+  }
+  if (hashPolicy.length) out.hashPolicy = hashPolicy;
+  return out;
+}
+
+/** Security policies whose references did not resolve: the route fails closed. */
+export const failsClosed = (policies: PolicyIR[]): boolean =>
+  policies.some((p) => (p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy' || p.kind === 'RateLimitPolicy') && p.errors.length > 0);
+
+export const attachedPolicies = (r: FinalRoute, byKey: Record<string, PolicyIR>): PolicyIR[] =>
+  r.policies.map((ref) => byKey[`${ref.kind}/${ref.namespace}/${ref.name}`]).filter((p): p is PolicyIR => !!p);
