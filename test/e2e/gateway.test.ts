@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
-import { startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
+import { type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoyFor, startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, httpGet, startUpstream, waitFor, type Upstream } from '../support/net.js';
 
 const GATEWAY = 'gateways/ingress';
@@ -102,7 +102,7 @@ describe('walking skeleton: real Envoy routed by meshplane over ADS', () => {
     writeFileSync(join(dir, 'workspace.yaml'), workspaceYaml(listenerPort, { 'svc-a': a.port, 'svc-b': b.port }));
     writeFileSync(join(dir, 'routes.yaml'), routesYaml('svc-a'));
     mp = await startMeshplane({ configDir: dir, xdsPort, adminPort });
-    envoy = await startEnvoy({ xdsPort, gateway: GATEWAY });
+    envoy = await startEnvoyFor(mp, { xdsPort, gateway: GATEWAY });
     console.log(`Envoy started as a ${envoy.mode === 'docker' ? 'testcontainers container' : 'child process'}`);
     await waitFor('the first route through Envoy', async () => ((await get('shop.example.com', '/status')).status === 203 ? true : undefined), 30_000);
   });

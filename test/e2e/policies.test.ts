@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { type EnvoyHandle } from '../support/envoy.js';
 import { startExtAuthz, type ExtAuthzServer } from '../support/ext-authz.js';
-import { startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
+import { startEnvoyFor, startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, httpRequest, startUpstream, waitFor, type HttpResult, type Upstream } from '../support/net.js';
 
 const RES = 'resilience.policy.gloo.solo.io/v2';
@@ -61,7 +61,7 @@ describe('policies through a real Envoy', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshplane-policies-'));
-    for (const n of ['main', 'shadow', 'p1', 'p2', 'o1', 'o2', 'h1', 'h2', 'r1', 'r2', 'za', 'zb', 'cb']) up[n] = await startUpstream(n);
+    for (const n of ['main', 'jwks', 'shadow', 'p1', 'p2', 'o1', 'o2', 'h1', 'h2', 'r1', 'r2', 'za', 'zb', 'cb']) up[n] = await startUpstream(n);
     authz = await startExtAuthz();
     const [xdsPort, adminPort] = [await freePort(), await freePort()];
     [port, prePort] = [await freePort(), await freePort()];
@@ -75,6 +75,7 @@ describe('policies through a real Envoy', () => {
       expired: await sign({ sub: 'alice', aud: 'meshplane' }, Math.floor(Date.now() / 1000) - 3600),
       wrongAudience: await sign({ sub: 'alice', aud: 'someone-else' }, '1h'),
     };
+    up.jwks.fixed.set('/.well-known/jwks.json', { contentType: 'application/json', body: J({ keys: [jwk] }) });
     const jwtConfig = (phase?: string) => ({
       ...(phase ? { phase: { [phase]: {} } } : {}),
       providers: { test: { issuer: 'https://issuer.test', audiences: ['meshplane'], local: { inline: J({ keys: [jwk] }) }, claimsToHeaders: [{ claim: 'sub', header: 'x-sub' }] } },
@@ -91,6 +92,7 @@ describe('policies through a real Envoy', () => {
       }),
       service('main', [{ port: up.main.port }]),
       service('shadow', [{ port: up.shadow.port }]),
+      service('jwks', [{ port: up.jwks.port }]),
       service('pair', [{ port: up.p1.port }, { port: up.p2.port }]),
       service('outlier', [{ port: up.o1.port }, { port: up.o2.port }]),
       service('health', [{ port: up.h1.port }, { port: up.h2.port }]),
@@ -109,6 +111,7 @@ describe('policies through a real Envoy', () => {
       table('mirror', 'mirror.example.com', [{ name: 'm', labels: { p: 'mirror' } }]),
       table('authz', 'authz.example.com', [{ name: 'a', labels: { authz: 'on' } }]),
       table('jwt', 'jwt.example.com', [{ name: 'j', labels: { jwt: 'on' } }]),
+      table('jwt-remote', 'remote-jwks.example.com', [{ name: 'j', labels: { jwt: 'remote' } }]),
       table('both', 'both.example.com', [{ name: 'b', labels: { authz: 'on', jwt: 'on' } }]),
       table('both-pre', 'both.example.org', [{ name: 'b', labels: { authz: 'on', jwtpre: 'on' } }]),
       table('transform', 'transform.example.com', [{ name: 't', labels: { p: 'transform' } }]),
@@ -128,6 +131,9 @@ describe('policies through a real Envoy', () => {
       routePolicy(SEC, 'ExtAuthPolicy', 'authz', { authz: 'on' }, { server: { name: 'authz' } }),
       routePolicy(SEC, 'JWTPolicy', 'jwt', { jwt: 'on' }, jwtConfig()),
       routePolicy(SEC, 'JWTPolicy', 'jwt-pre', { jwtpre: 'on' }, jwtConfig('preAuthz')),
+      routePolicy(SEC, 'JWTPolicy', 'jwt-remote', { jwt: 'remote' }, {
+        providers: { idp: { issuer: 'https://issuer.test', audiences: ['meshplane'], remote: { url: 'http://jwks.apps.svc.cluster.local/.well-known/jwks.json', destinationRef: { ref: { name: 'jwks' }, port: { number: 80 } }, cacheDuration: '5m' } } },
+      }),
       routePolicy(TRAFFIC, 'TransformationPolicy', 'transform', { p: 'transform' }, { request: { setHeaders: { 'x-greeting': 'hello %REQ(x-user)%' }, jsonBody: { template: { name: 'rewritten', user: '%REQ(x-user)%' }, action: 'MERGE' } } }),
       routePolicy(TRAFFIC, 'RateLimitPolicy', 'local-rl', { p: 'local-rl' }, { local: { tokenBucket: { maxTokens: 2, fillInterval: '60s' } } }),
       doc(SEC, 'DLPPolicy', 'dlp', { applyToRoutes: [{ route: { labels: { p: 'headers' } } }], config: { actions: [] } }),
@@ -142,7 +148,7 @@ describe('policies through a real Envoy', () => {
     ].join('---\n');
     writeFileSync(join(dir, 'all.yaml'), yaml);
     mp = await startMeshplane({ configDir: dir, xdsPort, adminPort });
-    envoy = await startEnvoy({ xdsPort, gateway: 'apps/ingress' });
+    envoy = await startEnvoyFor(mp, { xdsPort, gateway: 'apps/ingress' });
     await waitFor('routes through Envoy', async () => ((await req('open.example.com')).status === 200 ? true : undefined), 30_000).catch(async (err) => {
       throw new Error(`${(err as Error).message}\nproxies: ${J(await mp.get('/debug/proxies'))}\nEnvoy: ${(await envoy.logs()).slice(-3000)}`);
     });
@@ -263,6 +269,16 @@ describe('policies through a real Envoy', () => {
     const ok = await req('jwt.example.com', '/', { headers: { authorization: `Bearer ${tokens.valid}` } });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body).headers['x-sub']).toBe('alice');
+  });
+
+  it('JWT with a remote JWKS fetched through a cluster', async () => {
+    expect((await req('remote-jwks.example.com')).status).toBe(401);
+    const ok = await waitFor('the remote JWKS to be fetched', async () => {
+      const r = await req('remote-jwks.example.com', '/', { headers: { authorization: `Bearer ${tokens.valid}` } });
+      return r.status === 200 ? r : undefined;
+    }, 10_000);
+    expect(JSON.parse(ok.body).upstream).toBe('main');
+    expect((await req('remote-jwks.example.com', '/', { headers: { authorization: `Bearer ${tokens.expired}` } })).status).toBe(401);
   });
 
   it('order: by default ext auth runs first and JWT is not evaluated for a request it rejected', async () => {

@@ -54,7 +54,8 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
   }, 30_000).catch(async (err) => {
     const logs = await handle.logs();
     await handle.stop();
-    throw new Error(`${(err as Error).message}\nEnvoy (${handle.mode}) logs:\n${logs.slice(-4000)}`);
+    const important = logs.split('\n').filter((l) => /\]\[(warning|error|critical)\]/.test(l)).join('\n');
+    throw new Error(`${(err as Error).message}\nEnvoy (${handle.mode}) warnings and errors:\n${(important || logs).slice(-4000)}`);
   });
   return handle;
 }

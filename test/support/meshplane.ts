@@ -1,8 +1,12 @@
 // Runs `meshplane serve` as a child process, the way users run it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from './envoy.js';
+import { REPO_ROOT, startEnvoy, type EnvoyHandle, type EnvoyOptions } from './envoy.js';
 import { waitFor } from './net.js';
+
+/** meshplane's warning and error lines, for failure messages. */
+export const problems = (mp: MeshplaneHandle): string =>
+  mp.logs.filter((l) => /"level":(40|50|60)/.test(l)).slice(-20).join('\n');
 
 export interface MeshplaneHandle {
   xdsPort: number;
@@ -54,4 +58,13 @@ export async function startMeshplane(opts: { configDir: string; xdsPort: number;
       return code;
     },
   };
+}
+
+/** Starts Envoy against this meshplane; a failure message carries both sides' complaints. */
+export async function startEnvoyFor(mp: MeshplaneHandle, opts: EnvoyOptions): Promise<EnvoyHandle> {
+  try {
+    return await startEnvoy(opts);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nmeshplane warnings and errors:\n${problems(mp)}`);
+  }
 }

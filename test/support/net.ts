@@ -59,6 +59,8 @@ export interface Upstream {
   healthy: boolean;
   /** Every request answers this status while set (for outlier detection). */
   failWith?: number;
+  /** Fixed answers by path (e.g. a JWKS document). */
+  fixed: Map<string, { contentType: string; body: string }>;
   close(): Promise<void>;
 }
 
@@ -70,7 +72,7 @@ export interface Upstream {
 export async function startUpstream(name: string): Promise<Upstream> {
   const port = await freePort();
   const flaky = new Map<string, number>();
-  const up: Upstream = { name, port, hits: 0, seen: [], healthy: true, close: async () => {} };
+  const up: Upstream = { name, port, hits: 0, seen: [], healthy: true, fixed: new Map(), close: async () => {} };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -79,6 +81,11 @@ export async function startUpstream(name: string): Promise<Upstream> {
       if (url.pathname === '/health') {
         res.statusCode = up.healthy ? 200 : 503;
         return res.end(up.healthy ? 'ok' : 'down');
+      }
+      const fixed = up.fixed.get(url.pathname);
+      if (fixed) {
+        res.setHeader('content-type', fixed.contentType);
+        return res.end(fixed.body);
       }
       up.hits++;
       up.seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
