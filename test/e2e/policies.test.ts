@@ -63,7 +63,7 @@ describe('policies through a real Envoy', () => {
     dir = mkdtempSync(join(tmpdir(), 'meshplane-policies-'));
     for (const n of ['main', 'jwks', 'shadow', 'p1', 'p2', 'o1', 'o2', 'h1', 'h2', 'r1', 'r2', 'za', 'zb', 'cb']) up[n] = await startUpstream(n);
     authz = await startExtAuthz();
-    const [xdsPort, adminPort] = [await freePort(), await freePort()];
+    const [xdsPort, adminPort, deadPort] = [await freePort(), await freePort(), await freePort()];
     [port, prePort] = [await freePort(), await freePort()];
 
     const { publicKey, privateKey } = await generateKeyPair('RS256');
@@ -101,6 +101,13 @@ describe('policies through a real Envoy', () => {
       service('cb', [{ port: up.cb.port }]),
       service('auth', [{ port: authz.port }], 'kubernetes.io/h2c'),
       doc('admin.gloo.solo.io/v2', 'ExtAuthServer', 'authz', { destinationServer: { ref: { name: 'auth' }, port: { number: 80 } }, requestTimeout: '2s' }),
+      service('dead-auth', [{ port: deadPort }], 'kubernetes.io/h2c'),
+      doc('admin.gloo.solo.io/v2', 'ExtAuthServer', 'dead-open', { destinationServer: { ref: { name: 'dead-auth' }, port: { number: 80 } }, requestTimeout: '300ms', failureModeAllow: true }),
+      doc('admin.gloo.solo.io/v2', 'ExtAuthServer', 'dead-closed', { destinationServer: { ref: { name: 'dead-auth' }, port: { number: 80 } }, requestTimeout: '300ms', failureModeAllow: false }),
+      table('fail-open', 'fail-open.example.com', [{ name: 'f', labels: { authz: 'fail-open' } }]),
+      table('fail-closed', 'fail-closed.example.com', [{ name: 'f', labels: { authz: 'fail-closed' } }]),
+      routePolicy(SEC, 'ExtAuthPolicy', 'fail-open', { authz: 'fail-open' }, { server: { name: 'dead-open' } }),
+      routePolicy(SEC, 'ExtAuthPolicy', 'fail-closed', { authz: 'fail-closed' }, { server: { name: 'dead-closed' } }),
       table('retry', 'retry.example.com', [{ name: 'with-retries', labels: { p: 'retry' }, prefix: '/flaky/retried' }, { name: 'without', prefix: '/' }]),
       table('timeout', 'timeout.example.com', [{ name: 'slow', labels: { p: 'timeout' } }]),
       table('conflict', 'conflict.example.com', [{ name: 'both', labels: { p: 'conflict' } }]),
@@ -262,6 +269,11 @@ describe('policies through a real Envoy', () => {
     expect(authz.checks.length).toBe(checks);
   });
 
+  it('ext auth: failureModeAllow decides what happens when the server cannot be reached', async () => {
+    expect((await req('fail-open.example.com')).status).toBe(200);
+    expect((await req('fail-closed.example.com')).status).toBe(403);
+  });
+
   it('JWT: missing, expired and wrong-audience tokens are refused; a valid one passes with its claim as a header', async () => {
     expect((await req('jwt.example.com')).status).toBe(401);
     expect((await req('jwt.example.com', '/', { headers: { authorization: `Bearer ${tokens.expired}` } })).status).toBe(401);
@@ -313,6 +325,8 @@ describe('policies through a real Envoy', () => {
       'envoy.filters.http.csrf',
       'envoy.filters.http.fault',
       'envoy.filters.http.ext_authz.apps.authz',
+      'envoy.filters.http.ext_authz.apps.dead-closed',
+      'envoy.filters.http.ext_authz.apps.dead-open',
       'envoy.filters.http.jwt_authn.postAuthz',
       'envoy.filters.http.transform.postAuthz',
       'envoy.filters.http.local_ratelimit.postAuthz',
