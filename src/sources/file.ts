@@ -45,6 +45,8 @@ export function listManifestFiles(dir: string): string[] {
 interface ParsedFile {
   hash: string;
   resources: Resource[];
+  /** What this file contributed last scan, including last-good versions of invalid edits. */
+  served?: Resource[];
   diagnostics: Diagnostic[];
   rejectedKeys: Array<{ key: string; messages: string[] }>;
   syntaxError: boolean;
@@ -184,7 +186,8 @@ export class ManifestDirectory {
       const parsed = parseManifestText(text, file);
       if (parsed.syntaxError && prev) {
         // Broken YAML: keep serving what this file gave before.
-        this.files.set(file, { ...prev, hash, diagnostics: parsed.diagnostics.map((d) => ({ ...d, keptPrevious: true })), rejectedKeys: parsed.rejectedKeys, syntaxError: true });
+        const kept = prev.served ?? prev.resources;
+        this.files.set(file, { hash, resources: kept, served: kept, diagnostics: parsed.diagnostics.map((d) => ({ ...d, keptPrevious: true })), rejectedKeys: parsed.rejectedKeys, syntaxError: true });
         continue;
       }
       this.files.set(file, { hash, ...parsed });
@@ -202,11 +205,13 @@ export class ManifestDirectory {
       }
     }
     for (const [, pf] of [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      pf.served = [...pf.resources];
       for (const d of pf.diagnostics) {
         // An invalid edit of a resource that was valid before: serve the old version.
         const old = d.resource && !validKeys.has(d.resource) ? this.lastGood.get(d.resource) : undefined;
         if (old) {
           resources.push(old);
+          pf.served.push(old);
           validKeys.add(d.resource!);
         }
         diagnostics.push({ ...d, keptPrevious: d.keptPrevious || !!old });
