@@ -6,6 +6,7 @@ import type { CoreResult } from './ir/types.js';
 import type { ResourceSet } from './sources/file.js';
 import { translateAll, type TranslateOptions } from './translate/index.js';
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
+import type { Metrics } from './xds/metrics.js';
 
 export interface PipelineState {
   core?: CoreResult;
@@ -34,6 +35,7 @@ export function runPipeline(
   cache: SnapshotCache,
   log: Logger,
   state: PipelineState,
+  metrics?: Metrics,
   sinks: Array<(core: CoreResult) => void> = [],
 ): () => void {
   const computeCore = createCore();
@@ -52,6 +54,11 @@ export function runPipeline(
       }
     }
     cache.setAll(next);
+    if (metrics) {
+      metrics.translation.observe((performance.now() - started) / 1000);
+      metrics.resources.reset();
+      for (const [key, snap] of next) for (const [type, ts] of Object.entries(snap)) metrics.resources.set({ proxy: key, type }, ts.resources.size);
+    }
     for (const sink of sinks) {
       try {
         sink(core);

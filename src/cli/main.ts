@@ -8,7 +8,7 @@ import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
-import { AdsServer } from '../xds/ads.js';
+import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
@@ -34,6 +34,11 @@ program
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
+  .option('--xds-tls-cert <file>', 'server certificate for the xDS port (enables mTLS with --xds-tls-key and --xds-client-ca)')
+  .option('--xds-tls-key <file>', 'private key of the server certificate')
+  .option('--xds-client-ca <file>', 'CA that signs proxies\' client certificates')
+  .option('--stream-stall-timeout-ms <ms>', 'close an xDS stream whose proxy stops reading for this long', (v) => Number(v), 30_000)
+  .option('--max-delay-ms <ms>', 'apply a continuous burst of file changes at least this often', (v) => Number(v), 1000)
   .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
@@ -44,19 +49,24 @@ program
     const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
-    const ads = new AdsServer(cache, log);
+    const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
+    if (tlsFlags.some(Boolean) && !tlsFlags.every(Boolean)) throw new Error('mTLS needs all of --xds-tls-cert, --xds-tls-key and --xds-client-ca');
+    const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
+    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
     const stop = runPipeline(
-      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
       log,
       state,
+      ads.metrics,
       opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort);
     const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads);
-    log.warn({ address: opts.xdsAddress, port: xdsPort }, 'ADS is serving in plain text (no TLS): fine on a trusted host network only');
+    if (!tls) log.warn({ address: opts.xdsAddress, port: xdsPort }, 'xDS is serving in plain text (no TLS) and any proxy may ask for any gateway\'s config: fine on a trusted host network only; see docs/operations.md to enable mTLS');
+    else log.info({ port: xdsPort }, 'xDS requires mTLS: a proxy gets only the gateway its client certificate names');
     log.info({ configDir: dir, xdsPort, adminPort: opts.adminPort }, 'meshplane is serving');
     let stopping = false;
     const shutdown = async (signal: string) => {

@@ -229,7 +229,10 @@ export class ManifestDirectory {
 }
 
 export interface WatchOptions {
+  /** Quiet period: a burst is applied once no change came for this long... */
   debounceMs?: number;
+  /** ...or once the burst has lasted this long, whichever comes first. */
+  maxDelayMs?: number;
   /** Called for errors of the watcher itself (not of manifests). */
   onError?: (err: Error) => void;
 }
@@ -241,11 +244,14 @@ export interface WatchOptions {
  */
 export function watchManifestDirectory(directory: ManifestDirectory, opts: WatchOptions = {}): Observable<ResourceSet> {
   const debounceMs = opts.debounceMs ?? 150;
+  const maxDelayMs = opts.maxDelayMs ?? 1000;
   return new Observable<ResourceSet>((subscriber) => {
     let timer: NodeJS.Timeout | undefined;
+    let burstStarted: number | undefined;
     let lastDigest = '';
     const emit = () => {
       timer = undefined;
+      burstStarted = undefined;
       let set: ResourceSet;
       try {
         set = directory.scan();
@@ -265,8 +271,10 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
         // Ignore our own dotfiles (the state file) and files that are not YAML.
         const name = filename ? String(filename) : '';
         if (name && (name.split('/').some((p) => p.startsWith('.')) || (/\.[a-z0-9]+$/i.test(name) && !isManifest(name)))) return;
+        const now = Date.now();
+        burstStarted ??= now;
         if (timer) clearTimeout(timer);
-        timer = setTimeout(emit, debounceMs);
+        timer = setTimeout(emit, Math.max(0, Math.min(debounceMs, burstStarted + maxDelayMs - now)));
       });
       watcher.on('error', (err) => opts.onError?.(err));
     } catch (err) {

@@ -9,7 +9,7 @@ export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js
 
 export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions): EnvoyResources {
   const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
-  const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [] };
+  const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [], secret: [] };
   const used = new Set<string>();
   for (const l of gw.listeners) {
     const rc = routeConfiguration(l, ir, backendsByCluster);

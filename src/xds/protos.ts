@@ -43,6 +43,12 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/config/accesslog/v3/accesslog.proto',
   'envoy/service/auth/v3/external_auth.proto',
+  'envoy/service/cluster/v3/cds.proto',
+  'envoy/service/endpoint/v3/eds.proto',
+  'envoy/service/listener/v3/lds.proto',
+  'envoy/service/route/v3/rds.proto',
+  'envoy/service/secret/v3/sds.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
 ];
 
 let root: protobuf.Root | undefined;
@@ -74,6 +80,7 @@ export const TYPES = {
   route: 'envoy.config.route.v3.RouteConfiguration',
   cluster: 'envoy.config.cluster.v3.Cluster',
   endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
 } as const;
 export type ResourceType = keyof typeof TYPES;
 export const typeUrl = (t: ResourceType): string => TYPE_URL_PREFIX + TYPES[t];

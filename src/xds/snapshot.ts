@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import type { EnvoyResources } from '../translate/index.js';
 import { encodeResource, TYPES, typeUrl, type ResourceType } from './protos.js';
 
-export const RESOURCE_TYPES: readonly ResourceType[] = ['cluster', 'endpoint', 'listener', 'route'];
+/** Push order: what is referenced goes before what references it, so Envoy never waits on warming. */
+export const RESOURCE_TYPES: readonly ResourceType[] = ['secret', 'cluster', 'endpoint', 'listener', 'route'];
 
 export interface EncodedResource {
   name: string;
@@ -16,11 +17,13 @@ export interface EncodedResource {
 export interface TypeSnapshot {
   version: string;
   resources: Map<string, EncodedResource>;
+  /** When this version was first seen (performance.now()), for ACK latency. */
+  since: number;
 }
 
 export type Snapshot = Record<ResourceType, TypeSnapshot>;
 
-const hash = (...parts: Array<string | Uint8Array>): string => {
+export const hash = (...parts: Array<string | Uint8Array>): string => {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex').slice(0, 16);
@@ -30,15 +33,18 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
   const out = {} as Snapshot;
   for (const type of RESOURCE_TYPES) {
     const encoded = new Map<string, EncodedResource>();
-    for (const r of [...resources[type]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const r of [...(resources[type] ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const value = encodeResource(TYPES[type], r.body, strict);
       encoded.set(r.name, { name: r.name, typeUrl: typeUrl(type), value, version: hash(value) });
     }
-    const version = hash(...[...encoded.values()].flatMap((e) => [e.name, '\0', e.version, '\0']));
-    out[type] = { version, resources: encoded };
+    out[type] = { version: versionOf([...encoded.values()]), resources: encoded, since: performance.now() };
   }
   return out;
 }
+
+/** The version of a set of resources: a hash of their names and content hashes. */
+export const versionOf = (resources: Array<{ name: string; version: string }>): string =>
+  hash(...[...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).flatMap((e) => [e.name, '\0', e.version, '\0']));
 
 export const typeOfUrl = (url: string): ResourceType | undefined =>
   (Object.keys(TYPES) as ResourceType[]).find((t) => typeUrl(t) === url);
@@ -63,6 +69,7 @@ export class SnapshotCache {
     const changed: string[] = [];
     for (const [key, snap] of next) {
       const prev = this.snapshots.get(key);
+      if (prev) for (const t of RESOURCE_TYPES) if (prev[t].version === snap[t].version) snap[t].since = prev[t].since;
       if (!prev || RESOURCE_TYPES.some((t) => prev[t].version !== snap[t].version)) changed.push(key);
       this.snapshots.set(key, snap);
     }

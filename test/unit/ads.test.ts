@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvoyResources } from '../../src/translate/index.js';
-import { AdsServer } from '../../src/xds/ads.js';
+import { XdsServer } from '../../src/xds/server.js';
 import { lookupType, typeUrl } from '../../src/xds/protos.js';
 import { buildSnapshot, SnapshotCache } from '../../src/xds/snapshot.js';
 
@@ -21,6 +21,8 @@ function resources(clusterNames: string[]): EnvoyResources {
 }
 
 interface Response { versionInfo: string; nonce: string; typeUrl: string; resources: Array<{ typeUrl: string; value: Uint8Array }> }
+const Cluster = lookupType('envoy.config.cluster.v3.Cluster');
+const names = (r: Response) => r.resources.map((x) => (Cluster.decode(x.value) as unknown as { name: string }).name).sort();
 
 class ScriptedClient {
   private readonly queue: Response[] = [];
@@ -67,7 +69,7 @@ class ScriptedClient {
 
 describe('ADS state of the world', () => {
   const cache = new SnapshotCache();
-  const server = new AdsServer(cache, pino({ level: 'silent' }));
+  const server = new XdsServer(cache, pino({ level: 'silent' }));
   let port: number;
   const node = { id: 'n1', cluster: 'ns/gw' };
   const CDS = typeUrl('cluster');
@@ -98,11 +100,19 @@ describe('ADS state of the world', () => {
     expect(await c.nothingWithin(500)).toBe(true);
     expect(server.proxies()[0].types.cluster?.nack?.message).toBe('rejected for the test');
 
-    // A stale nonce is ignored; the next real change is sent.
+    expect(server.proxies()[0].types.cluster?.rejected).toEqual(['b']);
+
+    // A stale nonce is ignored. An unrelated change is delivered while the
+    // rejected resource stays out (it never had an accepted version).
     c.send({ typeUrl: CDS, versionInfo: first.versionInfo, responseNonce: 'stale' });
     cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a', 'b', 'c']))]]));
     const third = await c.next();
-    expect(third.resources).toHaveLength(3);
+    expect(names(third)).toEqual(['a', 'c']);
+    c.send({ typeUrl: CDS, versionInfo: third.versionInfo, responseNonce: third.nonce });
+    // Once b's content changes it is tried again.
+    cache.setAll(new Map([['ns/gw', buildSnapshot({ ...resources(['a', 'c']), cluster: [...resources(['a', 'c']).cluster, { name: 'b', body: { name: 'b', type: 'STATIC', connectTimeout: { seconds: 2 } } }] })]]));
+    const fourth = await c.next();
+    expect(names(fourth)).toEqual(['a', 'b', 'c']);
     c.call.end();
   });
 
@@ -124,7 +134,8 @@ describe('ADS state of the world', () => {
     c.send({ typeUrl: EDS, versionInfo: eds1.versionInfo, responseNonce: eds1.nonce, resourceNames: ['a', 'b'] });
     const eds2 = await c.next();
     expect(eds2.resources).toHaveLength(2);
-    expect(eds2.versionInfo).toBe(eds1.versionInfo);
+    // SotW versions hash exactly what was sent: another subscription, another version.
+    expect(eds2.versionInfo).not.toBe(eds1.versionInfo);
     c.send({ typeUrl: EDS, versionInfo: eds2.versionInfo, responseNonce: eds2.nonce, resourceNames: ['a', 'b'] });
     // A cluster change pushes CDS and then EDS, so warming clusters get endpoints.
     cache.setAll(new Map([['ns/gw', buildSnapshot({ ...resources(['a', 'b']), cluster: resources(['a', 'b']).cluster.map((c) => ({ ...c, body: { ...c.body, connectTimeout: { seconds: 2 } } })) })]]));

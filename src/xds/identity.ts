@@ -1,0 +1,59 @@
+// Who a proxy is, which config it gets, and whether it may have it.
+import type { PeerCertificate } from 'node:tls';
+
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  /** node.metadata string fields: role, gateway, workspace, namespace, name. */
+  metadata: Record<string, string>;
+}
+
+interface NodeProto {
+  id?: string;
+  cluster?: string;
+  metadata?: { fields?: Record<string, { stringValue?: string }> };
+}
+
+export function nodeInfo(node: NodeProto | undefined): NodeInfo | undefined {
+  if (!node) return undefined;
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(node.metadata?.fields ?? {})) if (typeof v?.stringValue === 'string') metadata[k] = v.stringValue;
+  return { id: node.id ?? '', cluster: node.cluster ?? '', metadata };
+}
+
+/**
+ * The snapshot a proxy gets: the VirtualGateway "namespace/name" named by
+ * metadata.gateway, else metadata namespace + name, else node.cluster.
+ */
+export function proxyKey(n: NodeInfo): string | undefined {
+  if (n.metadata.gateway) return n.metadata.gateway;
+  if (n.metadata.namespace && n.metadata.name) return `${n.metadata.namespace}/${n.metadata.name}`;
+  return n.cluster || undefined;
+}
+
+export const proxyRole = (n: NodeInfo): string => n.metadata.role ?? 'gateway';
+
+/**
+ * Gateways a client certificate may act as, from its URI SANs of the form
+ * spiffe://<trust domain>/ns/<namespace>/gateway/<name> (or .../sa/<name>).
+ */
+export function certificateKeys(cert: PeerCertificate | undefined): string[] {
+  const san = cert?.subjectaltname ?? '';
+  const keys: string[] = [];
+  for (const part of san.split(/,\s*/)) {
+    const m = /^URI:spiffe:\/\/[^/]+\/ns\/([^/]+)\/(?:gateway|sa)\/([^/]+)$/.exec(part.trim());
+    if (m) keys.push(`${m[1]}/${m[2]}`);
+  }
+  return keys;
+}
+
+export type Authorization = { ok: true } | { ok: false; reason: string };
+
+export function authorize(key: string, tls: boolean, cert: PeerCertificate | undefined): Authorization {
+  if (!tls) return { ok: true }; // plain-text mode: trusted network, warned at start
+  if (!cert || Object.keys(cert).length === 0) return { ok: false, reason: 'a client certificate is required' };
+  const allowed = certificateKeys(cert);
+  if (allowed.length === 0) return { ok: false, reason: 'the client certificate names no gateway (want a URI SAN spiffe://<domain>/ns/<namespace>/gateway/<name>)' };
+  if (!allowed.includes(key)) return { ok: false, reason: `the client certificate is for ${allowed.join(', ')}, not for ${key}` };
+  return { ok: true };
+}

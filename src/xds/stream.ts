@@ -1,0 +1,343 @@
+// One xDS stream from one proxy: state of the world or delta, aggregated (ADS)
+// or for a single type. Responses for a type go out one at a time (the next
+// waits for the ACK/NACK of the last), in the order of RESOURCE_TYPES.
+import * as grpc from '@grpc/grpc-js';
+import { constants as http2 } from 'node:http2';
+import type { PeerCertificate } from 'node:tls';
+import type { Logger } from 'pino';
+import { authorize, nodeInfo, proxyKey, proxyRole, type NodeInfo } from './identity.js';
+import { TypeLedger, type InFlight, type Rejection } from './ledger.js';
+import type { Metrics } from './metrics.js';
+import { typeUrl, type ResourceType } from './protos.js';
+import { RESOURCE_TYPES, typeOfUrl, versionOf, type EncodedResource, type SnapshotCache } from './snapshot.js';
+
+export type Protocol = 'sotw' | 'delta';
+
+export interface StreamHost {
+  cache: SnapshotCache;
+  log: Logger;
+  metrics: Metrics;
+  tls: boolean;
+  stallTimeoutMs: number;
+  nextNonce(): string;
+  register(s: ProxyStream): void;
+  unregister(s: ProxyStream): void;
+  /** A proxy rejected (names) or accepted (names) resources of a type. */
+  reportRejected(s: ProxyStream, type: ResourceType, names: string[], rejection: Rejection): void;
+  reportAccepted(s: ProxyStream, type: ResourceType, names: string[]): void;
+}
+
+export interface ProxyInfo {
+  nodeId: string;
+  key: string;
+  role: string;
+  protocol: Protocol;
+  connectedAt: string;
+  types: Partial<Record<ResourceType, { sent?: string; acked?: string; nack?: { version: string; message: string; names: string[] }; rejected?: string[] }>>;
+}
+
+type AnyCall = grpc.ServerDuplexStream<Record<string, any>, unknown>;
+
+export abstract class ProxyStream {
+  readonly ledgers = new Map<ResourceType, TypeLedger>(RESOURCE_TYPES.map((t) => [t, new TypeLedger()]));
+  node?: NodeInfo;
+  key?: string;
+  readonly connectedAt = new Date().toISOString();
+  protected log: Logger;
+  private blocked = false;
+  private stallTimer?: NodeJS.Timeout;
+  private closed = false;
+  private unsubscribe?: () => void;
+  private warnedMissing = false;
+
+  constructor(
+    protected readonly host: StreamHost,
+    protected readonly call: AnyCall,
+    readonly protocol: Protocol,
+    /** The types this stream may carry: all for ADS, one for a per-type service. */
+    private readonly allowed: readonly ResourceType[],
+  ) {
+    this.log = host.log;
+    call.on('data', (req) => {
+      try {
+        this.onRequest(req);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'could not handle a discovery request');
+      }
+    });
+    call.on('drain', () => {
+      if (!this.blocked) return;
+      this.blocked = false;
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.pushAll();
+    });
+    const cleanup = () => this.cleanup();
+    call.on('end', () => {
+      cleanup();
+      call.end();
+    });
+    call.on('cancelled', cleanup);
+    call.on('error', cleanup);
+    call.on('close', cleanup);
+  }
+
+  /** First message: who is this, which snapshot, and may it have it. */
+  protected identify(rawNode: unknown): boolean {
+    const node = nodeInfo(rawNode as Parameters<typeof nodeInfo>[0]);
+    const key = node && proxyKey(node);
+    if (!node || !key) {
+      this.host.metrics.refused.inc({ reason: 'no_identity' });
+      this.refuse(grpc.status.INVALID_ARGUMENT, 'node.metadata.gateway (or node.cluster) must name a VirtualGateway "namespace/name"');
+      return false;
+    }
+    const cert: PeerCertificate | undefined = this.call.getAuthContext?.()?.sslPeerCertificate;
+    const auth = authorize(key, this.host.tls, cert);
+    if (!auth.ok) {
+      this.host.metrics.refused.inc({ reason: 'permission_denied' });
+      this.host.log.warn({ node: node.id, key, reason: auth.reason }, 'refused an xDS stream');
+      this.refuse(grpc.status.PERMISSION_DENIED, `not authorized for ${key}: ${auth.reason}`);
+      return false;
+    }
+    this.node = node;
+    this.key = key;
+    this.log = this.host.log.child({ node: node.id, key, protocol: this.protocol });
+    this.host.register(this);
+    this.host.metrics.connected.inc({ role: proxyRole(node), protocol: this.protocol });
+    this.log.info('proxy connected');
+    this.unsubscribe = this.host.cache.subscribe((k) => {
+      if (k === this.key) this.pushAll();
+    });
+    return true;
+  }
+
+  private refuse(code: grpc.status, details: string): void {
+    this.closed = true;
+    this.call.emit('error', { code, details });
+  }
+
+  protected typeOf(url: string): ResourceType | undefined {
+    const type = typeOfUrl(url);
+    if (!type || !this.allowed.includes(type)) {
+      this.log.warn({ typeUrl: url }, 'request for a type this stream does not serve; ignored');
+      return undefined;
+    }
+    return type;
+  }
+
+  pushAll(): void {
+    for (const t of RESOURCE_TYPES) if (this.allowed.includes(t)) this.push(t);
+  }
+
+  protected canSend(type: ResourceType): TypeLedger | undefined {
+    const st = this.ledgers.get(type)!;
+    if (!this.key || this.closed || this.blocked || !st.subscribed || st.inFlight) return undefined;
+    return st;
+  }
+
+  protected snapshotFor(type: ResourceType) {
+    const snap = this.host.cache.get(this.key!);
+    if (!snap) {
+      if (!this.warnedMissing) this.log.warn('no configuration for this proxy yet: its node must name an existing VirtualGateway "namespace/name"');
+      this.warnedMissing = true;
+      return undefined;
+    }
+    return snap[type];
+  }
+
+  /** Writes a response, pausing the stream when the proxy does not keep up. */
+  protected write(type: ResourceType, message: Record<string, unknown>): void {
+    this.host.metrics.pushes.inc({ type, protocol: this.protocol });
+    if (this.call.write(message)) return;
+    this.blocked = true;
+    this.stallTimer = setTimeout(() => this.stall(), this.host.stallTimeoutMs);
+  }
+
+  private stall(): void {
+    if (!this.blocked || this.closed) return;
+    this.host.metrics.stalled.inc();
+    this.log.warn({ timeoutMs: this.host.stallTimeoutMs }, 'proxy stopped reading its xDS stream; closing it');
+    // Trailers cannot reach a peer that does not read: reset the HTTP/2 stream.
+    let c: any = (this.call as any).call;
+    while (c && !c.stream) c = c.nextCall;
+    if (c?.stream && !c.stream.destroyed) c.stream.close(http2.NGHTTP2_CANCEL);
+    else this.call.destroy();
+    this.cleanup();
+  }
+
+  protected handleAck(type: ResourceType, st: TypeLedger, nonce: string, version: string, error: { code?: number; message?: string } | undefined): boolean {
+    if (!st.inFlight || nonce !== st.inFlight.nonce) return false; // stale
+    if (error && (error.code || error.message)) {
+      const { flight, names } = st.nack(error.message ?? '');
+      this.host.metrics.nacks.inc({ type });
+      this.log.error({ type, rejectedVersion: flight?.version, resources: names, error: error.message }, 'proxy rejected configuration (NACK); it keeps its last accepted version of those resources');
+      if (st.lastNack) this.host.reportRejected(this, type, names, st.lastNack);
+    } else {
+      const flight = st.ack(version, this.protocol === 'sotw');
+      if (flight) {
+        this.host.metrics.pushLatency.observe({ type }, Math.max(0, performance.now() - flight.since) / 1000);
+        this.host.reportAccepted(this, type, flight.resources.map((r) => r.name));
+      }
+      this.log.debug({ type, version }, 'ACK');
+    }
+    return true;
+  }
+
+  protected startFlight(st: TypeLedger, f: Omit<InFlight, 'nonce'>): string {
+    const nonce = this.host.nextNonce();
+    st.inFlight = { ...f, nonce };
+    st.sentVersion = f.version;
+    st.force = false;
+    return nonce;
+  }
+
+  abstract onRequest(req: Record<string, any>): void;
+  abstract push(type: ResourceType): void;
+
+  info(): ProxyInfo {
+    const types: ProxyInfo['types'] = {};
+    for (const [t, st] of this.ledgers) {
+      if (!st.subscribed) continue;
+      types[t] = {
+        ...(st.sentVersion ? { sent: st.sentVersion } : {}),
+        ...(st.ackedVersion ? { acked: st.ackedVersion } : {}),
+        ...(st.lastNack ? { nack: { version: st.lastNack.version, message: st.lastNack.message, names: st.lastNack.names } } : {}),
+        ...(st.rejected.size ? { rejected: [...st.rejected.keys()].sort() } : {}),
+      };
+    }
+    return { nodeId: this.node?.id ?? '', key: this.key ?? '', role: this.node ? proxyRole(this.node) : '', protocol: this.protocol, connectedAt: this.connectedAt, types };
+  }
+
+  close(): void {
+    if (!this.closed) this.call.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    if (this.unsubscribe === undefined && this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.node && this.key) {
+      this.host.unregister(this);
+      this.host.metrics.connected.dec({ role: proxyRole(this.node), protocol: this.protocol });
+      this.log.info('proxy disconnected');
+      this.node = undefined;
+    }
+  }
+}
+
+const toAny = (r: EncodedResource) => ({ type_url: r.typeUrl, value: r.value }); // protobufjs's bundled Any keeps snake_case
+
+export class SotwStream extends ProxyStream {
+  onRequest(req: Record<string, any>): void {
+    if (!this.key && !this.identify(req.node)) return;
+    const type = this.typeOf(req.typeUrl);
+    if (!type) return;
+    const st = this.ledgers.get(type)!;
+    if (req.responseNonce && !this.handleAck(type, st, req.responseNonce, req.versionInfo, req.errorDetail)) return;
+    st.subscribed = true;
+    const names: string[] = req.resourceNames ?? [];
+    st.wildcard = names.length === 0 || names.includes('*');
+    st.names = new Set(names.filter((n) => n !== '*'));
+    this.push(type);
+  }
+
+  push(type: ResourceType): void {
+    const st = this.canSend(type);
+    if (!st) return;
+    const ts = this.snapshotFor(type);
+    if (!ts) return;
+    const resources: EncodedResource[] = [];
+    for (const r of ts.resources.values()) {
+      if (!st.wants(r.name)) continue;
+      const e = st.effective(r);
+      if (e) resources.push(e);
+    }
+    // The version names exactly what is sent (it covers names and content).
+    const version = versionOf(resources);
+    // After a NACK the proxy kept its accepted set: nothing to send if that is what we would send.
+    const proxyHas = st.lastNack ? st.ackedVersion : st.sentVersion;
+    if (!st.force && version === proxyHas) return;
+    const nonce = this.startFlight(st, { resources, removed: [], version, snapshotVersion: ts.version, since: ts.since });
+    this.write(type, { versionInfo: version, typeUrl: typeUrl(type), nonce, resources: resources.map(toAny) });
+    this.log.debug({ type, version, nonce, count: resources.length }, 'sent');
+    // A new cluster or listener set makes Envoy wait for EDS/RDS: follow up at once.
+    if (type === 'cluster') this.ledgers.get('endpoint')!.force = true;
+    if (type === 'listener') this.ledgers.get('route')!.force = true;
+  }
+}
+
+export class DeltaStream extends ProxyStream {
+  /** Named resources we already told the proxy do not exist. */
+  private readonly toldMissing = new Map<ResourceType, Set<string>>();
+
+  onRequest(req: Record<string, any>): void {
+    if (!this.key && !this.identify(req.node)) return;
+    const type = this.typeOf(req.typeUrl);
+    if (!type) return;
+    const st = this.ledgers.get(type)!;
+    // A stale nonce only voids the ACK part; subscription changes still count.
+    if (req.responseNonce) this.handleAck(type, st, req.responseNonce, '', req.errorDetail);
+    const subscribe: string[] = req.resourceNamesSubscribe ?? [];
+    const unsubscribe: string[] = req.resourceNamesUnsubscribe ?? [];
+    const missing = this.toldMissing.get(type) ?? new Set<string>();
+    this.toldMissing.set(type, missing);
+    if (!st.subscribed) {
+      st.subscribed = true;
+      st.wildcard = subscribe.length === 0 || subscribe.includes('*');
+      // On reconnect the proxy says what it has: send only what differs.
+      for (const [name, version] of Object.entries((req.initialResourceVersions ?? {}) as Record<string, string>)) st.known.set(name, version);
+    } else if (subscribe.includes('*')) st.wildcard = true;
+    for (const n of subscribe) {
+      if (n === '*') continue;
+      // A repeated subscription asks for the resource again.
+      if (st.names.has(n)) st.known.delete(n);
+      st.names.add(n);
+      missing.delete(n);
+    }
+    for (const n of unsubscribe) {
+      if (n === '*') st.wildcard = false;
+      else {
+        st.names.delete(n);
+        st.known.delete(n);
+        missing.delete(n);
+      }
+    }
+    this.push(type);
+  }
+
+  push(type: ResourceType): void {
+    const st = this.canSend(type);
+    if (!st) return;
+    const ts = this.snapshotFor(type);
+    if (!ts) return;
+    const send: EncodedResource[] = [];
+    for (const r of ts.resources.values()) {
+      if (!st.wants(r.name)) continue;
+      const e = st.effective(r);
+      if (e && st.known.get(e.name) !== e.version) send.push(e);
+    }
+    const removed: string[] = [];
+    for (const name of st.known.keys()) if (!ts.resources.has(name) && st.wants(name)) removed.push(name);
+    const missing = this.toldMissing.get(type) ?? new Set<string>();
+    for (const name of st.names) {
+      if (!ts.resources.has(name) && !st.known.has(name) && !missing.has(name)) {
+        removed.push(name);
+        missing.add(name);
+      }
+    }
+    this.toldMissing.set(type, missing);
+    st.force = false;
+    if (send.length === 0 && removed.length === 0) return;
+    const nonce = this.startFlight(st, { resources: send, removed, version: ts.version, snapshotVersion: ts.version, since: ts.since });
+    this.write(type, {
+      systemVersionInfo: ts.version,
+      typeUrl: typeUrl(type),
+      nonce,
+      resources: send.map((r) => ({ name: r.name, version: r.version, resource: toAny(r) })),
+      removedResources: removed,
+    });
+    this.log.debug({ type, nonce, sent: send.length, removed: removed.length }, 'sent');
+  }
+}
