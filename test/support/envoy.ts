@@ -3,7 +3,8 @@
 // engine is reachable, else a child process of the pinned binary. In CI the
 // mode is fixed to docker and any failure to start fails the test.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, waitFor } from './net.js';
@@ -16,7 +17,13 @@ export interface EnvoyOptions {
   xdsPort: number;
   gateway: string; // ns/name of the VirtualGateway
   nodeId?: string;
+  /** Incremental xDS (DELTA_GRPC) instead of state of the world. */
+  delta?: boolean;
+  /** mTLS to meshplane: PEM contents of the client certificate, its key, and the CA of meshplane's server certificate. */
+  tls?: { cert: string; key: string; ca: string };
 }
+
+const CERT_DIR = '/etc/envoy/certs';
 
 export interface EnvoyHandle {
   mode: 'docker' | 'process';
@@ -27,13 +34,27 @@ export interface EnvoyHandle {
 }
 
 /** The bundled gateway bootstrap with this test's ports and identity. */
-export function bootstrapYaml(opts: EnvoyOptions, adminPort: number): string {
+export function bootstrapYaml(opts: EnvoyOptions, adminPort: number, certDir = CERT_DIR): string {
   const b = parse(readFileSync(join(REPO_ROOT, 'envoy-configs/gateway.yaml'), 'utf8'));
   b.node.id = opts.nodeId ?? `test-${opts.gateway.replace('/', '-')}`;
   b.node.cluster = opts.gateway;
   b.node.metadata = { gateway: opts.gateway };
   b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = opts.xdsPort;
   b.admin.address.socket_address.port_value = adminPort;
+  if (opts.delta) b.dynamic_resources.ads_config.api_type = 'DELTA_GRPC';
+  if (opts.tls) {
+    b.static_resources.clusters[0].transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        sni: 'meshplane',
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { filename: `${certDir}/client.pem` }, private_key: { filename: `${certDir}/client-key.pem` } }],
+          validation_context: { trusted_ca: { filename: `${certDir}/ca.pem` } },
+        },
+      },
+    };
+  }
   return stringify(b);
 }
 
@@ -46,8 +67,15 @@ export function envoyMode(): 'docker' | 'process' {
 
 export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
   const adminPort = await freePort();
-  const yaml = bootstrapYaml(opts, adminPort);
-  const handle = envoyMode() === 'docker' ? await startContainer(yaml, adminPort) : await startProcess(yaml, adminPort);
+  const files = opts.tls ? { 'client.pem': opts.tls.cert, 'client-key.pem': opts.tls.key, 'ca.pem': opts.tls.ca } : {};
+  let handle: EnvoyHandle;
+  if (envoyMode() === 'docker') {
+    handle = await startContainer(bootstrapYaml(opts, adminPort), adminPort, files);
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'envoy-certs-'));
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    handle = await startProcess(bootstrapYaml(opts, adminPort, dir), adminPort);
+  }
   await waitFor('Envoy admin /ready', async () => {
     const r = await fetch(`http://127.0.0.1:${adminPort}/ready`).catch(() => undefined);
     return r?.ok ? true : undefined;
@@ -70,13 +98,13 @@ function common(adminPort: number) {
   };
 }
 
-async function startContainer(yaml: string, adminPort: number): Promise<EnvoyHandle> {
+async function startContainer(yaml: string, adminPort: number, files: Record<string, string>): Promise<EnvoyHandle> {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer(ENVOY_IMAGE)
     .withNetworkMode('host')
-    .withCopyContentToContainer([{ content: yaml, target: '/etc/envoy/envoy.yaml' }])
+    .withCopyContentToContainer([{ content: yaml, target: '/etc/envoy/envoy.yaml' }, ...Object.entries(files).map(([name, content]) => ({ content, target: `${CERT_DIR}/${name}` }))])
     .withCommand(['-c', '/etc/envoy/envoy.yaml', '--disable-hot-restart', '--log-level', 'info', '--drain-time-s', '1'])
     .withWaitStrategy(Wait.forLogMessage(/starting main dispatch loop/))
     .withStartupTimeout(60_000)
