@@ -68,7 +68,6 @@ export abstract class ProxyStream {
     call.on('drain', () => {
       if (!this.blocked) return;
       this.blocked = false;
-      if (this.stallTimer) clearTimeout(this.stallTimer);
       this.pushAll();
     });
     const cleanup = () => this.cleanup();
@@ -144,22 +143,40 @@ export abstract class ProxyStream {
     return snap[type];
   }
 
-  /** Writes a response, pausing the stream when the proxy does not keep up. */
-  protected write(type: ResourceType, message: Record<string, unknown>): void {
-    this.host.metrics.pushes.inc({ type, protocol: this.protocol });
-    if (this.call.write(message)) return;
-    this.blocked = true;
-    this.stallTimer = setTimeout(() => this.stall(), this.host.stallTimeoutMs);
-  }
-
-  private stall(): void {
-    if (!this.blocked || this.closed) return;
-    this.host.metrics.stalled.inc();
-    this.log.warn({ timeoutMs: this.host.stallTimeoutMs }, 'proxy stopped reading its xDS stream; closing it');
-    // Trailers cannot reach a peer that does not read: reset the HTTP/2 stream.
+  /** The HTTP/2 stream under the grpc-js call (behind its interceptor chain). */
+  private rawStream(): { writableLength: number; destroyed: boolean; close(code: number): void } | undefined {
     let c: any = (this.call as any).call;
     while (c && !c.stream) c = c.nextCall;
-    if (c?.stream && !c.stream.destroyed) c.stream.close(http2.NGHTTP2_CANCEL);
+    return c?.stream;
+  }
+
+  /**
+   * Writes a response. grpc-js signals backpressure only after 16 queued
+   * messages, so a watchdog also checks, one stall timeout after the write,
+   * whether the proxy has read what was sent; if not, the stream is closed.
+   */
+  protected write(type: ResourceType, message: Record<string, unknown>): void {
+    this.host.metrics.pushes.inc({ type, protocol: this.protocol });
+    if (!this.call.write(message)) this.blocked = true;
+    if (!this.stallTimer) this.stallTimer = setTimeout(() => this.checkStall(), this.host.stallTimeoutMs);
+  }
+
+  private checkStall(suspected?: number): void {
+    this.stallTimer = undefined;
+    if (this.closed) return;
+    const pending = this.rawStream()?.writableLength ?? 0;
+    if (!this.blocked && pending === 0) return;
+    // A write a moment ago may simply not be flushed yet: look again shortly,
+    // and give up on the stream only if nothing moved in between.
+    if (suspected === undefined || pending < suspected) {
+      this.stallTimer = setTimeout(() => this.checkStall(pending), Math.max(50, this.host.stallTimeoutMs / 4));
+      return;
+    }
+    this.host.metrics.stalled.inc();
+    this.log.warn({ timeoutMs: this.host.stallTimeoutMs, unreadBytes: pending }, 'proxy stopped reading its xDS stream; closing it');
+    // Trailers cannot reach a peer that does not read: reset the HTTP/2 stream.
+    const raw = this.rawStream();
+    if (raw && !raw.destroyed) raw.close(http2.NGHTTP2_CANCEL);
     else this.call.destroy();
     this.cleanup();
   }
