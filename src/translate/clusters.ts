@@ -11,7 +11,10 @@ export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<st
   return {
     clusterName: b.cluster,
     endpoints: [...groups.entries()].map(([zone, eps]) => ({
-      ...(zone ? { locality: { zone } } : {}),
+      // Always present: proxyless gRPC clients reject endpoints without a locality.
+      locality: zone ? { zone } : {},
+      // gRPC clients ignore localities without a weight; Envoy ignores it unless locality-weighted LB is on.
+      loadBalancingWeight: { value: Math.max(1, eps.length) },
       ...(priorityOf && priorityOf(zone || undefined) > 0 ? { priority: priorityOf(zone || undefined) } : {}),
       lbEndpoints: eps.map((e) => ({
         endpoint: { address: { socketAddress: { address: e.address, portValue: e.port } } },

@@ -26,6 +26,7 @@ export function nodeInfo(node: NodeProto | undefined): NodeInfo | undefined {
  * metadata.gateway, else metadata namespace + name, else node.cluster.
  */
 export function proxyKey(n: NodeInfo): string | undefined {
+  if (n.metadata.role === 'proxyless') return n.metadata.workspace ? `proxyless/${n.metadata.workspace}` : undefined;
   if (n.metadata.gateway) return n.metadata.gateway;
   if (n.metadata.namespace && n.metadata.name) return `${n.metadata.namespace}/${n.metadata.name}`;
   return n.cluster || undefined;
@@ -35,7 +36,8 @@ export const proxyRole = (n: NodeInfo): string => n.metadata.role ?? 'gateway';
 
 /**
  * Gateways a client certificate may act as, from its URI SANs of the form
- * spiffe://<trust domain>/ns/<namespace>/gateway/<name> (or .../sa/<name>).
+ * spiffe://<trust domain>/ns/<namespace>/gateway/<name> (or .../sa/<name>);
+ * spiffe://<trust domain>/workspace/<ws> for proxyless clients of a workspace.
  */
 export function certificateKeys(cert: PeerCertificate | undefined): string[] {
   const san = cert?.subjectaltname ?? '';
@@ -43,6 +45,8 @@ export function certificateKeys(cert: PeerCertificate | undefined): string[] {
   for (const part of san.split(/,\s*/)) {
     const m = /^URI:spiffe:\/\/[^/]+\/ns\/([^/]+)\/(?:gateway|sa)\/([^/]+)$/.exec(part.trim());
     if (m) keys.push(`${m[1]}/${m[2]}`);
+    const w = /^URI:spiffe:\/\/[^/]+\/workspace\/([^/]+)$/.exec(part.trim());
+    if (w) keys.push(`proxyless/${w[1]}`);
   }
   return keys;
 }
