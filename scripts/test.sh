@@ -42,7 +42,7 @@ cleanup() { [ -n "$started_docker" ] && "$here/docker-down.sh"; }
 trap cleanup EXIT
 echo "Envoy: $("$ENVOY_BIN" --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*/Clean' | cut -d/ -f1) in mode ${MESHPLANE_ENVOY_MODE}"
 
-if ! npx --no-install tsc -p tsconfig.json --noEmit; then echo "typecheck failed"; failures=1; fi
+if ! npx --no-install tsc -p tsconfig.test.json; then echo "typecheck failed"; failures=1; fi
 
 export TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 rm -f .ci-work/vitest.json

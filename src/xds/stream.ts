@@ -9,7 +9,7 @@ import { authorize, nodeInfo, proxyKey, proxyRole, type NodeInfo } from './ident
 import { TypeLedger, type InFlight, type Rejection } from './ledger.js';
 import type { Metrics } from './metrics.js';
 import { typeUrl, type ResourceType } from './protos.js';
-import { RESOURCE_TYPES, typeOfUrl, versionOf, type EncodedResource, type SnapshotCache } from './snapshot.js';
+import { RESOURCE_TYPES, typeOfUrl, versionOf, type EncodedResource, type SnapshotCache, type TypeSnapshot } from './snapshot.js';
 
 export type Protocol = 'sotw' | 'delta';
 
@@ -131,6 +131,23 @@ export abstract class ProxyStream {
     const st = this.ledgers.get(type)!;
     if (!this.key || this.closed || this.blocked || !st.subscribed || st.inFlight) return undefined;
     return st;
+  }
+
+  /**
+   * What the proxy should have of a type, if a response may go out now: the
+   * resources it subscribes to, with rejected content replaced by what it accepted.
+   */
+  protected desired(type: ResourceType): { st: TypeLedger; ts: TypeSnapshot; resources: EncodedResource[] } | undefined {
+    const st = this.canSend(type);
+    const ts = st && this.snapshotFor(type);
+    if (!st || !ts) return undefined;
+    const resources: EncodedResource[] = [];
+    for (const r of ts.resources.values()) {
+      if (!st.wants(r.name)) continue;
+      const e = st.effective(r);
+      if (e) resources.push(e);
+    }
+    return { st, ts, resources };
   }
 
   protected snapshotFor(type: ResourceType) {
@@ -261,16 +278,9 @@ export class SotwStream extends ProxyStream {
   }
 
   push(type: ResourceType): void {
-    const st = this.canSend(type);
-    if (!st) return;
-    const ts = this.snapshotFor(type);
-    if (!ts) return;
-    const resources: EncodedResource[] = [];
-    for (const r of ts.resources.values()) {
-      if (!st.wants(r.name)) continue;
-      const e = st.effective(r);
-      if (e) resources.push(e);
-    }
+    const d = this.desired(type);
+    if (!d) return;
+    const { st, ts, resources } = d;
     // The version names exactly what is sent (it covers names and content).
     const version = versionOf(resources);
     // After a NACK the proxy kept its accepted set: nothing to send if that is what we would send.
@@ -325,16 +335,10 @@ export class DeltaStream extends ProxyStream {
   }
 
   push(type: ResourceType): void {
-    const st = this.canSend(type);
-    if (!st) return;
-    const ts = this.snapshotFor(type);
-    if (!ts) return;
-    const send: EncodedResource[] = [];
-    for (const r of ts.resources.values()) {
-      if (!st.wants(r.name)) continue;
-      const e = st.effective(r);
-      if (e && st.known.get(e.name) !== e.version) send.push(e);
-    }
+    const d = this.desired(type);
+    if (!d) return;
+    const { st, ts } = d;
+    const send = d.resources.filter((r) => st.known.get(r.name) !== r.version);
     const removed: string[] = [];
     for (const name of st.known.keys()) if (!ts.resources.has(name) && st.wants(name)) removed.push(name);
     const missing = this.toldMissing.get(type) ?? new Set<string>();

@@ -57,7 +57,7 @@ describe('proxyless gRPC client (grpc-js-xds) resolving through meshplane', () =
     const xds = await import('@grpc/grpc-js-xds');
     xds.register();
     const Client = grpc.makeGenericClientConstructor({ Hello: HELLO } as grpc.ServiceDefinition, 'Greeter');
-    client = new Client('xds:///greeter.apps.svc', grpc.credentials.createInsecure()) as typeof client;
+    client = new Client('xds:///greeter.apps.svc', grpc.credentials.createInsecure()) as unknown as typeof client;
   });
 
   afterAll(async () => {

@@ -67,7 +67,7 @@ export function envoyMode(): 'docker' | 'process' {
 
 export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
   const adminPort = await freePort();
-  const files = opts.tls ? { 'client.pem': opts.tls.cert, 'client-key.pem': opts.tls.key, 'ca.pem': opts.tls.ca } : {};
+  const files: Record<string, string> = opts.tls ? { 'client.pem': opts.tls.cert, 'client-key.pem': opts.tls.key, 'ca.pem': opts.tls.ca } : {};
   let handle: EnvoyHandle;
   if (envoyMode() === 'docker') {
     handle = await startContainer(bootstrapYaml(opts, adminPort), adminPort, files);

@@ -17,6 +17,7 @@ function resources(clusterNames: string[]): EnvoyResources {
     endpoint: clusterNames.map((name) => ({ name, body: { clusterName: name } })),
     listener: [],
     route: [],
+    secret: [],
   };
 }
 
