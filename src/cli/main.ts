@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // meshplane CLI: `serve` runs the control plane; `explain` prints the core's view.
 import { Command, InvalidArgumentError } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startAdminServer } from '../admin/server.js';
 import { computeCore } from '../core/index.js';
@@ -46,6 +47,7 @@ program
     const settings = coreSettings(opts);
     const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
     const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
@@ -63,8 +65,12 @@ program
       ads.metrics,
       opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
     );
-    const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort);
-    const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads);
+    const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
+      throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
+    });
+    const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads).catch((e: Error) => {
+      throw new Error(`cannot serve the admin API on ${opts.adminAddress}:${opts.adminPort}: ${e.message} (choose another --admin-port)`);
+    });
     if (!tls) log.warn({ address: opts.xdsAddress, port: xdsPort }, 'xDS is serving in plain text (no TLS) and any proxy may ask for any gateway\'s config: fine on a trusted host network only; see docs/operations.md to enable mTLS');
     else log.info({ port: xdsPort }, 'xDS requires mTLS: a proxy gets only the gateway its client certificate names');
     log.info({ configDir: dir, xdsPort, adminPort: opts.adminPort }, 'meshplane is serving');
