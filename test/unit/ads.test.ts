@@ -1,6 +1,7 @@
 // The SotW ADS protocol with a scripted client: versions, nonces, ACK, NACK
 // without re-send loops, EDS after CDS, and subscription changes.
 import * as grpc from '@grpc/grpc-js';
+import { scriptedStream } from '../support/xds-client.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvoyResources } from '../../src/translate/index.js';
@@ -8,8 +9,6 @@ import { XdsServer } from '../../src/xds/server.js';
 import { lookupType, typeUrl } from '../../src/xds/protos.js';
 import { buildSnapshot, SnapshotCache } from '../../src/xds/snapshot.js';
 
-const Req = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
-const Res = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 
 function resources(clusterNames: string[]): EnvoyResources {
   return {
@@ -25,48 +24,8 @@ interface Response { versionInfo: string; nonce: string; typeUrl: string; resour
 const Cluster = lookupType('envoy.config.cluster.v3.Cluster');
 const names = (r: Response) => r.resources.map((x) => (Cluster.decode(x.value) as unknown as { name: string }).name).sort();
 
-class ScriptedClient {
-  private readonly queue: Response[] = [];
-  private waiters: Array<(r: Response) => void> = [];
-  readonly call: grpc.ClientDuplexStream<unknown, Response>;
-
-  constructor(port: number) {
-    const Client = grpc.makeGenericClientConstructor({
-      StreamAggregatedResources: {
-        path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
-        requestStream: true, responseStream: true,
-        requestSerialize: (m: object) => Buffer.from(Req.encode(Req.fromObject(m)).finish()),
-        requestDeserialize: (b: Buffer) => Req.decode(b),
-        responseSerialize: (m: object) => Buffer.from(Res.encode(m).finish()),
-        responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), { defaults: true }) as Response,
-      },
-    }, 'ADS');
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as { StreamAggregatedResources(): grpc.ClientDuplexStream<unknown, Response> };
-    this.call = client.StreamAggregatedResources();
-    this.call.on('data', (r: Response) => {
-      const w = this.waiters.shift();
-      if (w) w(r); else this.queue.push(r);
-    });
-    this.call.on('error', () => {});
-  }
-
-  send(m: Record<string, unknown>) { this.call.write(m); }
-  next(timeoutMs = 2000): Promise<Response> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const waiter = (r: Response) => { clearTimeout(t); resolve(r); };
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error('no response'));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-  async nothingWithin(ms: number): Promise<boolean> {
-    try { await this.next(ms); return false; } catch { return true; }
-  }
-}
+const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const open = (port: number) => scriptedStream<Response>(port, ADS, 'sotw');
 
 describe('ADS state of the world', () => {
   const cache = new SnapshotCache();
@@ -83,7 +42,7 @@ describe('ADS state of the world', () => {
   afterAll(() => server.close(500));
 
   it('answers, waits for the ACK, does not re-send a NACKed version, and sends the next change', async () => {
-    const c = new ScriptedClient(port);
+    const c = open(port);
     c.send({ node, typeUrl: CDS });
     const first = await c.next();
     expect(first.typeUrl).toBe(CDS);
@@ -124,7 +83,7 @@ describe('ADS state of the world', () => {
 
   it('sends only requested EDS names and follows subscription changes and CDS pushes', async () => {
     cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a', 'b']))]]));
-    const c = new ScriptedClient(port);
+    const c = open(port);
     c.send({ node, typeUrl: CDS });
     const cds = await c.next();
     c.send({ typeUrl: CDS, versionInfo: cds.versionInfo, responseNonce: cds.nonce });
@@ -149,7 +108,7 @@ describe('ADS state of the world', () => {
   });
 
   it('refuses a stream whose node names no gateway', async () => {
-    const c = new ScriptedClient(port);
+    const c = open(port);
     const err = new Promise<grpc.ServiceError>((r) => c.call.on('error', r));
     c.send({ node: { id: 'anonymous' }, typeUrl: CDS });
     expect((await err).code).toBe(grpc.status.INVALID_ARGUMENT);

@@ -1,16 +1,14 @@
 // Incremental (delta) xDS with a scripted client: wildcard and named
 // subscriptions, initial_resource_versions on reconnect, removals, and
 // per-resource NACK handling.
-import * as grpc from '@grpc/grpc-js';
+import { scriptedStream } from '../support/xds-client.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvoyResources } from '../../src/translate/index.js';
-import { lookupType, typeUrl } from '../../src/xds/protos.js';
+import { typeUrl } from '../../src/xds/protos.js';
 import { XdsServer } from '../../src/xds/server.js';
 import { buildSnapshot, SnapshotCache } from '../../src/xds/snapshot.js';
 
-const Req = lookupType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-const Res = lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
 interface DeltaResponse { systemVersionInfo: string; nonce: string; typeUrl: string; resources: Array<{ name: string; version: string }>; removedResources: string[] }
 
 function clusters(spec: Record<string, number>): EnvoyResources {
@@ -18,37 +16,7 @@ function clusters(spec: Record<string, number>): EnvoyResources {
   return { cluster, endpoint: [], listener: [], route: [], secret: [] };
 }
 
-class DeltaClient {
-  private queue: DeltaResponse[] = [];
-  private waiters: Array<(r: DeltaResponse) => void> = [];
-  readonly call: grpc.ClientDuplexStream<unknown, DeltaResponse>;
-  constructor(port: number, path = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources') {
-    const Client = grpc.makeGenericClientConstructor({
-      Delta: {
-        path, requestStream: true, responseStream: true,
-        requestSerialize: (m: object) => Buffer.from(Req.encode(Req.fromObject(m)).finish()),
-        requestDeserialize: (b: Buffer) => Req.decode(b),
-        responseSerialize: (m: object) => Buffer.from(Res.encode(m).finish()),
-        responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), { defaults: true }) as DeltaResponse,
-      },
-    }, 'Delta');
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as { Delta(): grpc.ClientDuplexStream<unknown, DeltaResponse> };
-    this.call = client.Delta();
-    this.call.on('data', (r: DeltaResponse) => { const w = this.waiters.shift(); if (w) w(r); else this.queue.push(r); });
-    this.call.on('error', () => {});
-  }
-  send(m: Record<string, unknown>) { this.call.write(m); }
-  next(timeoutMs = 2000): Promise<DeltaResponse> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const w = (r: DeltaResponse) => { clearTimeout(t); resolve(r); };
-      const t = setTimeout(() => { this.waiters = this.waiters.filter((x) => x !== w); reject(new Error('no response')); }, timeoutMs);
-      this.waiters.push(w);
-    });
-  }
-  async nothingWithin(ms: number) { try { await this.next(ms); return false; } catch { return true; } }
-}
+const open = (port: number, path = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources') => scriptedStream<DeltaResponse>(port, path, 'delta');
 
 const names = (r: DeltaResponse) => r.resources.map((x) => x.name).sort();
 
@@ -67,7 +35,7 @@ describe('delta ADS', () => {
   afterAll(() => server.close(500));
 
   it('sends everything to a wildcard subscriber, then only what changed, and removals', async () => {
-    const c = new DeltaClient(port);
+    const c = open(port);
     c.send({ node, typeUrl: CDS });
     const first = await c.next();
     expect(names(first)).toEqual(['a', 'b']);
@@ -89,7 +57,7 @@ describe('delta ADS', () => {
   it('on reconnect with initial_resource_versions sends only what differs and removes what is gone', async () => {
     set({ a: 1, c: 3 });
     const snapshotVersions = Object.fromEntries([...cache.get('ns/gw')!.cluster.resources.values()].map((r) => [r.name, r.version]));
-    const c = new DeltaClient(port);
+    const c = open(port);
     c.send({ node, typeUrl: CDS, initialResourceVersions: { a: snapshotVersions.a, c: 'old', gone: 'x' } });
     const r = await c.next();
     expect(names(r)).toEqual(['c']);
@@ -99,7 +67,7 @@ describe('delta ADS', () => {
 
   it('serves named subscriptions, tells about missing names, and follows unsubscribes', async () => {
     set({ a: 1, c: 3 });
-    const c = new DeltaClient(port, '/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters');
+    const c = open(port, '/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters');
     c.send({ node, typeUrl: CDS, resourceNamesSubscribe: ['a', 'nope'] });
     const r = await c.next();
     expect(names(r)).toEqual(['a']);
@@ -115,7 +83,7 @@ describe('delta ADS', () => {
 
   it('keeps a NACKed resource out while delivering unrelated changes, and retries it when it changes', async () => {
     set({ a: 1 });
-    const c = new DeltaClient(port);
+    const c = open(port);
     c.send({ node, typeUrl: CDS });
     const r = await c.next();
     c.send({ typeUrl: CDS, responseNonce: r.nonce });
