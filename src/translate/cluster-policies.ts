@@ -1,10 +1,11 @@
 // Client-side destination policies that shape the Envoy cluster.
 import type { Backend, PolicyIR } from '../ir/types.js';
 import type { ActiveHealthCheckConfig, ConnectionConfig, FailoverConfig, LoadBalancerConfig, OutlierDetectionConfig } from '../resources/policy-configs.js';
+import { resolvePolicies } from './attached.js';
 import { duration } from './types.js';
 
 export const backendPolicies = (b: Backend, byKey: Record<string, PolicyIR>): PolicyIR[] =>
-  b.clientPolicies.map((ref) => byKey[`${ref.kind}/${ref.namespace}/${ref.name}`]).filter((p): p is PolicyIR => !!p);
+  resolvePolicies(b.clientPolicies, byKey);
 
 export function clusterPolicyFields(policies: PolicyIR[], host: string): { fields: Record<string, unknown>; commonHttp: Record<string, unknown> } {
   const fields: Record<string, unknown> = {};

@@ -1,5 +1,6 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { GatewayIR, IR, PolicyIR } from '../ir/types.js';
+import type { GatewayIR, IR } from '../ir/types.js';
+import { resolvePolicies } from './attached.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { listener } from './listeners.js';
 import { proxylessKey, proxylessWorkspaces, translateProxyless } from './proxyless.js';
@@ -14,7 +15,7 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
   const used = new Set<string>();
   for (const l of gw.listeners) {
     const rc = routeConfiguration(l, ir, backendsByCluster);
-    const listenerPolicies = l.policies.map((ref) => ir.policies[`${ref.kind}/${ref.namespace}/${ref.name}`]).filter((p): p is PolicyIR => !!p);
+    const listenerPolicies = resolvePolicies(l.policies, ir.policies);
     out.route.push(rc.resource);
     out.listener.push(listener(l, opts, rc.filters, listenerPolicies));
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.

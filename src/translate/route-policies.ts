@@ -1,6 +1,7 @@
 // Policies that become fields of the Envoy route itself.
 import type { Backend, FinalRoute, PolicyIR } from '../ir/types.js';
 import type { HeaderManipulationConfig, LoadBalancerConfig, MirrorConfig, RateLimitConfig, RetryTimeoutConfig } from '../resources/policy-configs.js';
+import { policyKey, resolvePolicies } from './attached.js';
 import { rateLimitStage } from './filter-policies.js';
 import { duration } from './types.js';
 import { fractionalPercent } from './values.js';
@@ -75,7 +76,7 @@ export function routeActionFields(policies: PolicyIR[], backends: Backend[], pol
   for (const b of backends) {
     for (const ref of b.clientPolicies) {
       if (ref.kind !== 'LoadBalancerPolicy') continue;
-      const ch = (policiesByKey[`${ref.kind}/${ref.namespace}/${ref.name}`]?.config as LoadBalancerConfig | undefined)?.consistentHash;
+      const ch = (policiesByKey[policyKey(ref)]?.config as LoadBalancerConfig | undefined)?.consistentHash;
       if (!ch) continue;
       if (ch.httpHeaderName) hashPolicy.push({ header: { headerName: ch.httpHeaderName } });
       else if (ch.httpCookie) hashPolicy.push({ cookie: { name: ch.httpCookie.name, ...(ch.httpCookie.ttl ? { ttl: duration(ch.httpCookie.ttl) } : {}), ...(ch.httpCookie.path ? { path: ch.httpCookie.path } : {}) } });
@@ -92,4 +93,4 @@ export const failsClosed = (policies: PolicyIR[]): boolean =>
   policies.some((p) => (p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy' || p.kind === 'RateLimitPolicy') && p.errors.length > 0);
 
 export const attachedPolicies = (r: FinalRoute, byKey: Record<string, PolicyIR>): PolicyIR[] =>
-  r.policies.map((ref) => byKey[`${ref.kind}/${ref.namespace}/${ref.name}`]).filter((p): p is PolicyIR => !!p);
+  resolvePolicies(r.policies, byKey);
