@@ -3,7 +3,8 @@ import type { GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { listener } from './listeners.js';
-import { proxylessKey, proxylessWorkspaces, translateProxyless } from './proxyless.js';
+import { gatewayKey, proxylessKey } from '../ir/keys.js';
+import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { routeConfiguration } from './routes.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
 
@@ -39,9 +40,9 @@ function collectClusters(node: unknown, into: Set<string>): void {
   }
 }
 
-/** Every snapshot: one per gateway (key "ns/name"), one per workspace for proxyless clients (key "proxyless/<ws>"). */
+/** Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for proxyless clients (key "proxyless:<ws>"). */
 export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyResources> {
-  const out = new Map(ir.gateways.map((gw) => [gw.ref, translateGateway(ir, gw, opts)]));
+  const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts)]));
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
   return out;
 }

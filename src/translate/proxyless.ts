@@ -4,9 +4,9 @@
 import type { Backend, FinalRoute, IR } from '../ir/types.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { envoyRoutes } from './routes.js';
+import { proxylessKey } from '../ir/keys.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources } from './types.js';
 
-export const proxylessKey = (workspace: string): string => `proxyless/${workspace}`;
 
 export function translateProxyless(ir: IR, workspace: string): EnvoyResources {
   const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));

@@ -1,5 +1,6 @@
 // Who a proxy is, which config it gets, and whether it may have it.
 import type { PeerCertificate } from 'node:tls';
+import { gatewayKey, proxylessKey } from '../ir/keys.js';
 
 export interface NodeInfo {
   id: string;
@@ -22,14 +23,16 @@ export function nodeInfo(node: NodeProto | undefined): NodeInfo | undefined {
 }
 
 /**
- * The snapshot a proxy gets: the VirtualGateway "namespace/name" named by
- * metadata.gateway, else metadata namespace + name, else node.cluster.
+ * The snapshot a proxy gets, in its role's namespace of the key space: a
+ * proxyless client gets its workspace's; a gateway the VirtualGateway
+ * "namespace/name" named by metadata.gateway, else metadata namespace + name,
+ * else node.cluster.
  */
 export function proxyKey(n: NodeInfo): string | undefined {
-  if (n.metadata.role === 'proxyless') return n.metadata.workspace ? `proxyless/${n.metadata.workspace}` : undefined;
-  if (n.metadata.gateway) return n.metadata.gateway;
-  if (n.metadata.namespace && n.metadata.name) return `${n.metadata.namespace}/${n.metadata.name}`;
-  return n.cluster || undefined;
+  if (n.metadata.role === 'proxyless') return n.metadata.workspace ? proxylessKey(n.metadata.workspace) : undefined;
+  if (n.metadata.role !== undefined && n.metadata.role !== 'gateway') return undefined;
+  const ref = n.metadata.gateway || (n.metadata.namespace && n.metadata.name ? `${n.metadata.namespace}/${n.metadata.name}` : n.cluster);
+  return ref ? gatewayKey(ref) : undefined;
 }
 
 export const proxyRole = (n: NodeInfo): string => n.metadata.role ?? 'gateway';
@@ -44,9 +47,9 @@ export function certificateKeys(cert: PeerCertificate | undefined): string[] {
   const keys: string[] = [];
   for (const part of san.split(/,\s*/)) {
     const m = /^URI:spiffe:\/\/[^/]+\/ns\/([^/]+)\/(?:gateway|sa)\/([^/]+)$/.exec(part.trim());
-    if (m) keys.push(`${m[1]}/${m[2]}`);
+    if (m) keys.push(gatewayKey(`${m[1]}/${m[2]}`));
     const w = /^URI:spiffe:\/\/[^/]+\/workspace\/([^/]+)$/.exec(part.trim());
-    if (w) keys.push(`proxyless/${w[1]}`);
+    if (w) keys.push(proxylessKey(w[1]));
   }
   return keys;
 }

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { gatewayKey } from '../ir/keys.js';
 import type { Rejection } from './ledger.js';
 import { Metrics } from './metrics.js';
 import { lookupType, TYPES, type ResourceType } from './protos.js';
@@ -128,7 +129,8 @@ export class XdsServer {
   /** The resources a proxy (by node id, or a snapshot key) gets, decoded to JSON. */
   configFor(nodeOrKey: string): { key: string; resources: Record<string, unknown[]> } | undefined {
     const stream = [...this.streams].find((s) => s.node?.id === nodeOrKey);
-    const key = stream?.key ?? nodeOrKey;
+    // A node id, a snapshot key ("gateway:ns/name"), or a bare gateway "ns/name".
+    const key = stream?.key ?? (this.cache.get(nodeOrKey) || !nodeOrKey.includes('/') ? nodeOrKey : gatewayKey(nodeOrKey));
     const snap = this.cache.get(key);
     if (!snap) return undefined;
     const resources: Record<string, unknown[]> = {};

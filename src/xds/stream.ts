@@ -86,7 +86,7 @@ export abstract class ProxyStream {
     const key = node && proxyKey(node);
     if (!node || !key) {
       this.host.metrics.refused.inc({ reason: 'no_identity' });
-      this.refuse(grpc.status.INVALID_ARGUMENT, 'node.metadata.gateway (or node.cluster) must name a VirtualGateway "namespace/name"');
+      this.refuse(grpc.status.INVALID_ARGUMENT, 'node.metadata.gateway (or node.cluster) must name a VirtualGateway "namespace/name"; a proxyless client sets metadata.role=proxyless and metadata.workspace');
       return false;
     }
     const cert: PeerCertificate | undefined = this.call.getAuthContext?.()?.sslPeerCertificate;

@@ -81,7 +81,7 @@ describe('mTLS and node authorization on the xDS port', () => {
     const { response, error } = await askFor(xdsPort, grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(a.key), Buffer.from(a.cert)), 'b/gw');
     expect(response).toBeUndefined();
     expect(error?.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(error?.details).toContain('not authorized for b/gw');
+    expect(error?.details).toContain('not authorized for gateway:b/gw');
     // The same certificate for its own gateway is served.
     const own = await askFor(xdsPort, grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(a.key), Buffer.from(a.cert)), 'a/gw');
     expect(own.error).toBeUndefined();

@@ -87,7 +87,7 @@ describe('proxyless gRPC client (grpc-js-xds) resolving through meshplane', () =
   it('shows the proxyless client among the proxies, with everything ACKed', async () => {
     const proxies = (await mp.get('/debug/proxies')) as Array<{ nodeId: string; key: string; role: string; types: Record<string, { acked?: string }> }>;
     const p = proxies.find((x) => x.nodeId === 'proxyless-client-1')!;
-    expect(p.key).toBe('proxyless/team');
+    expect(p.key).toBe('proxyless:team');
     expect(p.role).toBe('proxyless');
     for (const t of ['listener', 'route', 'cluster', 'endpoint']) expect(p.types[t]?.acked, t).toBeTruthy();
   });

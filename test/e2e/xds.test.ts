@@ -128,7 +128,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
     it('shows the exact resources a proxy gets at /debug/config/<node>', async () => {
       const nodeId = (await proxies())[0].nodeId;
       const cfg = (await mp.get(`/debug/config/${nodeId}`)) as { key: string; resources: Record<string, Array<Record<string, any>>> };
-      expect(cfg.key).toBe('apps/gw');
+      expect(cfg.key).toBe('gateway:apps/gw');
       expect(cfg.resources.listener[0].name).toBe(`apps/gw:${port}`);
       expect(cfg.resources.route[0].virtualHosts[0].domains).toEqual(['www.example.com']);
       expect(cfg.resources.cluster[0].version).toMatch(/^[0-9a-f]{16}$/);
@@ -138,7 +138,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
       expect(await metric(adminPort, 'meshplane_connected_proxies', { role: 'gateway', protocol })).toBe(1);
       expect(await metric(adminPort, 'meshplane_push_latency_seconds_count', { type: 'route' })).toBeGreaterThan(0);
       expect(await metric(adminPort, 'meshplane_translation_duration_seconds_count')).toBeGreaterThan(0);
-      expect(await metric(adminPort, 'meshplane_proxy_resources', { proxy: 'apps/gw', type: 'listener' })).toBe(1);
+      expect(await metric(adminPort, 'meshplane_proxy_resources', { proxy: 'gateway:apps/gw', type: 'listener' })).toBe(1);
     });
 
     it('survives a meshplane restart: Envoy keeps serving and gets no changed version', async () => {

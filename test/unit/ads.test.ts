@@ -36,7 +36,7 @@ describe('ADS state of the world', () => {
   const EDS = typeUrl('endpoint');
 
   beforeAll(async () => {
-    cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a']))]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot(resources(['a']))]]));
     port = await server.listen('127.0.0.1', 0);
   });
   afterAll(() => server.close(500));
@@ -52,7 +52,7 @@ describe('ADS state of the world', () => {
     expect(await c.nothingWithin(300)).toBe(true);
 
     // A change: pushed once; the proxy NACKs it; nothing is re-sent.
-    cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a', 'b']))]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot(resources(['a', 'b']))]]));
     const second = await c.next();
     expect(second.resources).toHaveLength(2);
     expect(second.versionInfo).not.toBe(first.versionInfo);
@@ -65,12 +65,12 @@ describe('ADS state of the world', () => {
     // A stale nonce is ignored. An unrelated change is delivered while the
     // rejected resource stays out (it never had an accepted version).
     c.send({ typeUrl: CDS, versionInfo: first.versionInfo, responseNonce: 'stale' });
-    cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a', 'b', 'c']))]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot(resources(['a', 'b', 'c']))]]));
     const third = await c.next();
     expect(names(third)).toEqual(['a', 'c']);
     c.send({ typeUrl: CDS, versionInfo: third.versionInfo, responseNonce: third.nonce });
     // Once b's content changes it is tried again.
-    cache.setAll(new Map([['ns/gw', buildSnapshot({ ...resources(['a', 'c']), cluster: [...resources(['a', 'c']).cluster, { name: 'b', body: { name: 'b', type: 'STATIC', connectTimeout: { seconds: 2 } } }] })]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot({ ...resources(['a', 'c']), cluster: [...resources(['a', 'c']).cluster, { name: 'b', body: { name: 'b', type: 'STATIC', connectTimeout: { seconds: 2 } } }] })]]));
     const fourth = await c.next();
     expect(names(fourth)).toEqual(['a', 'b', 'c']);
     c.call.end();
@@ -82,7 +82,7 @@ describe('ADS state of the world', () => {
   });
 
   it('sends only requested EDS names and follows subscription changes and CDS pushes', async () => {
-    cache.setAll(new Map([['ns/gw', buildSnapshot(resources(['a', 'b']))]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot(resources(['a', 'b']))]]));
     const c = open(port);
     c.send({ node, typeUrl: CDS });
     const cds = await c.next();
@@ -98,7 +98,7 @@ describe('ADS state of the world', () => {
     expect(eds2.versionInfo).not.toBe(eds1.versionInfo);
     c.send({ typeUrl: EDS, versionInfo: eds2.versionInfo, responseNonce: eds2.nonce, resourceNames: ['a', 'b'] });
     // A cluster change pushes CDS and then EDS, so warming clusters get endpoints.
-    cache.setAll(new Map([['ns/gw', buildSnapshot({ ...resources(['a', 'b']), cluster: resources(['a', 'b']).cluster.map((c) => ({ ...c, body: { ...c.body, connectTimeout: { seconds: 2 } } })) })]]));
+    cache.setAll(new Map([['gateway:ns/gw', buildSnapshot({ ...resources(['a', 'b']), cluster: resources(['a', 'b']).cluster.map((c) => ({ ...c, body: { ...c.body, connectTimeout: { seconds: 2 } } })) })]]));
     const cds2 = await c.next();
     expect(cds2.typeUrl).toBe(CDS);
     const eds3 = await c.next();

@@ -28,7 +28,7 @@ describe('backpressure', () => {
   let port: number;
 
   beforeAll(async () => {
-    cache.setAll(new Map([['ns/gw', bigSnapshot(0)]]));
+    cache.setAll(new Map([['gateway:ns/gw', bigSnapshot(0)]]));
     port = await server.listen('127.0.0.1', 0);
   });
   afterAll(() => server.close(500));
@@ -55,7 +55,7 @@ describe('backpressure', () => {
     await waitFor('the stream to register', () => (server.proxies().length === 1 ? true : undefined), 5000);
     const heapBefore = process.memoryUsage().heapUsed;
     // Many changes while the proxy is not reading: none may be written.
-    for (let g = 1; g <= 20; g++) cache.setAll(new Map([['ns/gw', bigSnapshot(g)]]));
+    for (let g = 1; g <= 20; g++) cache.setAll(new Map([['gateway:ns/gw', bigSnapshot(g)]]));
     const pushes = (await server.metrics.registry.getSingleMetricAsString('meshplane_xds_pushes_total'));
     expect(pushes).toMatch(/meshplane_xds_pushes_total\{type="cluster",protocol="sotw"\} 1\b/);
 

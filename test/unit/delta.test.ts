@@ -26,7 +26,7 @@ describe('delta ADS', () => {
   let port: number;
   const node = { id: 'd1', cluster: 'ns/gw' };
   const CDS = typeUrl('cluster');
-  const set = (spec: Record<string, number>) => cache.setAll(new Map([['ns/gw', buildSnapshot(clusters(spec))]]));
+  const set = (spec: Record<string, number>) => cache.setAll(new Map([['gateway:ns/gw', buildSnapshot(clusters(spec))]]));
 
   beforeAll(async () => {
     set({ a: 1, b: 1 });
@@ -56,7 +56,7 @@ describe('delta ADS', () => {
 
   it('on reconnect with initial_resource_versions sends only what differs and removes what is gone', async () => {
     set({ a: 1, c: 3 });
-    const snapshotVersions = Object.fromEntries([...cache.get('ns/gw')!.cluster.resources.values()].map((r) => [r.name, r.version]));
+    const snapshotVersions = Object.fromEntries([...cache.get('gateway:ns/gw')!.cluster.resources.values()].map((r) => [r.name, r.version]));
     const c = open(port);
     c.send({ node, typeUrl: CDS, initialResourceVersions: { a: snapshotVersions.a, c: 'old', gone: 'x' } });
     const r = await c.next();

@@ -32,7 +32,7 @@ describe('translate', () => {
 
   it('translates invalid routes to a 500 without internal names', () => {
     const core = loadScenario(join(ROOT, 'test/fixtures/scenarios/import-export-not-shared'));
-    const gw = translateAll(core.ir, opts).get('target/gw')!;
+    const gw = translateAll(core.ir, opts).get('gateway:target/gw')!;
     const vhost = (gw.route[0].body.virtualHosts as Array<{ routes: Array<Record<string, any>> }>)[0];
     const bad = vhost.routes.find((r) => String(r.name).includes('to-app'))!;
     expect(bad.directResponse.status).toBe(500);
