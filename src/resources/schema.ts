@@ -367,6 +367,12 @@ export interface Resource<K extends Kind = Kind, S = unknown> {
   metadata: Metadata;
   spec: S;
   source?: SourceRef;
+  /**
+   * The cluster the resource lives in, stamped by its source (a Kubernetes
+   * context's cluster name, or the cluster name of a config directory);
+   * undefined means the core's default cluster (settings.clusterName).
+   */
+  cluster?: string;
   /** For EndpointSlice and other top-level-body kinds. */
   body?: Record<string, unknown>;
 }
