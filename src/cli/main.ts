@@ -7,7 +7,7 @@ import { startAdminServer } from '../admin/server.js';
 import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
-import { coreSettings } from '../settings.js';
+import { coreSettings, positiveInt } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
@@ -18,6 +18,14 @@ const port = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
   return n;
+};
+
+const limitFlag = (flag: string) => (v: string) => {
+  try {
+    return positiveInt(v, flag);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 };
 
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
@@ -35,6 +43,8 @@ program
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
+  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
+  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
   .option('--xds-tls-cert <file>', 'server certificate for the xDS port (enables mTLS with --xds-tls-key and --xds-client-ca)')
   .option('--xds-tls-key <file>', 'private key of the server certificate')
   .option('--xds-client-ca <file>', 'CA that signs proxies\' client certificates')
@@ -98,6 +108,8 @@ program
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
+  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
+  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
   .action((opts) => {
     if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
     const settings = coreSettings(opts);

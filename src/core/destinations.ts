@@ -101,7 +101,7 @@ export function resolveDestination(
       if (!vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: svcWs, cluster: cat.clusterName }))) continue;
       const target = vport.targetPort;
       const sp = svc.spec.ports.find((p) => (target?.name ? p.name === target.name : p.port === (target?.number ?? vport.number)));
-      if (sp) endpoints.push(...serviceEndpoints(cat, svc, sp, effectiveSubset));
+      if (sp) for (const e of serviceEndpoints(cat, svc, sp, effectiveSubset)) endpoints.push(e);
     }
     return {
       resolved: {

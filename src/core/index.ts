@@ -30,16 +30,20 @@ import {
   type FeatureGates,
   type RouteAttachMemo,
 } from './policies.js';
-import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } from './routes.js';
+import { DEFAULT_ROUTE_LIMITS, flattenRootTable, hostAllowed, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 
 export type { FeatureGates } from './policies.js';
 
+export type { RouteLimits } from './routes.js';
+
 export interface CoreSettings {
   clusterName: string;
   featureGates: FeatureGates;
+  /** Defaults in DEFAULT_ROUTE_LIMITS; see docs/operations.md "Limits". */
+  limits?: Partial<RouteLimits>;
 }
 
 export const DEFAULT_SETTINGS: CoreSettings = {
@@ -165,10 +169,12 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
     ws,
     status,
     catalog,
-    childTables: tables.filter((t) => !t.table.spec.hosts?.length),
+    children: indexChildTables(tables.filter((t) => !t.table.spec.hosts?.length)),
     backends,
     clusterName: settings.clusterName,
+    limits: { ...DEFAULT_ROUTE_LIMITS, ...settings.limits },
   };
+  const gatewayRoutes = new Map<string, number>();
   const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));
   for (const g of gatewaysByKey.values()) status.accept(resourceKey(g));
 
@@ -178,7 +184,9 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
   for (const root of roots) {
     const refs = root.table.spec.virtualGateways ?? [];
     if (refs.length === 0) {
-      routes.push(...flattenRootTable(fctx, root, null, root.table.spec.hosts!));
+      const flat = flattenRootTable(fctx, root, null, root.table.spec.hosts!);
+      if (flat.overLimit) status.invalid(resourceKey(root.table), flat.overLimit);
+      for (const r of flat.routes) routes.push(r);
       continue;
     }
     for (const ref of refs) {
@@ -195,8 +203,20 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
         continue;
       }
       const flat = flattenRootTable(fctx, root, key, root.table.spec.hosts!);
-      routes.push(...flat);
-      bindings.push({ gateway: key, root, routes: flat });
+      if (flat.overLimit) {
+        status.invalid(resourceKey(root.table), flat.overLimit);
+        continue;
+      }
+      // Tables bind in order (weight, then age): the one that would take a gateway over its limit is refused.
+      const cost = flat.routes.reduce((n, r) => n + Math.max(1, r.matchers.length), 0);
+      const used = gatewayRoutes.get(key) ?? 0;
+      if (used + cost > fctx.limits.maxRoutesPerGateway) {
+        status.invalid(resourceKey(root.table), `binding it to virtual gateway ${key} would give the gateway ${used + cost} routes (limit maxRoutesPerGateway = ${fctx.limits.maxRoutesPerGateway}; raise it with --max-routes-per-gateway or the settings file), so its routes are not served there; the tables bound before it keep theirs`);
+        continue;
+      }
+      gatewayRoutes.set(key, used + cost);
+      for (const r of flat.routes) routes.push(r);
+      bindings.push({ gateway: key, root, routes: flat.routes });
     }
   }
 

@@ -27,14 +27,17 @@ export interface FlattenContext {
   status: StatusBook;
   catalog: DestinationCatalog;
   /** Child candidates: tables without hosts, in an owned namespace. */
-  childTables: TableInfo[];
+  children: ChildIndex;
   backends: Map<string, Backend>;
   clusterName: string;
+  limits: RouteLimits;
 }
 
 interface Frame {
   root: TableInfo;
   chain: Array<{ info: TableInfo; route: string; index: number }>;
+  /** Keys of the tables on the chain, for cycle detection in O(1). */
+  chainKeys: Set<string>;
   labels: Record<string, string>;
   matchers: HttpMatcher[];
   workloadSelector?: Record<string, string>;
@@ -50,26 +53,85 @@ function tableWorkloadSelector(t: RouteTableR): Record<string, string> | undefin
   return withLabels ? { ...withLabels.selector!.labels! } : {};
 }
 
-/** Flattens one root table (for one gateway, or null for sidecar-served tables). */
-export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FinalRoute[] {
+/** Limits on what one delegation tree may expand to (semantics §3; docs/operations.md "Limits"). */
+export interface RouteLimits {
+  /** Envoy routes (final routes x matcher alternatives) one root table may produce. */
+  maxRoutesPerRootTable: number;
+  /** Envoy routes one gateway listener set may carry, summed over its root tables. */
+  maxRoutesPerGateway: number;
+}
+export const DEFAULT_ROUTE_LIMITS: RouteLimits = { maxRoutesPerRootTable: 50_000, maxRoutesPerGateway: 100_000 };
+
+/** Work left for one root table: Envoy routes produced plus delegations followed. */
+interface Budget {
+  left: number;
+  exceeded: boolean;
+}
+
+/** Why a root table produced nothing because it went over a limit, or undefined. */
+export interface FlattenResult {
+  routes: FinalRoute[];
+  overLimit?: string;
+}
+
+/**
+ * Flattens one root table (for one gateway, or null for sidecar-served tables).
+ * Recursion depth is bounded by MAX_DELEGATION_DEPTH; the work (routes made plus
+ * delegations followed) is bounded by the root-table limit, so a small file that
+ * fans out exponentially stops at the limit instead of exhausting memory.
+ */
+export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FlattenResult {
   const out: FinalRoute[] = [];
   const frame: Frame = {
     root,
     chain: [],
+    chainKeys: new Set(),
     labels: { ...root.table.metadata.labels },
     matchers: [{}],
     workloadSelector: tableWorkloadSelector(root.table),
   };
-  root.table.spec.http.forEach((route, i) => out.push(...expandRoute(ctx, frame, root, route, i, gateway, hosts)));
+  const limit = ctx.limits.maxRoutesPerRootTable;
+  const budget: Budget = { left: limit, exceeded: false };
+  const selections = new Map<string, Selection>();
+  for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
+  if (budget.exceeded) {
+    return { routes: [], overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
+  }
   out.forEach((r, i) => (r.order = i));
-  return out;
+  return { routes: out };
 }
 
-function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: HttpRoute, index: number, gateway: string | null, hosts: string[]): FinalRoute[] {
+/** Cost of a final route in Envoy routes: one per matcher alternative. */
+const spend = (budget: Budget, n: number): boolean => {
+  budget.left -= n;
+  if (budget.left < 0) budget.exceeded = true;
+  return !budget.exceeded;
+};
+
+interface Selection {
+  children: TableInfo[];
+  errors: string[];
+}
+
+function expandRoute(
+  ctx: FlattenContext,
+  frame: Frame,
+  info: TableInfo,
+  route: HttpRoute,
+  index: number,
+  gateway: string | null,
+  hosts: string[],
+  out: FinalRoute[],
+  budget: Budget,
+  selections: Map<string, Selection>,
+): void {
   const labels = { ...frame.labels, ...(route.labels ?? {}) };
   const chain = [...frame.chain, { info, route: route.name, index }];
-  const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
   const tableKey = resourceKey(info.table);
+  // Alternatives multiply down a chain (each parent one with each child one): check the product before building it.
+  const alternatives = frame.matchers.length * Math.max(1, route.matchers?.length ?? 0);
+  const tooMany = frame.chain.length > 0 && alternatives > Math.max(1, budget.left);
+  const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : tooMany ? { matchers: [], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
 
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
     const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route }));
@@ -94,42 +156,56 @@ function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: 
       order: 0,
     };
   };
-  const invalid = (errors: string[]): FinalRoute[] => {
+  const emit = (r: FinalRoute): void => {
+    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r);
+  };
+  const invalid = (errors: string[]): void => {
     for (const e of errors) ctx.status.invalid(tableKey, `route "${route.name}": ${e}`);
-    return [make({ type: 'directResponse', ...INVALID_ROUTE_RESPONSE }, errors)];
+    emit(make({ type: 'directResponse', ...INVALID_ROUTE_RESPONSE }, errors));
   };
 
+  if (tooMany) return invalid([`its matchers combined with its parents' make ${alternatives} alternatives, more than the ${budget.left} routes left under the limit maxRoutesPerRootTable = ${ctx.limits.maxRoutesPerRootTable}`]);
   if (merged.errors.length) return invalid(merged.errors.map((e) => `can never match under its parent route: ${e}`));
 
   if (route.delegate) {
     if (chain.length >= MAX_DELEGATION_DEPTH) return invalid([`delegation is deeper than ${MAX_DELEGATION_DEPTH} levels`]);
-    const selection = selectChildren(ctx, frame, info, route.delegate.routeTables, chain);
-    if (selection.errors.length) return invalid(selection.errors);
+    if (!spend(budget, 1)) return;
+    // The candidates of one delegating route depend on the root and the parent, not on the path that led here.
+    const selKey = `${info.key}\0${index}`;
+    let selection = selections.get(selKey);
+    if (!selection) selections.set(selKey, (selection = selectChildren(ctx, frame, info, route.delegate.routeTables)));
+    const cycles = selection.children.filter((c) => frame.chainKeys.has(c.key) || c.key === info.key);
+    const errors = [...selection.errors, ...cycles.map((c) => `delegation cycle: ${[...chain.map((l) => l.info.key), c.key].join(' -> ')}`)];
+    if (errors.length) return invalid(errors);
     if (selection.children.length === 0) {
       ctx.status.warn(tableKey, `route "${route.name}" delegates to no route tables: nothing is served for it`);
-      return [];
+      return;
     }
-    const flattened: FinalRoute[] = [];
+    const chainKeys = new Set(frame.chainKeys).add(info.key);
+    const start = out.length;
     for (const child of selection.children) {
       const childFrame: Frame = {
         root: frame.root,
         chain,
+        chainKeys,
         labels: { ...labels, ...child.table.metadata.labels },
         matchers: merged.matchers,
         workloadSelector: tableWorkloadSelector(child.table) ?? frame.workloadSelector,
       };
-      child.table.spec.http.forEach((childRoute, i) => flattened.push(...expandRoute(ctx, childFrame, child, childRoute, i, gateway, hosts)));
+      const http = child.table.spec.http;
+      for (let i = 0; i < http.length && !budget.exceeded; i++) expandRoute(ctx, childFrame, child, http[i], i, gateway, hosts, out, budget, selections);
+      if (budget.exceeded) return;
     }
     if (route.delegate.sortMethod === 'ROUTE_SPECIFICITY') {
-      const keyed = flattened.map((r, i) => ({ r, i, s: specificity(r.matchers) }));
+      const keyed = out.slice(start).map((r, i) => ({ r, i, s: specificity(r.matchers) }));
       keyed.sort((a, b) => b.s[0] - a.s[0] || b.s[1] - a.s[1] || a.i - b.i);
-      return keyed.map((k) => k.r);
+      for (let i = 0; i < keyed.length; i++) out[start + i] = keyed[i].r;
     }
-    return flattened;
+    return;
   }
 
-  if (route.directResponse) return [make({ type: 'directResponse', status: route.directResponse.status, body: route.directResponse.body }, [])];
-  if (route.redirect) return [make({ type: 'redirect', ...route.redirect }, [])];
+  if (route.directResponse) return emit(make({ type: 'directResponse', status: route.directResponse.status, body: route.directResponse.body }, []));
+  if (route.redirect) return emit(make({ type: 'redirect', ...route.redirect }, []));
 
   const fwd = route.forwardTo!;
   const errors: string[] = [];
@@ -145,18 +221,44 @@ function expandRoute(ctx: FlattenContext, frame: Frame, info: TableInfo, route: 
     destinations.push({ cluster: b.cluster, weight: d.weight ?? 1 });
   }
   if (errors.length) return invalid(errors);
-  return [make({ type: 'forward', destinations, ...(fwd.pathRewrite ? { pathRewrite: fwd.pathRewrite } : {}), ...(fwd.hostRewrite ? { hostRewrite: fwd.hostRewrite } : {}) }, [])];
+  emit(make({ type: 'forward', destinations, ...(fwd.pathRewrite ? { pathRewrite: fwd.pathRewrite } : {}), ...(fwd.hostRewrite ? { hostRewrite: fwd.hostRewrite } : {}) }, []));
 }
 
 const isLiteral = (s: string | undefined): s is string => s !== undefined && !s.includes('*');
+
+/** Child tables indexed so a delegate selector looks only at tables that can match it. */
+export interface ChildIndex {
+  candidates(sel: ObjectSelector): readonly TableInfo[];
+}
+
+export function indexChildTables(tables: TableInfo[]): ChildIndex {
+  const byName = new Map<string, TableInfo[]>();
+  const byLabel = new Map<string, TableInfo[]>();
+  const add = (m: Map<string, TableInfo[]>, k: string, t: TableInfo) => {
+    const list = m.get(k);
+    if (list) list.push(t);
+    else m.set(k, [t]);
+  };
+  for (const t of tables) {
+    add(byName, t.key, t);
+    for (const [k, v] of Object.entries(t.table.metadata.labels)) add(byLabel, `${k}\0${v}`, t);
+  }
+  return {
+    candidates(sel) {
+      if (isLiteral(sel.name) && isLiteral(sel.namespace)) return byName.get(`${sel.namespace}/${sel.name}`) ?? [];
+      const pair = Object.entries(sel.labels ?? {})[0];
+      if (pair) return byLabel.get(`${pair[0]}\0${pair[1]}`) ?? [];
+      return tables;
+    },
+  };
+}
 
 function selectChildren(
   ctx: FlattenContext,
   frame: Frame,
   parent: TableInfo,
   selectors: ObjectSelector[],
-  chain: Frame['chain'],
-): { children: TableInfo[]; errors: string[] } {
+): Selection {
   const errors: string[] = [];
   const picked = new Map<string, TableInfo>();
   const parentKey = resourceKey(parent.table);
@@ -164,7 +266,7 @@ function selectChildren(
     // A name without a namespace means the parent's namespace.
     const sel: ObjectSelector = raw.name !== undefined && raw.namespace === undefined ? { ...raw, namespace: parent.table.metadata.namespace } : raw;
     const byName = isLiteral(sel.name) && isLiteral(sel.namespace);
-    const candidates = ctx.childTables.filter((c) =>
+    const candidates = ctx.children.candidates(sel).filter((c) =>
       selectorMatches(sel, { metadata: c.table.metadata, workspace: c.workspace, cluster: ctx.clusterName }),
     );
     if (byName && candidates.length === 0) {
@@ -172,10 +274,6 @@ function selectChildren(
       continue;
     }
     for (const c of candidates) {
-      if (chain.some((link) => link.info.key === c.key)) {
-        errors.push(`delegation cycle: ${[...chain.map((l) => l.info.key), c.key].join(' -> ')}`);
-        continue;
-      }
       const why = delegationBlocked(ctx.ws, frame.root, parent, c);
       if (why) {
         if (byName) errors.push(`cannot delegate to route table ${c.key}: ${why}`);

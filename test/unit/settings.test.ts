@@ -21,3 +21,18 @@ describe('settings', () => {
     expect(() => coreSettings({ settings: file })).toThrow(/unknown field\(s\) clusterNmae/);
   });
 });
+
+describe('limits', () => {
+  it('reads limits from the settings file; flags win; bad values are refused with the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-settings-'));
+    const file = join(dir, 'settings.yaml');
+    writeFileSync(file, 'limits:\n  maxRoutesPerRootTable: 1000\n  maxRoutesPerGateway: 2000\n');
+    expect(coreSettings({ settings: file }).limits).toEqual({ maxRoutesPerRootTable: 1000, maxRoutesPerGateway: 2000 });
+    expect(coreSettings({ settings: file, maxRoutesPerGateway: 5 }).limits).toEqual({ maxRoutesPerRootTable: 1000, maxRoutesPerGateway: 5 });
+    writeFileSync(file, 'limits:\n  maxRoutesPerTable: 1\n');
+    expect(() => coreSettings({ settings: file })).toThrow(/unknown limit "maxRoutesPerTable"; known limits: maxRoutesPerRootTable, maxRoutesPerGateway/);
+    writeFileSync(file, 'limits:\n  maxRoutesPerGateway: -3\n');
+    expect(() => coreSettings({ settings: file })).toThrow(/limits.maxRoutesPerGateway must be a positive whole number, got -3/);
+    expect(coreSettings({}).limits).toBeUndefined();
+  });
+});
