@@ -4,14 +4,40 @@
 import { z } from 'zod';
 import { POLICY_CONFIGS } from './policy-configs.js';
 
-const labels = z.record(z.string(), z.string());
+// Kubernetes' own limits (apimachinery validation): names are DNS subdomains
+// (253), namespaces DNS labels (63), label keys an optional DNS-subdomain
+// prefix and a 63-character name, label values 63 characters. Lengths are
+// checked before any pattern, so a huge string costs one comparison.
+export const NAME_MAX = 253;
+export const NAMESPACE_MAX = 63;
+export const LABEL_VALUE_MAX = 63;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const labelKeyProblem = (k: string): string | undefined => {
+  const slash = k.indexOf('/');
+  const prefix = slash >= 0 ? k.slice(0, slash) : '';
+  const name = slash >= 0 ? k.slice(slash + 1) : k;
+  if (prefix.length > NAME_MAX || (slash >= 0 && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix))) return `label key "${k.slice(0, 80)}": the prefix must be a DNS subdomain of at most ${NAME_MAX} characters`;
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) return `label key "${k.slice(0, 80)}": the name must be 1-63 alphanumeric characters, '-', '_' or '.', starting and ending alphanumeric`;
+  return undefined;
+};
+const labels = z.record(z.string(), z.string()).superRefine((m, ctx) => {
+  for (const [k, v] of Object.entries(m)) {
+    const bad = labelKeyProblem(k);
+    if (bad) ctx.addIssue({ code: 'custom', path: [k], message: bad });
+    else if (v.length > LABEL_VALUE_MAX || (v.length > 0 && !LABEL_NAME.test(v))) {
+      ctx.addIssue({ code: 'custom', path: [k], message: `label value must be at most ${LABEL_VALUE_MAX} alphanumeric characters, '-', '_' or '.', starting and ending alphanumeric` });
+    }
+  }
+});
+/** A name or a `*` glob over names, as long as the longest name it can match. */
+const namePattern = z.string().max(NAME_MAX, `must be at most ${NAME_MAX} characters (the Kubernetes name limit)`);
 const duration = z
   .string()
   .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
 
 export const metadataSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 name'),
-  namespace: z.string().min(1).optional(),
+  name: z.string().min(1).max(NAME_MAX, `must be at most ${NAME_MAX} characters (the Kubernetes name limit)`).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 name'),
+  namespace: z.string().min(1).max(NAMESPACE_MAX, `must be at most ${NAMESPACE_MAX} characters (a Kubernetes namespace is a DNS label)`).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label').optional(),
   labels: labels.optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   creationTimestamp: z.string().datetime({ offset: true }).optional(),
@@ -23,10 +49,10 @@ export const metadataSchema = z.strictObject({
 // ---- shared pieces -------------------------------------------------------
 
 const objectSelector = z.strictObject({
-  name: z.string().optional(),
-  namespace: z.string().optional(),
-  cluster: z.string().optional(),
-  workspace: z.string().optional(),
+  name: namePattern.optional(),
+  namespace: namePattern.optional(),
+  cluster: namePattern.optional(),
+  workspace: namePattern.optional(),
   labels: labels.optional(),
 });
 export type ObjectSelector = z.infer<typeof objectSelector>;
@@ -51,9 +77,9 @@ const workspaceSpec = z.strictObject({
   workloadClusters: z
     .array(
       z.strictObject({
-        name: z.string().default('*'),
+        name: namePattern.default('*'),
         namespaces: z
-          .array(z.strictObject({ name: z.string().optional(), labels: labels.optional() }))
+          .array(z.strictObject({ name: namePattern.optional(), labels: labels.optional() }))
           .default([{ name: '*' }]),
         configEnabled: z.boolean().optional(),
       }),
@@ -61,14 +87,14 @@ const workspaceSpec = z.strictObject({
     .default([]),
 });
 
-const workspaceRefSelector = z.strictObject({ name: z.string().optional(), selector: labels.optional() });
+const workspaceRefSelector = z.strictObject({ name: namePattern.optional(), selector: labels.optional() });
 const sharedKind = z.enum(['ALL', 'ROUTE_TABLE', 'SERVICE', 'VIRTUAL_DESTINATION', 'EXTERNAL_SERVICE']);
 export type SharedKind = z.infer<typeof sharedKind>;
 const resourceFilter = z.strictObject({
   kind: sharedKind.default('ALL'),
   labels: labels.optional(),
-  name: z.string().optional(),
-  namespace: z.string().optional(),
+  name: namePattern.optional(),
+  namespace: namePattern.optional(),
 });
 const sharingRule = z.strictObject({
   workspaces: z.array(workspaceRefSelector).min(1),
@@ -130,7 +156,7 @@ const virtualGatewaySpec = z.strictObject({
       z.strictObject({
         port: z.strictObject({ number: z.number().int().min(1).max(65535) }),
         http: z.strictObject({}).optional(),
-        allowedRouteTables: z.array(z.strictObject({ host: z.string().optional(), selector: objectSelector.optional() })).optional(),
+        allowedRouteTables: z.array(z.strictObject({ host: namePattern.optional(), selector: objectSelector.optional() })).optional(),
       }),
     )
     .min(1),
@@ -196,7 +222,7 @@ export type HttpRoute = z.infer<typeof httpRoute>;
 
 const routeTableSpec = z
   .strictObject({
-    hosts: z.array(z.string().min(1)).optional(),
+    hosts: z.array(z.string().min(1).max(NAME_MAX, `must be at most ${NAME_MAX} characters (a DNS name)`)).optional(),
     virtualGateways: z.array(z.strictObject({ name: z.string(), namespace: z.string().optional(), cluster: z.string().optional() })).optional(),
     workloadSelectors: z.array(z.strictObject({ selector: objectSelector.optional(), kind: z.string().optional() })).optional(),
     weight: z.number().int().optional(),
