@@ -38,11 +38,14 @@ export function indexWorkspaces(
     if (claimants.length === 0) continue;
     nsOwner.set(ns, claimants[0].metadata.name);
     if (claimants.length > 1) {
-      const names = claimants.map((c) => c.metadata.name);
+      // Name a bounded number of claimants: N workspaces on one namespace must not make N^2 text.
+      const shown = claimants.slice(0, 5).map((c) => c.metadata.name);
+      const more = claimants.length - shown.length;
+      const names = `${shown.join(', ')}${more ? ` and ${more} more` : ''}`;
       for (const c of claimants) {
         status.invalid(
           resourceKey(c),
-          `namespace "${ns}" is selected by several workspaces (${names.join(', ')}); the oldest, "${names[0]}", keeps it. Narrow workloadClusters so each namespace has one workspace`,
+          `namespace "${ns}" is selected by ${claimants.length} workspaces (${names}); the oldest, "${shown[0]}", keeps it. Narrow workloadClusters so each namespace has one workspace`,
         );
       }
     }
