@@ -40,6 +40,14 @@ export function runPipeline(
 ): () => void {
   const computeCore = createCore();
   const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
+    try {
+      apply(set, started);
+    } catch (err) {
+      // A bug must not end the stream: keep serving what is served and wait for the next change.
+      log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'could not compute the configuration for this change; the previous configuration is still served');
+    }
+  });
+  const apply = (set: ResourceSet, started: number) => {
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
     const perGateway = translateAll(core.ir, opts);
@@ -74,6 +82,6 @@ export function runPipeline(
       { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid: invalid.length, ms: Math.round(performance.now() - started) },
       'configuration updated',
     );
-  });
+  };
   return () => sub.unsubscribe();
 }
