@@ -39,14 +39,6 @@ export function runPipeline(
   sinks: Array<(core: CoreResult) => void> = [],
 ): () => void {
   const computeCore = createCore();
-  const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
-    try {
-      apply(set, started);
-    } catch (err) {
-      // A bug must not end the stream: keep serving what is served and wait for the next change.
-      log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'could not compute the configuration for this change; the previous configuration is still served');
-    }
-  });
   const apply = (set: ResourceSet, started: number) => {
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
@@ -83,5 +75,13 @@ export function runPipeline(
       'configuration updated',
     );
   };
+  const sub = sets.pipe(map((set) => ({ set, started: performance.now() }))).subscribe(({ set, started }) => {
+    try {
+      apply(set, started);
+    } catch (err) {
+      // A bug must not end the stream: keep serving what is served and wait for the next change.
+      log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'could not compute the configuration for this change; the previous configuration is still served');
+    }
+  });
   return () => sub.unsubscribe();
 }
