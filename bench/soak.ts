@@ -101,8 +101,11 @@ for (let n = 0; n < EDITS; n++) {
 const last = EDITS;
 const lastAt = Date.now();
 writeFileSync(join(dir, 'churn.yaml'), churnTable(last, 5));
-await waitFor('the last edit to reach Envoy', async () => ((await httpGet(listenerPort, 'churn.example.com', `/final-${last}/r4`)).status === 200 ? true : undefined), 30_000, 10);
-const convergedMs = Date.now() - lastAt;
+const converged = await waitFor('the last edit to reach Envoy', async () => ((await httpGet(listenerPort, 'churn.example.com', `/final-${last}/r4`)).status === 200 ? true : undefined), 30_000, 10).then(
+  () => true,
+  () => false,
+);
+const convergedMs = converged ? Date.now() - lastAt : null; // null: not within 30 s (a missed edit)
 running = false;
 await traffic;
 clearInterval(sampler);
@@ -115,4 +118,4 @@ try { unlinkSync(join(dir, '.meshplane-state.json')); } catch { /* absent */ }
 rmSync(dir, { recursive: true, force: true });
 const sorted = [...rss].sort((a, b) => a - b);
 console.log(JSON.stringify({ seed: process.env.SEED ?? 'random', edits: EDITS, edit_kinds: counts, seconds: Math.round((Date.now() - started) / 1000), requests, failed, convergence_ms_after_last_edit: convergedMs, rss_mib: { first: Math.round(rss[0] ?? 0), median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0), max: Math.round(sorted[sorted.length - 1] ?? 0), last: Math.round(rss[rss.length - 1] ?? 0) }, fatal_logs: crashed }, null, 2));
-process.exit(failed === 0 && !crashed ? 0 : 1);
+process.exit(failed === 0 && !crashed && converged ? 0 : 1);
