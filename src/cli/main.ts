@@ -13,6 +13,8 @@ import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
+import { explainPolicies } from '../core/explain.js';
+import { stringify as stringifyYaml } from 'yaml';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -101,17 +103,19 @@ program
 
 program
   .command('explain')
-  .description('compute routes, destinations, policies and status for a directory once and print them')
+  .description('compute routes, destinations, policies and status for a directory once and print them, with the reason for every policy that does not apply')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
-  .option('--output <format>', 'json or table', 'json')
+  .option('--output <format>', 'json, yaml or table', 'json')
+  .option('--route <table:route>', 'only routes with this link on their chain, e.g. apps/shop:checkout')
+  .option('--policy <Kind/ns/name>', 'only what concerns this policy, e.g. RetryTimeoutPolicy/apps/retries')
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
-  .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
+  .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
   .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
   .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
   .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
   .action((opts) => {
-    if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
+    if (!['json', 'yaml', 'table'].includes(opts.output)) throw new InvalidArgumentError('--output must be json, yaml or table');
     const settings = coreSettings(opts);
     const dir = resolve(opts.configDir);
     const log = createLogger('warn');
@@ -119,8 +123,9 @@ program
     const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
     const set = new ManifestDirectory(dir, clock).scan();
     logDiagnostics(set, log);
-    const out = explainView(computeCore(set.resources, settings, set.rejected));
-    process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
+    const core = computeCore(set.resources, settings, set.rejected);
+    const out = explainView(core, explainPolicies(set.resources, settings, core), set.resources, { route: opts.route, policy: opts.policy });
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : opts.output === 'yaml' ? stringifyYaml(out) : explainTable(out, process.stdout.isTTY));
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -67,14 +67,15 @@ export function resolveConflicts(candidates: PlacedPolicy[], target: string, sta
       applied.push(c.ref);
       continue;
     }
-    const reason = `${kind} conflicts with ${winner.ref.namespace}/${winner.ref.name} (older) already applied to ${target}; skipping ${c.ref.namespace}/${c.ref.name}`;
-    skipped.push({ ...c.ref, reason });
-    status.warn(c.key, reason);
+    const message = `${kind} conflicts with ${winner.ref.namespace}/${winner.ref.name} (older) already applied to ${target}; skipping ${c.ref.namespace}/${c.ref.name}`;
+    const phase = kind === 'TransformationPolicy' ? phaseOf(c.policy) : undefined;
+    skipped.push({ ...c.ref, reason: phase ? 'phase' : 'conflict', message: phase ? `${message} (the oldest of phase ${phase} applies)` : message, winner: winner.ref, ...(phase ? { phase } : {}) });
+    status.warn(c.key, message);
   }
   return { applied, skipped };
 }
 
-const selectsNothing = (p: PolicyR): boolean =>
+export const selectsNothing = (p: PolicyR): boolean =>
   !p.spec.applyToRoutes?.length && !p.spec.applyToDestinations?.length && !p.spec.applyToWorkloads?.length && !p.spec.applyToListeners?.length;
 
 /** Status changes of attaching policies to one route, so they can be replayed. */
@@ -199,7 +200,7 @@ export interface DestinationUse {
   consumers: Set<string>;
 }
 
-function destinationSelected(p: PlacedPolicy, d: DestinationUse, clusterName: string): boolean {
+export function destinationSelected(p: PlacedPolicy, d: DestinationUse, clusterName: string): boolean {
   const sels = p.policy.spec.applyToDestinations;
   if (!sels?.length) {
     // An AccessPolicy that selects nothing at all applies to every destination of its workspace.

@@ -134,7 +134,7 @@ function expandRoute(
   const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : tooMany ? { matchers: [], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
 
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
-    const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route }));
+    const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route, index: c.index }));
     return {
       id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(JSON.stringify(chain.map((c) => [c.info.key, c.index])) + hosts.join(','))}`,
       gateway,

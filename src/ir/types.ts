@@ -17,13 +17,32 @@ export interface PolicyRef {
   workspace: string;
 }
 
+/** Why a policy that could have applied did not (explain answers with one of these). */
+export type SkipReason =
+  | 'conflict' // an older policy of the same kind won (winner)
+  | 'phase' // TransformationPolicy: an older one of the same phase won (winner, phase)
+  | 'workspace-not-on-chain' // the policy's workspace sees the route but is not on its delegation chain
+  | 'labels' // the route's effective labels differ (labels: key, wanted, actual, who set it)
+  | 'not-imported' // the policy's workspace does not see the route or destination (missing export/import)
+  | 'client-server-table' // semantics §6: this side's policies do not apply for this owner/consumer pair
+  | 'gate' // a feature gate decides (VirtualDestinationWorkspacePolicyOverride)
+  | 'invalid-route'; // policies attach only to valid routes
+
 export interface SkippedPolicy extends PolicyRef {
-  reason: string;
+  reason: SkipReason;
+  /** The same in words, for people. */
+  message: string;
+  winner?: PolicyRef;
+  phase?: 'preAuthz' | 'postAuthz';
+  labels?: Array<{ key: string; want: string; have?: string; setBy?: string }>;
+  missing?: string[];
 }
 
 export interface ChainLink {
   table: string; // ns/name
   route: string;
+  /** Position of the route in its table (names may repeat). */
+  index: number;
 }
 
 /** A backend the translator turns into one Envoy cluster. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import { computeCore } from '../../src/core/index.js';
+import { destinationKey, explainPolicies, type PolicyExplanation } from '../../src/core/explain.js';
 import type { CoreResult, FinalRoute, PolicyRef } from '../../src/ir/types.js';
 import { coreSettings } from '../../src/settings.js';
 import { CreationClock, ManifestDirectory } from '../../src/sources/file.js';
@@ -22,6 +23,8 @@ export interface RouteExpectation {
   matchers?: unknown[];
   endpoints?: string[];
   status?: number; // for direct responses
+  /** Policy ("Kind ns/name") -> "applied" or the skip reason explain gives. */
+  why?: Record<string, string>;
 }
 
 export interface Expected {
@@ -31,20 +34,34 @@ export interface Expected {
   order?: string[];
   status?: Record<string, string>;
   statusMessages?: Record<string, string[]>;
-  destinations?: Array<{ kind: string; namespace: string; name: string; consumer: string; clientPolicies?: string[]; serverPolicies?: string[] }>;
+  destinations?: Array<{ kind: string; namespace: string; name: string; consumer: string; clientPolicies?: string[]; serverPolicies?: string[]; why?: Record<string, string> }>;
 }
 
 export const pathOf = (r: FinalRoute): string => r.path.map((p) => `${p.table}:${p.route}`).join(' > ');
 export const refName = (p: PolicyRef): string => `${p.kind} ${p.namespace}/${p.name}`;
 
 export function loadScenario(dir: string, featureGates?: string): CoreResult {
+  return loadScenarioWithInputs(dir, featureGates).core;
+}
+
+function loadScenarioWithInputs(dir: string, featureGates?: string): { core: CoreResult; why: PolicyExplanation } {
   const set = new ManifestDirectory(dir, new CreationClock(undefined, false), ['expected.yaml']).scan();
-  return computeCore(set.resources, coreSettings({ featureGates }), set.rejected);
+  const settings = coreSettings({ featureGates });
+  const core = computeCore(set.resources, settings, set.rejected);
+  return { core, why: explainPolicies(set.resources, settings, core) };
+}
+
+/** Each policy's verdict on a route or destination: "applied" or its skip reason. */
+function verdicts(v: { applied: PolicyRef[]; skipped: Array<PolicyRef & { reason: string }> } | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of v?.applied ?? []) out[refName(p)] = 'applied';
+  for (const p of v?.skipped ?? []) out[refName(p)] ??= p.reason;
+  return out;
 }
 
 export function checkScenario(dir: string): CoreResult {
   const expected = parse(readFileSync(join(dir, 'expected.yaml'), 'utf8')) as Expected;
-  const core = loadScenario(dir, expected.featureGates);
+  const { core, why } = loadScenarioWithInputs(dir, expected.featureGates);
   const routes = core.ir.routes;
   for (const want of expected.routes ?? []) {
     const matches = routes.filter((r) => pathOf(r) === want.path && (want.gateway === undefined || r.gateway === want.gateway));
@@ -59,6 +76,7 @@ export function checkScenario(dir: string): CoreResult {
     else expect(r.errors, ctx).toEqual([]);
     for (const e of want.errors ?? []) expect(r.errors.join('\n'), ctx).toContain(e);
     if (want.workloadSelector) expect(r.workloadSelector, ctx).toEqual(want.workloadSelector);
+    if (want.why) expect(verdicts(why.routes.get(r.id)), `${ctx}: why each policy does or does not apply`).toEqual(want.why);
     if (want.matchers) expect(r.matchers, ctx).toEqual(want.matchers);
     if (want.status) expect(r.action.type === 'directResponse' ? r.action.status : r.action.type, ctx).toBe(want.status);
     if (want.endpoints) {
@@ -86,6 +104,7 @@ export function checkScenario(dir: string): CoreResult {
     expect(got, `destination ${d.kind} ${d.namespace}/${d.name} for ${d.consumer}`).toBeDefined();
     if (d.clientPolicies) expect(got!.clientPolicies.map(refName).sort(), `client policies of ${d.name}@${d.consumer}`).toEqual([...d.clientPolicies].sort());
     if (d.serverPolicies) expect(got!.serverPolicies.map(refName).sort(), `server policies of ${d.name}@${d.consumer}`).toEqual([...d.serverPolicies].sort());
+    if (d.why) expect(verdicts(why.destinations.get(destinationKey(got!))), `why policies do or do not apply to ${d.name}@${d.consumer}`).toEqual(d.why);
   }
   return core;
 }
