@@ -13,6 +13,7 @@ import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
+import { encodingFindings, formatFindings, validationFindings } from './validate.js';
 import { explainPolicies } from '../core/explain.js';
 import { stringify as stringifyYaml } from 'yaml';
 
@@ -126,6 +127,29 @@ program
     const core = computeCore(set.resources, settings, set.rejected);
     const out = explainView(core, explainPolicies(set.resources, settings, core), set.resources, { route: opts.route, policy: opts.policy });
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : opts.output === 'yaml' ? stringifyYaml(out) : explainTable(out, process.stdout.isTTY));
+  });
+
+program
+  .command('validate')
+  .description('run the whole pipeline once (core, translation, Envoy encoding) and report every INVALID and WARNING; exit 1 on INVALID, for CI')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
+  .option('--output <format>', 'text or json', 'text')
+  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
+  .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
+  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
+  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
+  .action((opts) => {
+    if (!['text', 'json'].includes(opts.output)) throw new InvalidArgumentError('--output must be text or json');
+    const settings = coreSettings(opts);
+    const dir = resolve(opts.configDir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
+    const set = new ManifestDirectory(dir, new CreationClock(resolve(dir, '.meshplane-state.json'), false)).scan();
+    const core = computeCore(set.resources, settings, set.rejected);
+    const findings = validationFindings(core, set.resources, encodingFindings(core, { listenerAddress: '0.0.0.0' }));
+    const invalid = findings.some((f) => f.state === 'INVALID');
+    process.stdout.write(opts.output === 'json' ? JSON.stringify({ valid: !invalid, findings }, null, 2) + '\n' : formatFindings(findings, process.stdout.isTTY));
+    process.exitCode = invalid ? 1 : 0;
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

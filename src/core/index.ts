@@ -89,9 +89,11 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const resources = dedupe(input, pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
-    const settingsKey = JSON.stringify(settings);
+    // Namespaces that hold only policies must still be claimed by their workspace.
+    const policyNamespaces = [...new Set(policies.map((p) => p.metadata.namespace))].sort();
+    const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
-    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings);
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces);
     if (!reuse) attachMemo = newRouteAttachMemo();
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
@@ -120,10 +122,11 @@ function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
   return resources;
 }
 
-function computeRouting(resources: Resource[], settings: CoreSettings): RoutingStage {
+function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly string[] = []): RoutingStage {
   const status = new StatusBook();
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
   const namespaceLabels = new Map<string, Record<string, string>>();
+  for (const ns of extraNamespaces) namespaceLabels.set(ns, {});
   for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
   for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
 
