@@ -1,5 +1,8 @@
 // Admin HTTP port: health, readiness, Prometheus metrics and read-only debug views.
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { OPEN_PATHS, scopeIr, scopeStatus, seesKey, viewerOf, type AdminAccess, type Viewer } from './access.js';
 import type { ResourceStatus } from '../ir/types.js';
 import type { PipelineState } from '../pipeline.js';
 import { ownerOfEnvoyResource } from '../translate/names.js';
@@ -26,23 +29,44 @@ function requestPath(raw: string | undefined): string | undefined {
   }
 }
 
-export function startAdminServer(host: string, port: number, state: PipelineState, xds: XdsServer): Promise<Server> {
-  const server = createServer((req, res) => {
-    const json = (code: number, body: unknown) => {
+export interface AdminOptions {
+  /** Bearer token file: its content (trimmed) is the token that sees everything. */
+  tokenFile?: string;
+  /** HTTPS with client certificates verified against clientCa. */
+  tls?: { cert: string; key: string; clientCa: string };
+}
+
+export function startAdminServer(host: string, port: number, state: PipelineState, xds: XdsServer, opts: AdminOptions = {}): Promise<Server> {
+  const access: AdminAccess = {
+    ...(opts.tokenFile ? { token: readFileSync(opts.tokenFile, 'utf8').trim() } : {}),
+    ...(opts.tls ? { mtls: true } : {}),
+  };
+  if (opts.tokenFile && !access.token) throw new Error(`${opts.tokenFile} is empty: put the admin bearer token in it`);
+  const handler: RequestListener = (req, res) => {
+    const json = (code: number, body: unknown, headers: Record<string, string> = {}) => {
       if (res.headersSent) return res.end();
-      res.writeHead(code, { 'content-type': 'application/json' });
+      res.writeHead(code, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body, null, 2) + '\n');
     };
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: `${req.method} is not supported: the admin API is read-only (GET)` });
       const url = requestPath(req.url);
       if (url === undefined) return json(400, { error: 'malformed request path (bad percent-encoding?)' });
-      route(url, json, res, state, xds);
+      let viewer: Viewer = { all: true };
+      if (!OPEN_PATHS.has(url)) {
+        const v = viewerOf(req as IncomingMessage, access, state.core?.ir);
+        if ('refused' in v) return json(401, { error: `not authorized: ${v.refused}` }, access.token ? { 'www-authenticate': 'Bearer realm="meshplane"' } : {});
+        viewer = v;
+      }
+      route(url, json, res, state, xds, viewer);
     } catch (err) {
       // A handler bug answers 500 and is logged by the caller's process; it never takes the server down.
       json(500, { error: `internal error: ${(err as Error).message}` });
     }
-  });
+  };
+  const server: Server = opts.tls
+    ? (createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.clientCa), requestCert: true, rejectUnauthorized: false }, handler) as unknown as Server)
+    : createServer(handler);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -53,7 +77,8 @@ export function startAdminServer(host: string, port: number, state: PipelineStat
   });
 }
 
-function route(url: string, json: (code: number, body: unknown) => void, res: ServerResponse, state: PipelineState, xds: XdsServer): void {
+function route(url: string, json: (code: number, body: unknown) => void, res: ServerResponse, state: PipelineState, xds: XdsServer, viewer: Viewer): void {
+  const ir = state.core?.ir;
   if (url === '/healthz') return json(200, { status: 'ok' });
   if (url === '/readyz') return state.core ? json(200, { status: 'ready', generation: state.generation }) : json(503, { status: 'waiting for the first configuration' });
   if (url === '/metrics') {
@@ -66,13 +91,14 @@ function route(url: string, json: (code: number, body: unknown) => void, res: Se
     );
     return;
   }
-  if (url === '/debug/status') return json(200, statusWithRejections(state, xds));
-  if (url === '/debug/proxies') return json(200, xds.proxies());
-  if (url === '/debug/ir') return json(200, state.core?.ir ?? null);
+  if (url === '/debug/status') return json(200, scopeStatus(viewer, statusWithRejections(state, xds), ir));
+  if (url === '/debug/proxies') return json(200, xds.proxies().filter((p) => seesKey(viewer, p.key, ir)));
+  if (url === '/debug/ir') return json(200, ir ? scopeIr(viewer, ir) : null);
   if (url.startsWith('/debug/config/')) {
     const who = url.slice('/debug/config/'.length);
     const cfg = xds.configFor(who);
-    return cfg ? json(200, cfg) : json(404, { error: `no proxy or snapshot "${who.slice(0, 200)}"; see /debug/proxies for node ids` });
+    // Another tenant's proxy is answered exactly like one that does not exist.
+    return cfg && seesKey(viewer, cfg.key, ir) ? json(200, cfg) : json(404, { error: `no proxy or snapshot "${who.slice(0, 200)}"; see /debug/proxies for node ids` });
   }
   json(404, { error: `no such endpoint ${url.slice(0, 200)}; try /healthz, /readyz, /metrics, /debug/status, /debug/proxies, /debug/config/<node id>, /debug/ir` });
 }

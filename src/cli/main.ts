@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startAdminServer } from '../admin/server.js';
+import { isLoopback } from '../admin/access.js';
 import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
@@ -41,6 +42,10 @@ program
   .option('--xds-port <port>', 'port for the ADS gRPC server', port, 18000)
   .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
   .option('--admin-port <port>', 'port for the admin HTTP server (/healthz, /readyz, /debug/*)', port, 9902)
+  .option('--admin-token-file <file>', 'bearer token for the debug endpoints (required, or admin mTLS, when --admin-address is not loopback)')
+  .option('--admin-tls-cert <file>', 'serve the admin API over HTTPS with this certificate (with --admin-tls-key and --admin-client-ca)')
+  .option('--admin-tls-key <file>', 'private key of the admin certificate')
+  .option('--admin-client-ca <file>', 'CA of admin client certificates; a certificate naming spiffe://<domain>/workspace/<ws> sees only that workspace')
   .option('--listener-address <addr>', 'address gateway listeners bind to inside Envoy', '0.0.0.0')
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
@@ -81,7 +86,13 @@ program
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
       throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
     });
-    const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads).catch((e: Error) => {
+    const adminTls = [opts.adminTlsCert, opts.adminTlsKey, opts.adminClientCa];
+    if (adminTls.some(Boolean) && !adminTls.every(Boolean)) throw new Error('admin mTLS needs all of --admin-tls-cert, --admin-tls-key and --admin-client-ca');
+    if (!isLoopback(opts.adminAddress) && !opts.adminTokenFile && !opts.adminTlsCert) {
+      throw new Error(`the admin API on ${opts.adminAddress} would show every tenant's configuration to the network: set --admin-token-file or admin mTLS (--admin-tls-cert/--admin-tls-key/--admin-client-ca), or bind it to 127.0.0.1`);
+    }
+    const adminOpts = { ...(opts.adminTokenFile ? { tokenFile: opts.adminTokenFile } : {}), ...(opts.adminTlsCert ? { tls: { cert: opts.adminTlsCert, key: opts.adminTlsKey, clientCa: opts.adminClientCa } } : {}) };
+    const admin = await startAdminServer(opts.adminAddress, opts.adminPort, state, ads, adminOpts).catch((e: Error) => {
       throw new Error(`cannot serve the admin API on ${opts.adminAddress}:${opts.adminPort}: ${e.message} (choose another --admin-port)`);
     });
     if (!tls) log.warn({ address: opts.xdsAddress, port: xdsPort }, 'xDS is serving in plain text (no TLS) and any proxy may ask for any gateway\'s config: fine on a trusted host network only; see docs/operations.md to enable mTLS');

@@ -70,6 +70,7 @@ interface RoutingStage {
   routes: FinalRoute[];
   bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
   backends: Map<string, Backend>;
+  namespaces: Record<string, string>;
 }
 
 export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
@@ -224,7 +225,12 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   }
 
   for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends };
+  const namespaces: Record<string, string> = {};
+  for (const ns of [...namespaceLabels.keys()].sort()) {
+    const w = ws.workspaceOf(ns);
+    if (w) namespaces[ns] = w;
+  }
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces };
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
@@ -313,7 +319,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
 
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, namespaces: stage.namespaces }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

@@ -149,6 +149,8 @@ export interface IR {
   backends: Backend[];
   /** Every attached policy by "Kind/ns/name", for the translator. */
   policies: Record<string, PolicyIR>;
+  /** Every namespace a workspace owns -> that workspace (tenant-scoped views, explain). */
+  namespaces: Record<string, string>;
 }
 
 export interface CoreResult {

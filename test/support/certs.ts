@@ -13,6 +13,8 @@ export interface Pki {
   client(ns: string, name: string): { cert: string; key: string };
   /** A client certificate signed by a CA meshplane does not trust. */
   stranger(): { cert: string; key: string };
+  /** A client certificate with this URI SAN (e.g. spiffe://meshplane.test/workspace/team). */
+  withUri(id: string, uri: string): { cert: string; key: string };
 }
 
 const ossl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,6 +41,10 @@ export function makePki(): Pki {
     client(ns, name) {
       const id = `client-${ns}-${name}`;
       issue(dir, id, `/CN=${name}.${ns}`, `URI:spiffe://meshplane.test/ns/${ns}/gateway/${name}`);
+      return { cert: read(`${id}.pem`), key: read(`${id}-key.pem`) };
+    },
+    withUri(id, uri) {
+      issue(dir, id, `/CN=${id}`, `URI:${uri}`);
       return { cert: read(`${id}.pem`), key: read(`${id}-key.pem`) };
     },
     stranger() {
