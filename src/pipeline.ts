@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { map, type Observable } from 'rxjs';
 import { createCore, type CoreSettings } from './core/index.js';
 import type { CoreResult } from './ir/types.js';
+import type { Resource } from './resources/schema.js';
 import type { ResourceSet } from './sources/file.js';
 import { translateAll, type TranslateOptions } from './translate/index.js';
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
@@ -11,6 +12,9 @@ import type { Metrics } from './xds/metrics.js';
 export interface PipelineState {
   core?: CoreResult;
   generation: number;
+  /** The resource set and settings `core` was computed from: explain (the UI) recomputes why on demand. */
+  resources?: readonly Resource[];
+  settings?: CoreSettings;
 }
 
 export function logDiagnostics(set: ResourceSet, log: Logger): void {
@@ -67,6 +71,8 @@ export function runPipeline(
       }
     }
     state.core = core;
+    state.resources = set.resources;
+    state.settings = settings;
     state.generation++;
     const invalid = Object.entries(core.status).filter(([, s]) => s.state === 'INVALID');
     for (const [key, s] of invalid) log.warn({ resource: key, messages: s.messages }, `${key} is invalid: ${s.messages.join('; ')}`);

@@ -7,6 +7,9 @@ import type { ResourceStatus } from '../ir/types.js';
 import type { PipelineState } from '../pipeline.js';
 import { ownerOfEnvoyResource } from '../translate/names.js';
 import type { XdsServer } from '../xds/server.js';
+import { UiEvents } from './ui/events.js';
+import { explainPayload } from './ui/explain-endpoint.js';
+import { isUiPath, serveUiFile } from './ui/static-files.js';
 
 /** Core statuses plus what proxies rejected, on the resources that produced it. */
 export function statusWithRejections(state: PipelineState, xds: XdsServer): Record<string, ResourceStatus> {
@@ -42,6 +45,7 @@ export function startAdminServer(host: string, port: number, state: PipelineStat
     ...(opts.tls ? { mtls: true } : {}),
   };
   if (opts.tokenFile && !access.token) throw new Error(`${opts.tokenFile} is empty: put the admin bearer token in it`);
+  const events = new UiEvents(state, xds);
   const handler: RequestListener = (req, res) => {
     const json = (code: number, body: unknown, headers: Record<string, string> = {}) => {
       if (res.headersSent) return res.end();
@@ -53,11 +57,14 @@ export function startAdminServer(host: string, port: number, state: PipelineStat
       const url = requestPath(req.url);
       if (url === undefined) return json(400, { error: 'malformed request path (bad percent-encoding?)' });
       let viewer: Viewer = { all: true };
+      // The page's static files carry no configuration; the data it fetches is guarded like every debug view.
+      if (isUiPath(url)) return serveUiFile(url, res);
       if (!OPEN_PATHS.has(url)) {
         const v = viewerOf(req as IncomingMessage, access, state.core?.ir);
         if ('refused' in v) return json(401, { error: `not authorized: ${v.refused}` }, access.token ? { 'www-authenticate': 'Bearer realm="meshplane"' } : {});
         viewer = v;
       }
+      if (url === '/debug/events') return events.subscribe(res, viewer);
       route(url, json, res, state, xds, viewer);
     } catch (err) {
       // A handler bug answers 500 and is logged by the caller's process; it never takes the server down.
@@ -67,6 +74,12 @@ export function startAdminServer(host: string, port: number, state: PipelineStat
   const server: Server = opts.tls
     ? (createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.clientCa), requestCert: true, rejectUnauthorized: false }, handler) as unknown as Server)
     : createServer(handler);
+  // Event streams never end by themselves: end them when the server closes.
+  const close = server.close.bind(server);
+  server.close = (cb?: (err?: Error) => void) => {
+    events.close();
+    return close(cb);
+  };
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -94,11 +107,12 @@ function route(url: string, json: (code: number, body: unknown) => void, res: Se
   if (url === '/debug/status') return json(200, scopeStatus(viewer, statusWithRejections(state, xds), ir));
   if (url === '/debug/proxies') return json(200, xds.proxies().filter((p) => seesKey(viewer, p.key, ir)));
   if (url === '/debug/ir') return json(200, ir ? scopeIr(viewer, ir) : null);
+  if (url === '/debug/explain') return json(200, explainPayload(state, viewer, scopeStatus(viewer, statusWithRejections(state, xds), ir)) ?? null);
   if (url.startsWith('/debug/config/')) {
     const who = url.slice('/debug/config/'.length);
     const cfg = xds.configFor(who);
     // Another tenant's proxy is answered exactly like one that does not exist.
     return cfg && seesKey(viewer, cfg.key, ir) ? json(200, cfg) : json(404, { error: `no proxy or snapshot "${who.slice(0, 200)}"; see /debug/proxies for node ids` });
   }
-  json(404, { error: `no such endpoint ${url.slice(0, 200)}; try /healthz, /readyz, /metrics, /debug/status, /debug/proxies, /debug/config/<node id>, /debug/ir` });
+  json(404, { error: `no such endpoint ${url.slice(0, 200)}; try /healthz, /readyz, /metrics, /debug/status, /debug/proxies, /debug/config/<node id>, /debug/ir, /debug/explain, /debug/events, /ui` });
 }

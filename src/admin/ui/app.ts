@@ -1,0 +1,237 @@
+// The /ui page: fetches /debug/explain and /debug/proxies, draws the chosen
+// host's delegation tree, and refetches when /debug/events says the
+// configuration or a proxy's ACK/NACK state changed.
+import type { ProxyInfo } from '../../xds/stream.js';
+import { destinationsView, esc, hostDetail, linkDetail, proxiesOf, proxyTable, routeDetail, statusView } from './details.js';
+import { layoutTree, renderSvg, type Layout } from './graph.js';
+import { delegationTree, findNode, hostGroups, SIDECARS, type HostGroup, type TreeNode } from './model.js';
+import type { ExplainPayload, UiEvent } from './payload.js';
+
+type View = 'graph' | 'destinations' | 'proxies' | 'status';
+
+const ui = {
+  payload: undefined as ExplainPayload | undefined,
+  proxies: [] as ProxyInfo[],
+  groups: [] as HostGroup[],
+  view: 'graph' as View,
+  group: undefined as string | undefined,
+  selected: undefined as string | undefined,
+  tree: undefined as TreeNode | undefined,
+  rendered: false,
+};
+
+const $ = (id: string) => document.getElementById(id)!;
+const TOKEN = 'meshplane-admin-token';
+
+function headers(): Record<string, string> {
+  const t = sessionStorage.getItem(TOKEN);
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+class Unauthorized extends Error {}
+
+async function api<T>(path: string): Promise<T> {
+  const r = await fetch(path, { headers: headers() });
+  if (r.status === 401) throw new Unauthorized((await r.json().catch(() => ({}))).error ?? 'not authorized');
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json() as Promise<T>;
+}
+
+function showLogin(message: string): void {
+  const box = $('login');
+  box.hidden = false;
+  $('login-message').textContent = message;
+}
+
+let loading: Promise<void> | undefined;
+let again = false;
+/** Loads everything; a change during a load triggers one more. */
+function load(): Promise<void> {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    try {
+      const [payload, proxies] = await Promise.all([api<ExplainPayload | null>('/debug/explain'), api<ProxyInfo[]>('/debug/proxies')]);
+      $('login').hidden = true;
+      ui.proxies = proxies;
+      if (payload) setPayload(payload);
+      else $('generation').textContent = 'waiting for the first configuration';
+    } catch (e) {
+      if (e instanceof Unauthorized) showLogin((e as Error).message);
+      else $('generation').textContent = `error: ${(e as Error).message}`;
+    }
+  })().finally(() => {
+    loading = undefined;
+    if (again) {
+      again = false;
+      void load();
+    }
+  });
+  return loading;
+}
+
+async function loadProxies(): Promise<void> {
+  ui.proxies = await api<ProxyInfo[]>('/debug/proxies').catch(() => ui.proxies);
+  renderNav();
+  if (ui.view === 'proxies') renderMain();
+  else if (!ui.selected || ui.selected.startsWith('host:')) renderDetail();
+}
+
+function setPayload(p: ExplainPayload): void {
+  ui.payload = p;
+  ui.groups = hostGroups(p);
+  if (!ui.groups.some((g) => g.key === ui.group)) ui.group = ui.groups[0]?.key;
+  $('generation').textContent = `generation ${p.generation} · ${p.routes.length} routes`;
+  document.body.dataset.generation = String(p.generation);
+  renderNav();
+  renderMain();
+  renderDetail();
+}
+
+function renderNav(): void {
+  const byGateway = new Map<string, HostGroup[]>();
+  for (const g of ui.groups) {
+    const k = g.gateway ?? SIDECARS;
+    byGateway.set(k, [...(byGateway.get(k) ?? []), g]);
+  }
+  const parts: string[] = [];
+  for (const [gw, groups] of byGateway) {
+    const px = proxiesOf(ui.proxies, gw === SIDECARS ? null : gw);
+    const nacks = px.filter((x) => Object.values(x.types).some((t) => t?.nack)).length;
+    const state = px.length ? (nacks ? `<span class="bad">${nacks} of ${px.length} NACK</span>` : `<span class="good">${px.length} proxy${px.length === 1 ? '' : 'ies'}</span>`) : '<span class="none">no proxy</span>';
+    parts.push(`<div class="gateway"><div class="gw-name">${esc(gw)} ${state}</div>`);
+    for (const g of groups) {
+      const cls = ['host', ui.view === 'graph' && g.key === ui.group ? 'current' : ''].join(' ');
+      parts.push(`<a href="#" class="${cls}" data-group="${esc(g.key)}">${esc(g.host)} <span class="n">${g.routes.length}</span>${g.invalid ? ` <span class="bad">${g.invalid} invalid</span>` : ''}</a>`);
+    }
+    parts.push('</div>');
+  }
+  $('hosts').innerHTML = parts.join('') || '<p class="none">no routes</p>';
+  for (const v of ['destinations', 'proxies', 'status'] as const) $(`nav-${v}`).classList.toggle('current', ui.view === v);
+}
+
+let layout: Layout | undefined;
+
+function renderMain(): void {
+  const main = $('main');
+  const p = ui.payload;
+  if (!p) return;
+  if (ui.view !== 'graph') {
+    main.innerHTML = `<div class="page">${ui.view === 'destinations' ? destinationsView(p) : ui.view === 'proxies' ? `<h2>Proxies</h2>${proxyTable(ui.proxies)}` : statusView(p)}</div>`;
+    return;
+  }
+  const g = ui.groups.find((x) => x.key === ui.group);
+  if (!g) {
+    main.innerHTML = '<p class="none page">no routes yet</p>';
+    return;
+  }
+  ui.tree = delegationTree(g);
+  if (!findNode(ui.tree, ui.selected)) ui.selected = ui.tree.key;
+  layout = layoutTree(ui.tree);
+  const heads = layout.lanes.map((l) => `<div class="lane-head" style="left:${l.x}px;width:${l.width}px">${esc(l.workspace === 'gateway' ? `gateway ${g.gateway ?? 'sidecars'}` : l.workspace)}</div>`).join('');
+  main.innerHTML = `<div class="lane-heads" style="width:${layout.width}px">${heads}</div>${renderSvg(layout, ui.selected)}`;
+  if (!ui.rendered) {
+    ui.rendered = true;
+    requestAnimationFrame(() => performance.mark('meshplane:first-render'));
+  }
+}
+
+function renderDetail(): void {
+  const p = ui.payload;
+  const d = $('detail');
+  if (!p || ui.view !== 'graph' || !ui.tree) {
+    d.innerHTML = '';
+    return;
+  }
+  const n = findNode(ui.tree, ui.selected) ?? ui.tree;
+  const g = ui.groups.find((x) => x.key === ui.group)!;
+  d.innerHTML = n.kind === 'route' && n.route ? routeDetail(p, n.route) : n.kind === 'link' ? linkDetail(n) : hostDetail(p, g, ui.proxies);
+  d.dataset.key = n.key;
+}
+
+function select(key: string): void {
+  ui.selected = key;
+  for (const el of document.querySelectorAll('#main g.node.selected')) el.classList.remove('selected');
+  document.querySelector(`#main g.node[data-key="${CSS.escape(key)}"]`)?.classList.add('selected');
+  renderDetail();
+}
+
+/** Server-Sent Events over fetch, so the bearer token can go in a header; reconnects. */
+async function listen(): Promise<void> {
+  for (;;) {
+    try {
+      const r = await fetch('/debug/events', { headers: headers() });
+      if (r.status === 401 || !r.body) throw new Unauthorized('not authorized');
+      setLive(true);
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+          buf = buf.slice(i + 2);
+          if (data) onEvent(JSON.parse(data.slice(6)) as UiEvent);
+        }
+      }
+    } catch (e) {
+      if (e instanceof Unauthorized) await new Promise((r) => setTimeout(r, 2000)); // until a token is given
+    }
+    setLive(false);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function onEvent(e: UiEvent): void {
+  if (e.type === 'config' && e.generation !== ui.payload?.generation) void load();
+  if (e.type === 'proxies') void loadProxies();
+}
+
+function setLive(on: boolean): void {
+  const el = $('live');
+  el.textContent = on ? 'live' : 'reconnecting';
+  el.className = on ? 'live on' : 'live';
+}
+
+function wire(): void {
+  $('hosts').addEventListener('click', (ev) => {
+    const a = (ev.target as Element).closest('[data-group]');
+    if (!a) return;
+    ev.preventDefault();
+    ui.view = 'graph';
+    ui.group = a.getAttribute('data-group')!;
+    ui.selected = undefined;
+    renderNav();
+    renderMain();
+    renderDetail();
+  });
+  for (const v of ['destinations', 'proxies', 'status'] as const) {
+    $(`nav-${v}`).addEventListener('click', (ev) => {
+      ev.preventDefault();
+      ui.view = v;
+      renderNav();
+      renderMain();
+      renderDetail();
+    });
+  }
+  const onKey = (ev: Event) => {
+    const el = (ev.target as Element).closest('[data-key]');
+    if (!el) return;
+    ev.preventDefault();
+    select(el.getAttribute('data-key')!);
+  };
+  $('main').addEventListener('click', onKey);
+  $('detail').addEventListener('click', onKey);
+  $('login').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem(TOKEN, ($('token') as HTMLInputElement).value.trim());
+    void load();
+  });
+}
+
+wire();
+void load();
+void listen();
