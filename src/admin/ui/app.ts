@@ -118,6 +118,7 @@ function renderMain(): void {
   const main = $('main');
   const p = ui.payload;
   if (!p) return;
+  document.body.classList.toggle('wide', ui.view !== 'graph');
   if (ui.view !== 'graph') {
     main.innerHTML = `<div class="page">${ui.view === 'destinations' ? destinationsView(p) : ui.view === 'proxies' ? `<h2>Proxies</h2>${proxyTable(ui.proxies)}` : statusView(p)}</div>`;
     return;

@@ -85,7 +85,7 @@ export function renderSvg(l: Layout, selected?: string): string {
     const cls = ['node', n.kind, r && !r.valid ? 'invalid' : '', r?.denied ? 'denied' : '', n.key === selected ? 'selected' : ''].filter(Boolean).join(' ');
     const title = n.kind === 'host' ? `host ${n.label}` : `${n.label} (workspace ${n.workspace})`;
     out.push(`<g class="${cls}" data-key="${esc(n.key)}" transform="translate(${x},${y})"><title>${esc(title)}</title><rect width="${NODE_W}" height="${NODE_H}" rx="5"/>`);
-    out.push(`<text x="7" y="15">${esc(fit(n.label, r ? 25 : 28))}</text>`);
+    out.push(`<text class="label" x="7" y="15">${esc(fit(n.label, r ? 25 : 28))}</text>`);
     if (r) {
       let bx = NODE_W - 6;
       const pill = (cls: string, text: string) => {
