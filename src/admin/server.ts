@@ -8,7 +8,7 @@ import type { PipelineState } from '../pipeline.js';
 import { ownerOfEnvoyResource } from '../translate/names.js';
 import type { XdsServer } from '../xds/server.js';
 import { UiEvents } from './ui/events.js';
-import { explainPayload } from './ui/explain-endpoint.js';
+import { explainDestinations, explainPayload, explainRoute } from './ui/explain-endpoint.js';
 import { isUiPath, serveUiFile } from './ui/static-files.js';
 
 /** Core statuses plus what proxies rejected, on the resources that produced it. */
@@ -107,7 +107,13 @@ function route(url: string, json: (code: number, body: unknown) => void, res: Se
   if (url === '/debug/status') return json(200, scopeStatus(viewer, statusWithRejections(state, xds), ir));
   if (url === '/debug/proxies') return json(200, xds.proxies().filter((p) => seesKey(viewer, p.key, ir)));
   if (url === '/debug/ir') return json(200, ir ? scopeIr(viewer, ir) : null);
-  if (url === '/debug/explain') return json(200, explainPayload(state, viewer, scopeStatus(viewer, statusWithRejections(state, xds), ir)) ?? null);
+  if (url === '/debug/explain') return json(200, explainPayload(state, viewer) ?? null);
+  if (url === '/debug/explain/destinations') return json(200, explainDestinations(state, viewer) ?? null);
+  if (url.startsWith('/debug/explain/route/')) {
+    const id = url.slice('/debug/explain/route/'.length);
+    const e = explainRoute(state, viewer, id);
+    return e ? json(200, e) : json(404, { error: `no route "${id.slice(0, 200)}" in the current configuration; see /debug/explain for route ids` });
+  }
   if (url.startsWith('/debug/config/')) {
     const who = url.slice('/debug/config/'.length);
     const cfg = xds.configFor(who);

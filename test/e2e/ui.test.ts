@@ -20,6 +20,11 @@ const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggreg
 interface Response { versionInfo: string; nonce: string }
 
 const routeNode = (page: Page, label: string) => page.locator('#main g.node.route > text.label', { hasText: label }).first();
+/** Clicks a route and waits for its explanation (fetched on selection). */
+async function open(page: Page, label: string) {
+  await routeNode(page, label).click();
+  await page.locator('#detail[data-state="ready"] h2', { hasText: label }).waitFor();
+}
 
 describe('the /ui page in Chromium', () => {
   let dir: string;
@@ -56,9 +61,8 @@ describe('the /ui page in Chromium', () => {
   });
 
   it('shows a route\'s labels with their source, its policies, and why a policy is skipped', async () => {
-    await routeNode(page, 'parent/parent:route-b').click();
+    await open(page, 'parent/parent:route-b');
     const detail = page.locator('#detail');
-    await expect.poll(() => detail.locator('h2').textContent()).toBe('parent/parent:route-b');
     expect(await detail.locator('table.labels tr').nth(1).locator('td').allTextContents()).toEqual(['val', 'foo', 'table parent/parent']);
     expect(await detail.locator('.applied li').allTextContents()).toEqual([expect.stringContaining('RetryTimeoutPolicy parent/policy-1')]);
     const skip = detail.locator('.skip');
@@ -66,8 +70,7 @@ describe('the /ui page in Chromium', () => {
     expect(await skip.getAttribute('data-reason')).toBe('workspace-not-on-chain');
     expect(await skip.textContent()).toMatch(/FaultInjectionPolicy child\/policy-2.*workspace-not-on-chain.*"child-ws", which sees this route's table but is not on its delegation chain \(parent-ws\)/);
 
-    await routeNode(page, 'child/child:route-a').click();
-    await expect.poll(() => detail.locator('h2').textContent()).toBe('child/child:route-a');
+    await open(page, 'child/child:route-a');
     expect(await detail.locator('.applied li').allTextContents()).toEqual([expect.stringContaining('FaultInjectionPolicy child/policy-2'), expect.stringContaining('RetryTimeoutPolicy parent/policy-1')]);
     expect(await detail.locator('ol.chain li').allTextContents()).toEqual(['parent/parent:route-a parent-ws', 'child/child:route-a child-ws']);
   });
@@ -92,9 +95,19 @@ describe('the /ui page in Chromium', () => {
     await page.screenshot({ path: join(REPO_ROOT, '.ci-work/ui-proxies.png') });
   });
 
+  it('lists destinations with their client- and server-side policies, and every resource\'s status', async () => {
+    await page.locator('#nav-destinations').click();
+    const dest = page.locator('#main .dest', { hasText: 'SERVICE parent/parent-svc' });
+    await dest.first().waitFor();
+    expect(await dest.first().textContent()).toMatch(/owner parent-ws, used from parent-ws[\s\S]*client-side: none[\s\S]*server-side: none/);
+    await page.locator('#nav-status').click();
+    await page.locator('#main h2', { hasText: 'Status' }).waitFor();
+    expect(await page.locator('#main .meta').textContent()).toMatch(/\d+ resources, \d+ not accepted/);
+  });
+
   it('follows a file edit live: the selected route now says which label kept the policy off', async () => {
     await page.locator('#hosts a.host').first().click();
-    await routeNode(page, 'parent/parent:route-b').click();
+    await open(page, 'parent/parent:route-b');
     const before = Number(await page.locator('body').getAttribute('data-generation'));
     const file = join(dir, 'routes.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"name": "policy-1", "namespace": "parent"}\nspec: {"applyToRoutes": [{"route": {"labels": {"val": "foo"}}}]', '"name": "policy-1", "namespace": "parent"}\nspec: {"applyToRoutes": [{"route": {"labels": {"val": "bar"}}}]'));

@@ -5,7 +5,8 @@ import type { ProxyInfo } from '../../xds/stream.js';
 import { destinationsView, esc, hostDetail, linkDetail, proxiesOf, proxyTable, routeDetail, statusView } from './details.js';
 import { layoutTree, renderSvg, type Layout } from './graph.js';
 import { delegationTree, findNode, hostGroups, SIDECARS, type HostGroup, type TreeNode } from './model.js';
-import type { ExplainPayload, UiEvent } from './payload.js';
+import type { ResourceStatus } from '../../ir/types.js';
+import type { DestinationsExplanation, ExplainPayload, RouteExplanation, UiEvent } from './payload.js';
 
 type View = 'graph' | 'destinations' | 'proxies' | 'status';
 
@@ -45,6 +46,8 @@ function showLogin(message: string): void {
 
 let loading: Promise<void> | undefined;
 let again = false;
+/** The newest configuration generation the events announced. */
+let announced = 0;
 /** Loads everything; a change during a load triggers one more. */
 function load(): Promise<void> {
   if (loading) {
@@ -64,7 +67,7 @@ function load(): Promise<void> {
     }
   })().finally(() => {
     loading = undefined;
-    if (again) {
+    if (again || (ui.payload && announced > ui.payload.generation)) {
       again = false;
       void load();
     }
@@ -79,8 +82,12 @@ async function loadProxies(): Promise<void> {
   else if (!ui.selected || ui.selected.startsWith('host:')) renderDetail();
 }
 
+/** Full explanations of the routes looked at, for the current payload. */
+const details = new Map<string, RouteExplanation>();
+
 function setPayload(p: ExplainPayload): void {
   ui.payload = p;
+  details.clear();
   ui.groups = hostGroups(p);
   if (!ui.groups.some((g) => g.key === ui.group)) ui.group = ui.groups[0]?.key;
   $('generation').textContent = `generation ${p.generation} · ${p.routes.length} routes`;
@@ -120,7 +127,13 @@ function renderMain(): void {
   if (!p) return;
   document.body.classList.toggle('wide', ui.view !== 'graph');
   if (ui.view !== 'graph') {
-    main.innerHTML = `<div class="page">${ui.view === 'destinations' ? destinationsView(p) : ui.view === 'proxies' ? `<h2>Proxies</h2>${proxyTable(ui.proxies)}` : statusView(p)}</div>`;
+    const view = ui.view;
+    const show = (html: string) => {
+      if (ui.view === view) main.innerHTML = `<div class="page">${html}</div>`;
+    };
+    if (view === 'proxies') show(`<h2>Proxies</h2>${proxyTable(ui.proxies)}`);
+    else if (view === 'destinations') api<DestinationsExplanation | null>('/debug/explain/destinations').then((d) => show(d ? destinationsView(d) : ''), (e: Error) => show(esc(e.message)));
+    else api<Record<string, ResourceStatus>>('/debug/status').then((st) => show(statusView(st)), (e: Error) => show(esc(e.message)));
     return;
   }
   const g = ui.groups.find((x) => x.key === ui.group);
@@ -132,11 +145,28 @@ function renderMain(): void {
   if (!findNode(ui.tree, ui.selected)) ui.selected = ui.tree.key;
   layout = layoutTree(ui.tree);
   const heads = layout.lanes.map((l) => `<div class="lane-head" style="left:${l.x}px;width:${l.width}px">${esc(l.workspace === 'gateway' ? `gateway ${g.gateway ?? 'sidecars'}` : l.workspace)}</div>`).join('');
-  main.innerHTML = `<div class="lane-heads" style="width:${layout.width}px">${heads}</div>${renderSvg(layout, ui.selected)}`;
+  main.innerHTML = `<div class="lane-heads" style="width:${layout.width}px">${heads}</div><div id="tree"></div>`;
+  drawn = undefined;
+  drawVisible();
   if (!ui.rendered) {
     ui.rendered = true;
-    requestAnimationFrame(() => performance.mark('meshplane:first-render'));
+    // After the next paint: the first render is on screen.
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('meshplane:first-render')));
   }
+}
+
+/** The rows drawn now; redrawn when scrolling comes near their edge. */
+let drawn: { top: number; bottom: number } | undefined;
+
+function drawVisible(): void {
+  const main = $('main');
+  const tree = document.getElementById('tree');
+  if (!layout || !tree) return;
+  const view = main.clientHeight || 1000;
+  const top = main.scrollTop;
+  if (drawn && top - view / 2 >= drawn.top && top + view * 1.5 <= drawn.bottom) return;
+  drawn = { top: Math.max(0, top - view), bottom: top + 2 * view };
+  tree.innerHTML = renderSvg(layout, ui.selected, drawn);
 }
 
 function renderDetail(): void {
@@ -148,8 +178,25 @@ function renderDetail(): void {
   }
   const n = findNode(ui.tree, ui.selected) ?? ui.tree;
   const g = ui.groups.find((x) => x.key === ui.group)!;
-  d.innerHTML = n.kind === 'route' && n.route ? routeDetail(p, n.route) : n.kind === 'link' ? linkDetail(n) : hostDetail(p, g, ui.proxies);
-  d.dataset.key = n.key;
+  const show = (html: string, state = 'ready') => {
+    d.innerHTML = html;
+    d.dataset.key = n.key;
+    d.dataset.state = state;
+  };
+  if (n.kind !== 'route' || !n.route) return show(n.kind === 'link' ? linkDetail(n) : hostDetail(p, g, ui.proxies));
+  const id = n.route.id;
+  const known = details.get(id);
+  if (known) return show(routeDetail(known));
+  if (d.dataset.key !== n.key) show(`<h2>${esc(n.label)}</h2><p class="none">loading…</p>`, 'loading'); // else keep the last version until the new one is here
+  api<RouteExplanation>(`/debug/explain/route/${encodeURIComponent(id)}`).then(
+    (e) => {
+      if (ui.payload?.generation === p.generation) details.set(id, e);
+      if (ui.selected === n.key || (!ui.selected && n === ui.tree)) show(routeDetail(e));
+    },
+    (e: Error) => {
+      if (ui.selected === n.key) show(`<h2>${esc(n.label)}</h2><p class="errors">${esc(e.message)}</p>`, 'error');
+    },
+  );
 }
 
 function select(key: string): void {
@@ -187,7 +234,11 @@ async function listen(): Promise<void> {
 }
 
 function onEvent(e: UiEvent): void {
-  if (e.type === 'config' && e.generation !== ui.payload?.generation) void load();
+  if (e.type === 'config') {
+    announced = Math.max(announced, e.generation);
+    // A load under way fetches this generation or a newer one; it checks `announced` when it ends.
+    if (!loading && e.generation !== ui.payload?.generation) void load();
+  }
   if (e.type === 'proxies') void loadProxies();
 }
 
@@ -225,6 +276,15 @@ function wire(): void {
     select(el.getAttribute('data-key')!);
   };
   $('main').addEventListener('click', onKey);
+  let pending = false;
+  $('main').addEventListener('scroll', () => {
+    if (pending || ui.view !== 'graph') return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      drawVisible();
+    });
+  });
   $('detail').addEventListener('click', onKey);
   $('login').addEventListener('submit', (ev) => {
     ev.preventDefault();

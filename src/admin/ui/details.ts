@@ -1,9 +1,9 @@
 // HTML for the side panel (a selected route, delegating link or host) and for
 // the destinations, proxies and status views. Every value is escaped.
-import type { PolicyRef, SkippedPolicy } from '../../ir/types.js';
+import type { PolicyRef, ResourceStatus, SkippedPolicy } from '../../ir/types.js';
 import type { ProxyInfo } from '../../xds/stream.js';
-import { linkLabel, routeDestinations, type HostGroup, type TreeNode } from './model.js';
-import type { ExplainPayload, UiDestination, UiRoute } from './payload.js';
+import { linkLabel, type HostGroup, type TreeNode } from './model.js';
+import type { DestinationsExplanation, ExplainPayload, RouteExplanation, UiDestination, UiRoute } from './payload.js';
 
 export const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const ref = (p: PolicyRef) => `<span class="policy">${esc(p.kind)} <b>${esc(p.namespace)}/${esc(p.name)}</b></span> <span class="ws">${esc(p.workspace)}</span>`;
@@ -37,7 +37,8 @@ function action(r: UiRoute): string {
   return `redirect${a.httpsRedirect ? ' to https' : ''}${a.hostRedirect ? ` host ${esc(a.hostRedirect)}` : ''}${a.pathRedirect ? ` path ${esc(a.pathRedirect)}` : ''}`;
 }
 
-export function routeDetail(p: ExplainPayload, r: UiRoute): string {
+export function routeDetail(e: RouteExplanation): string {
+  const r = e.route;
   const labels = Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : 1));
   return `<h2>${esc(linkLabel(r))}</h2>
   <p class="meta">workspace <span class="ws">${esc(r.workspace)}</span> · gateway ${esc(r.gateway ?? 'sidecars')} · ${r.hosts.map(esc).join(', ')}</p>
@@ -48,7 +49,7 @@ export function routeDetail(p: ExplainPayload, r: UiRoute): string {
   <h3>Effective labels</h3>${labels.length ? `<table class="labels"><tr><th>label</th><th>value</th><th>set by</th></tr>${labels.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td><td>${esc(r.labelSources[k] ?? '')}</td></tr>`).join('')}</table>` : '<p class="none">none</p>'}
   <h3>Applied policies (${r.applied.length})</h3><div class="applied">${list(r.applied.map(ref))}</div>
   <h3>Skipped policies (${r.skipped.length})</h3><div class="skipped">${r.skipped.length ? r.skipped.map(skippedItem).join('') : '<p class="none">none</p>'}</div>
-  <h3>Destinations</h3>${routeDestinations(p, r).map(destinationBlock).join('') || '<p class="none">none</p>'}`;
+  <h3>Destinations</h3>${e.destinations.map(destinationBlock).join('') || '<p class="none">none</p>'}`;
 }
 
 export function linkDetail(n: TreeNode): string {
@@ -84,14 +85,13 @@ export function proxyTable(proxies: ProxyInfo[]): string {
     .join('')}</table>`;
 }
 
-export function destinationsView(p: ExplainPayload): string {
-  if (!p.destinations.length) return '<p class="none">no destinations</p>';
-  return `<h2>Destinations</h2><p class="meta">Client-side policies come from the consuming workspace, server-side from the owner of a Service (semantics §6).</p>${p.destinations.map(destinationBlock).join('')}`;
+export function destinationsView(d: DestinationsExplanation): string {
+  return `<h2>Destinations</h2><p class="meta">Client-side policies come from the consuming workspace, server-side from the owner of a Service (semantics §6). One entry per workspace that uses the destination.</p>${d.destinations.map(destinationBlock).join('') || '<p class="none">no destinations</p>'}`;
 }
 
-export function statusView(p: ExplainPayload): string {
-  const bad = Object.entries(p.status).filter(([, s]) => s.state !== 'ACCEPTED');
-  return `<h2>Status</h2><p class="meta">${Object.keys(p.status).length} resources, ${bad.length} not accepted</p>${list(
+export function statusView(status: Record<string, ResourceStatus>): string {
+  const bad = Object.entries(status).filter(([, s]) => s.state !== 'ACCEPTED');
+  return `<h2>Status</h2><p class="meta">${Object.keys(status).length} resources, ${bad.length} not accepted</p>${list(
     bad.map(([k, s]) => `<span class="state state-${esc(s.state)}">${esc(s.state)}</span> <b>${esc(k)}</b>${s.messages.map((m) => `<p class="message">${esc(m)}</p>`).join('')}`),
     '<p class="none">every resource is accepted</p>',
   )}`;

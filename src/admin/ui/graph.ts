@@ -65,13 +65,19 @@ export function layoutTree(root: TreeNode): Layout {
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fit = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
-/** The SVG markup of a layout; nodes carry data-key for clicks. */
-export function renderSvg(l: Layout, selected?: string): string {
+/**
+ * The SVG markup of a layout; nodes carry data-key for clicks. With a window
+ * (pixel rows top..bottom) only what is in it is drawn: the page draws what
+ * is on screen, so a host with thousands of routes renders as fast as one with fifty.
+ */
+export function renderSvg(l: Layout, selected?: string, window?: { top: number; bottom: number }): string {
+  const top = window ? window.top - ROW : -Infinity;
+  const bottom = window ? window.bottom + ROW : Infinity;
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="tree" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}">`];
   l.lanes.forEach((lane, i) => out.push(`<rect class="lane lane-${i % 2}" x="${lane.x}" y="0" width="${lane.width}" height="${l.height}"/>`));
   out.push('<g class="edges">');
   for (const n of l.nodes) {
-    if (!n.parent) continue;
+    if (!n.parent || Math.max(n.y, n.parent.y) < top || Math.min(n.y, n.parent.y) > bottom) continue;
     const x1 = n.parent.x + NODE_W;
     const y1 = n.parent.y + NODE_H / 2;
     const x2 = n.x;
@@ -81,6 +87,7 @@ export function renderSvg(l: Layout, selected?: string): string {
   }
   out.push('</g><g class="nodes">');
   for (const { node: n, x, y } of l.nodes) {
+    if (y < top || y > bottom) continue;
     const r = n.route;
     const cls = ['node', n.kind, r && !r.valid ? 'invalid' : '', r?.denied ? 'denied' : '', n.key === selected ? 'selected' : ''].filter(Boolean).join(' ');
     const title = n.kind === 'host' ? `host ${n.label}` : `${n.label} (workspace ${n.workspace})`;
@@ -94,8 +101,8 @@ export function renderSvg(l: Layout, selected?: string): string {
         out.push(`<g class="pill ${cls}" transform="translate(${bx},4)"><title>${text} ${cls}</title><rect width="${w}" height="14" rx="7"/><text x="${w / 2}" y="11">${text}</text></g>`);
         bx -= 3;
       };
-      if (r.skipped.length) pill('skipped', String(r.skipped.length));
-      if (r.applied.length) pill('applied', String(r.applied.length));
+      if (r.skipped) pill('skipped', String(r.skipped));
+      if (r.applied) pill('applied', String(r.applied));
     } else if (n.kind === 'link') {
       out.push(`<text class="count" x="${NODE_W - 7}" y="15">${n.leaves}</text>`);
     }

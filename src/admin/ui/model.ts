@@ -1,14 +1,14 @@
 // The page's model, pure and DOM-free (unit-tested in Node): routes grouped per
 // gateway and host, and each group's delegation tree (one node per link of the
 // routes' chains, the final routes as leaves).
-import type { ExplainPayload, UiLink, UiRoute } from './payload.js';
+import type { ExplainPayload, UiLink, UiRouteSummary } from './payload.js';
 
 export interface HostGroup {
   /** Stable across updates: `${gateway}|${host}`. */
   key: string;
   gateway: string | null;
   host: string;
-  routes: UiRoute[];
+  routes: UiRouteSummary[];
   invalid: number;
   skipped: number;
 }
@@ -20,7 +20,7 @@ export interface TreeNode {
   label: string;
   workspace: string;
   link?: UiLink;
-  route?: UiRoute;
+  route?: UiRouteSummary;
   children: TreeNode[];
   /** Final routes at or below this node. */
   leaves: number;
@@ -38,7 +38,7 @@ export function hostGroups(p: ExplainPayload): HostGroup[] {
       if (!g) groups.set(key, (g = { key, gateway: r.gateway, host, routes: [], invalid: 0, skipped: 0 }));
       g.routes.push(r);
       if (!r.valid) g.invalid++;
-      g.skipped += r.skipped.length;
+      g.skipped += r.skipped;
     }
   }
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -84,11 +84,4 @@ export function findNode(root: TreeNode, key: string | undefined): TreeNode | un
     for (const c of n.children) stack.push(c);
   }
   return undefined;
-}
-
-/** The destinations (with their policies) a route forwards to, as seen from the route's workspace. */
-export function routeDestinations(p: ExplainPayload, r: UiRoute): ExplainPayload['destinations'] {
-  if (r.action.type !== 'forward') return [];
-  const wanted = new Set(r.action.destinations.filter((d) => d.kind).map((d) => `${d.kind}/${d.namespace}/${d.name}`));
-  return p.destinations.filter((d) => wanted.has(`${d.kind}/${d.namespace}/${d.name}`) && d.consumer === r.workspace);
 }
