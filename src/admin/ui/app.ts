@@ -144,7 +144,7 @@ function renderMain(): void {
   ui.tree = delegationTree(g);
   if (!findNode(ui.tree, ui.selected)) ui.selected = ui.tree.key;
   layout = layoutTree(ui.tree);
-  const heads = layout.lanes.map((l) => `<div class="lane-head" style="left:${l.x}px;width:${l.width}px">${esc(l.workspace === 'gateway' ? `gateway ${g.gateway ?? 'sidecars'}` : l.workspace)}</div>`).join('');
+  const heads = layout.lanes.map((l, i) => `<div class="lane-head" data-lane="${i}" title="go to this workspace's routes" style="left:${l.x}px;width:${l.width}px">${esc(l.workspace === 'gateway' ? `gateway ${g.gateway ?? 'sidecars'}` : l.workspace)}</div>`).join('');
   main.innerHTML = `<div class="lane-heads" style="width:${layout.width}px">${heads}</div><div id="tree"></div>`;
   drawn = undefined;
   drawVisible();
@@ -204,6 +204,13 @@ function select(key: string): void {
   for (const el of document.querySelectorAll('#main g.node.selected')) el.classList.remove('selected');
   document.querySelector(`#main g.node[data-key="${CSS.escape(key)}"]`)?.classList.add('selected');
   renderDetail();
+}
+
+/** Scrolls to the first node of a lane: with many workspaces the tree runs down and to the right. */
+function jumpToLane(l: Layout, i: number): void {
+  const lane = l.lanes[i];
+  const first = l.nodes.filter((n) => n.x >= lane.x && n.x < lane.x + lane.width).sort((a, b) => a.y - b.y)[0];
+  if (first) $('main').scrollTo({ left: Math.max(0, lane.x - 40), top: Math.max(0, first.y - 40) });
 }
 
 /** Server-Sent Events over fetch, so the bearer token can go in a header; reconnects. */
@@ -270,6 +277,8 @@ function wire(): void {
     });
   }
   const onKey = (ev: Event) => {
+    const head = (ev.target as Element).closest('[data-lane]');
+    if (head && layout) return jumpToLane(layout, Number(head.getAttribute('data-lane')));
     const el = (ev.target as Element).closest('[data-key]');
     if (!el) return;
     ev.preventDefault();
