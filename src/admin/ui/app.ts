@@ -101,13 +101,15 @@ function renderNav(): void {
   const byGateway = new Map<string, HostGroup[]>();
   for (const g of ui.groups) {
     const k = g.gateway ?? SIDECARS;
-    byGateway.set(k, [...(byGateway.get(k) ?? []), g]);
+    const list = byGateway.get(k) ?? [];
+    list.push(g);
+    byGateway.set(k, list);
   }
   const parts: string[] = [];
   for (const [gw, groups] of byGateway) {
     const px = proxiesOf(ui.proxies, gw === SIDECARS ? null : gw);
     const nacks = px.filter((x) => Object.values(x.types).some((t) => t?.nack)).length;
-    const state = px.length ? (nacks ? `<span class="bad">${nacks} of ${px.length} NACK</span>` : `<span class="good">${px.length} proxy${px.length === 1 ? '' : 'ies'}</span>`) : '<span class="none">no proxy</span>';
+    const state = px.length ? (nacks ? `<span class="bad">${nacks} of ${px.length} NACK</span>` : `<span class="good">${px.length} ${px.length === 1 ? 'proxy' : 'proxies'}</span>`) : '<span class="none">no proxy</span>';
     parts.push(`<div class="gateway"><div class="gw-name">${esc(gw)} ${state}</div>`);
     for (const g of groups) {
       const cls = ['host', ui.view === 'graph' && g.key === ui.group ? 'current' : ''].join(' ');
