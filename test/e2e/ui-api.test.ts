@@ -1,7 +1,7 @@
 // What the /ui page is served: /debug/explain (why, per viewer, computed once
 // per configuration), /debug/events (SSE), the static files, and the model
 // and layout the page draws (pure, checked here without a browser).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,7 @@ describe('/debug/explain and /debug/events', () => {
     expect(r.status).toBe(503);
     expect(await r.text()).toMatch(/The UI is not built .* run `npm run build:ui`/);
     bare.close();
+    rmSync(empty, { recursive: true, force: true });
   });
 });
 
@@ -121,8 +122,8 @@ describe('the UI behind a bearer token and client certificates', () => {
   let tokenServer: Server;
   let tlsServer: Server;
   const state = scenario('delegated-4-workspace-boundaries');
+  const dir = mkdtempSync(join(tmpdir(), 'mp-ui-token-'));
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mp-ui-token-'));
     writeFileSync(join(dir, 'token'), 'ui-token\n');
     tokenServer = await startAdminServer('127.0.0.1', 0, state, xds(), { tokenFile: join(dir, 'token') });
     tlsServer = await startAdminServer('127.0.0.1', 0, state, xds(), { tls: { cert: pki.files.serverCert, key: pki.files.serverKey, clientCa: pki.files.ca } });
@@ -130,6 +131,7 @@ describe('the UI behind a bearer token and client certificates', () => {
   afterAll(() => {
     tokenServer.close();
     tlsServer.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves the page (it holds no configuration) but not its data without the token', async () => {
