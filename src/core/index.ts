@@ -34,12 +34,15 @@ import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } fr
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
+import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
 
 export interface CoreSettings {
   clusterName: string;
   featureGates: FeatureGates;
+  /** Mesh mode: the SPIFFE trust domain of workload identities (default cluster.local). */
+  trustDomain?: string;
 }
 
 export const DEFAULT_SETTINGS: CoreSettings = {
@@ -53,7 +56,7 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Workspace']);
 const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
@@ -66,6 +69,7 @@ interface RoutingStage {
   routes: FinalRoute[];
   bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
   backends: Map<string, Backend>;
+  namespaceLabels: Map<string, Record<string, string>>;
 }
 
 export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
@@ -201,7 +205,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
   }
 
   for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends };
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaceLabels };
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
@@ -218,6 +222,9 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   });
   const placed = placePolicies(supported, ws);
   const allBackends = new Map(stage.backends);
+  // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
+  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: stage.namespaceLabels, clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
+  const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
   const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, attachMemo);
@@ -238,7 +245,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
     const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
     use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
   }
-  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates);
+  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates, (d, consumer) => hasEnforcementPoint(plan, meshCtx, d, consumer));
   const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
   const finalBackends = [...allBackends.values()]
     .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
@@ -288,9 +295,11 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
     gateways.push({ ref: key, workspace: gwWs, listeners });
   }
 
+  const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])) });
+
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

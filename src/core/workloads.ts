@@ -1,0 +1,313 @@
+// Mesh mode (issue 11): the workload side of the IR. Which Pods run a
+// sidecar, what each may reach (its workspace's owned and imported
+// destinations, §2), which server-side policies its inbound ports enforce
+// (§6), service isolation, and upstream mTLS. Pure, like the rest of core/.
+import type {
+  Backend,
+  DestinationIR,
+  FinalRoute,
+  InboundPortIR,
+  MeshIR,
+  OutboundIR,
+  OutboundServiceIR,
+  PolicyIR,
+  PolicyRef,
+  PrincipalMatch,
+  TlsMode,
+  UpstreamTlsIR,
+  WorkloadIR,
+} from '../ir/types.js';
+import type { PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, WorkspaceSettingsR } from '../resources/schema.js';
+import { nsName } from '../resources/schema.js';
+import { resolveAccess } from './access.js';
+import { resolveDestination, type DestinationCatalog } from './destinations.js';
+import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
+import type { DestinationUse, PlacedPolicy } from './policies.js';
+import type { StatusBook } from './status.js';
+import type { WorkspaceIndex } from './workspaces.js';
+
+/** Istio's conventions: a namespace labelled istio-injection=enabled, or a Pod labelled sidecar.istio.io/inject="true". */
+export const INJECT_LABEL = 'sidecar.istio.io/inject';
+export const NAMESPACE_INJECT_LABEL = 'istio-injection';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+
+export interface MeshContext {
+  ws: WorkspaceIndex;
+  catalog: DestinationCatalog;
+  resources: Resource[];
+  namespaceLabels: Map<string, Record<string, string>>;
+  clusterName: string;
+  trustDomain: string;
+  status: StatusBook;
+}
+
+interface PodSpec {
+  serviceAccountName?: string;
+  containers?: Array<{ ports?: Array<{ name?: string; containerPort?: number }> }>;
+}
+
+export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string => `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+export const serviceAccountOf = (pod: PodR): string => (pod.spec as PodSpec | undefined)?.serviceAccountName ?? 'default';
+
+export function hasSidecar(pod: PodR, namespaceLabels: Map<string, Record<string, string>>): boolean {
+  const own = pod.metadata.labels[INJECT_LABEL];
+  if (own !== undefined) return own === 'true';
+  return namespaceLabels.get(pod.metadata.namespace)?.[NAMESPACE_INJECT_LABEL] === 'enabled';
+}
+
+/** The part of the plan attachment needs before destination policies are resolved. */
+export interface MeshPlan {
+  pods: PodR[];
+  meshedPods: Set<string>; // ns/name
+  podsOfService: Map<string, PodR[]>; // ns/name of the Service -> selected pods
+  reachable: Map<string, Array<{ use: DestinationUse; port: number; backend: Backend }>>; // by workspace
+  isolated: Set<string>; // workspaces with serviceIsolation.enabled
+}
+
+export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): MeshPlan {
+  const { ws, catalog } = ctx;
+  const pods = [...catalog.pods.values()].filter((p) => ws.workspaceOf(p.metadata.namespace) !== undefined);
+  const meshed = pods.filter((p) => hasSidecar(p, ctx.namespaceLabels));
+  const podsOfService = new Map<string, PodR[]>();
+  const podsByNs = new Map<string, PodR[]>();
+  for (const p of pods) podsByNs.set(p.metadata.namespace, [...(podsByNs.get(p.metadata.namespace) ?? []), p]);
+  for (const svc of catalog.services.values()) {
+    const sel = (svc.spec as { selector?: Record<string, string> }).selector;
+    const key = nsName(svc);
+    if (sel && Object.keys(sel).length) {
+      podsOfService.set(key, (podsByNs.get(svc.metadata.namespace) ?? []).filter((p) => labelsMatch(sel, p.metadata.labels)));
+    } else {
+      // No selector: the pods its EndpointSlices name.
+      const names = new Set((catalog.slicesByService.get(key) ?? []).flatMap((s) => s.body.endpoints.map((e) => e.targetRef?.name).filter(Boolean)));
+      podsOfService.set(key, (podsByNs.get(svc.metadata.namespace) ?? []).filter((p) => names.has(p.metadata.name)));
+    }
+  }
+  const isolated = new Set<string>();
+  for (const [w, s] of workspaceSettings(ctx)) if (s.spec.options?.serviceIsolation?.enabled) isolated.add(w);
+
+  // What each workspace with sidecars may reach: one backend per destination port, named for the consumer.
+  const reachable = new Map<string, Array<{ use: DestinationUse; port: number; backend: Backend }>>();
+  const meshWorkspaces = [...new Set(meshed.map((p) => ws.workspaceOf(p.metadata.namespace)!))].sort();
+  const destinations: Array<{ kind: 'SERVICE' | 'VIRTUAL_DESTINATION'; object: ServiceR | VirtualDestinationR; ports: number[] }> = [
+    ...[...catalog.services.values()].filter((s) => ws.workspaceOf(s.metadata.namespace)).map((s) => ({ kind: 'SERVICE' as const, object: s, ports: s.spec.ports.map((p) => p.port) })),
+    ...[...catalog.virtualDestinations.values()].map((v) => ({ kind: 'VIRTUAL_DESTINATION' as const, object: v, ports: v.spec.ports.map((p) => p.number) })),
+  ];
+  for (const w of meshWorkspaces) {
+    const list: Array<{ use: DestinationUse; port: number; backend: Backend }> = [];
+    for (const d of destinations) {
+      const owner = ws.workspaceOf(d.object.metadata.namespace)!;
+      if (!ws.isVisible(d.kind, d.object, owner, w)) continue;
+      const use: DestinationUse = { kind: d.kind, object: d.object, owner, consumers: new Set([owner, w]) };
+      for (const port of d.ports) {
+        const r = resolveDestination(catalog, ws, { ref: { name: d.object.metadata.name, namespace: d.object.metadata.namespace }, kind: d.kind, port: { number: port } }, d.object.metadata.namespace, w, undefined);
+        if (!r.resolved) continue;
+        addBackend(r.resolved.backend);
+        list.push({ use, port, backend: r.resolved.backend });
+      }
+    }
+    reachable.set(w, list);
+  }
+  return { pods, meshedPods: new Set(meshed.map(nsName)), podsOfService, reachable, isolated };
+}
+
+/** Whether a server-side policy on this destination, for this consumer, has a sidecar to enforce it. */
+export function hasEnforcementPoint(plan: MeshPlan, ctx: MeshContext, d: Pick<DestinationUse, 'kind' | 'object'>, consumer: string): boolean {
+  const meshedBehind = (svc: ServiceR) => (plan.podsOfService.get(nsName(svc)) ?? []).some((p) => plan.meshedPods.has(nsName(p)));
+  if (d.kind === 'SERVICE') return meshedBehind(d.object as ServiceR);
+  if (d.kind === 'VIRTUAL_DESTINATION') return backingServices(ctx, d.object as VirtualDestinationR).some((s) => ctx.ws.workspaceOf(s.metadata.namespace) === consumer && meshedBehind(s));
+  return false;
+}
+
+function backingServices(ctx: MeshContext, vd: VirtualDestinationR): ServiceR[] {
+  return [...ctx.catalog.services.values()].filter((svc) =>
+    vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: ctx.ws.workspaceOf(svc.metadata.namespace), cluster: ctx.clusterName })),
+  );
+}
+
+function workspaceSettings(ctx: MeshContext): Map<string, WorkspaceSettingsR> {
+  const out = new Map<string, WorkspaceSettingsR>();
+  const all = ctx.resources.filter((r) => r.kind === 'WorkspaceSettings') as WorkspaceSettingsR[];
+  for (const s of all.sort(byAge)) {
+    const w = ctx.ws.workspaceOf(s.metadata.namespace);
+    if (w && !out.has(w)) out.set(w, s);
+  }
+  return out;
+}
+
+const namespacesOf = (ctx: MeshContext, workspace: string): string[] => [...ctx.namespaceLabels.keys()].filter((n) => ctx.ws.workspaceOf(n) === workspace).sort();
+const nsPrincipal = (ctx: MeshContext, ns: string): PrincipalMatch => ({ prefix: `spiffe://${ctx.trustDomain}/ns/${ns}/sa/` });
+
+const STRENGTH: Record<TlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
+
+export interface MeshInputs {
+  plan: MeshPlan;
+  destinations: DestinationIR[];
+  placed: PlacedPolicy[];
+  routes: FinalRoute[];
+  policies: Record<string, PolicyIR>;
+  backends: Map<string, Backend>;
+}
+
+export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined {
+  const { plan, placed } = inp;
+  if (plan.meshedPods.size === 0) return undefined;
+  const { ws, catalog, trustDomain } = ctx;
+  for (const p of placed) if (p.ref.kind === 'AccessPolicy' && inp.policies[p.key]) inp.policies[p.key].access = resolveAccess(p, ctx);
+  const destIndex = new Map(inp.destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
+  const accessOf = (refs: PolicyRef[]) => refs.filter((r) => r.kind === 'AccessPolicy');
+
+  // Inbound: every port of every Service (and VirtualDestination through it) that selects the pod.
+  const vds = [...catalog.virtualDestinations.values()].map((vd) => ({ vd, owner: ws.workspaceOf(vd.metadata.namespace)!, backing: new Set(backingServices(ctx, vd).map(nsName)) }));
+  const inboundOf = new Map<string, InboundPortIR[]>();
+  const servicesOfPod = new Map<string, ServiceR[]>();
+  for (const svc of catalog.services.values()) for (const p of plan.podsOfService.get(nsName(svc)) ?? []) servicesOfPod.set(nsName(p), [...(servicesOfPod.get(nsName(p)) ?? []), svc]);
+  const meshed = plan.pods.filter((p) => plan.meshedPods.has(nsName(p))).sort((a, b) => compareStr(nsName(a), nsName(b)));
+  for (const pod of meshed) {
+    const w = ws.workspaceOf(pod.metadata.namespace)!;
+    const byPort = new Map<number, InboundPortIR>();
+    const workloadAccess = placed.filter((p) => p.ref.kind === 'AccessPolicy' && p.workspace === w && (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName })));
+    for (const svc of servicesOfPod.get(nsName(pod)) ?? []) {
+      for (const sp of svc.spec.ports) {
+        const port = targetPortOf(pod, sp);
+        if (port === undefined) continue;
+        const entry = byPort.get(port) ?? { port, protocol: sp.appProtocol === 'http2' || sp.appProtocol === 'kubernetes.io/h2c' ? 'HTTP2' : 'HTTP', destinations: [], tlsMode: 'PERMISSIVE', policies: [], isolation: null };
+        byPort.set(port, entry);
+        entry.destinations.push(`Service ${nsName(svc)}:${sp.port}`);
+        const owned = destIndex.get(`SERVICE/${nsName(svc)}@${w}`);
+        entry.policies.push(...accessOf(owned?.serverPolicies ?? []));
+        // An imported or owned VirtualDestination's server-side policies of the workspace this Service is in (§6).
+        for (const v of vds) {
+          if (!v.backing.has(nsName(svc))) continue;
+          const d = destIndex.get(`VIRTUAL_DESTINATION/${nsName(v.vd)}@${w}`);
+          if (!d) continue;
+          entry.destinations.push(`VirtualDestination ${nsName(v.vd)}`);
+          entry.policies.push(...accessOf(d.serverPolicies));
+        }
+        if (plan.isolated.has(w)) {
+          const allowed = new Set(namespacesOf(ctx, w));
+          for (const other of ws.names) if (other !== w && ws.isVisible('SERVICE', svc, w, other)) for (const n of namespacesOf(ctx, other)) allowed.add(n);
+          const prev = new Set((entry.isolation ?? []).map((m) => JSON.stringify(m)));
+          for (const n of [...allowed].sort()) if (!prev.has(JSON.stringify(nsPrincipal(ctx, n)))) (entry.isolation ??= []).push(nsPrincipal(ctx, n));
+        }
+      }
+    }
+    for (const entry of byPort.values()) {
+      entry.policies.push(...workloadAccess.map((p) => p.ref));
+      entry.policies = dedupeRefs(entry.policies);
+      entry.destinations = [...new Set(entry.destinations)];
+      let mode: TlsMode | undefined;
+      for (const ref of entry.policies) {
+        const m = inp.policies[`${ref.kind}/${ref.namespace}/${ref.name}`]?.access?.tlsMode;
+        if (m && (mode === undefined || STRENGTH[m] > STRENGTH[mode])) mode = m;
+      }
+      entry.tlsMode = entry.isolation ? 'STRICT' : (mode ?? 'PERMISSIVE');
+    }
+    inboundOf.set(nsName(pod), [...byPort.values()].sort((a, b) => a.port - b.port));
+  }
+
+  // Outbound, once per workspace: reachable destinations, then sidecar-served tables it owns or imports.
+  const tablesByKey = new Map((ctx.resources.filter((r) => r.kind === 'RouteTable') as RouteTableR[]).map((t) => [nsName(t), t]));
+  const outboundOf = new Map<string, OutboundIR>();
+  for (const [w, list] of plan.reachable) {
+    const services: OutboundServiceIR[] = list.map(({ use, port, backend }) => ({
+      kind: use.kind,
+      namespace: use.object.metadata.namespace,
+      name: use.object.metadata.name,
+      port,
+      cluster: backend.cluster,
+      domains: domainsOf(use, port),
+      policies: destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.clientPolicies ?? [],
+    }));
+    const routes = inp.routes
+      .filter((r) => r.gateway === null && (r.rootWorkspace === w || (tablesByKey.has(r.path[0].table) && ws.isVisible('ROUTE_TABLE', tablesByKey.get(r.path[0].table)!, r.rootWorkspace, w))))
+      .map((r) => r.id);
+    outboundOf.set(w, { workspace: w, services, routes });
+  }
+
+  // Upstream mTLS: endpoints whose pod runs a sidecar that accepts TLS on that port.
+  const podByAddress = new Map<string, PodR>();
+  for (const slices of catalog.slicesByService.values()) {
+    for (const s of slices) for (const e of s.body.endpoints) {
+      const pod = e.targetRef?.name ? catalog.pods.get(`${e.targetRef.namespace ?? s.metadata.namespace}/${e.targetRef.name}`) : undefined;
+      if (pod && plan.meshedPods.has(nsName(pod))) for (const a of e.addresses) podByAddress.set(a, pod);
+    }
+  }
+  const upstreamTls: Record<string, UpstreamTlsIR> = {};
+  const usedClusters = new Set<string>();
+  for (const o of outboundOf.values()) {
+    for (const s of o.services) usedClusters.add(s.cluster);
+    for (const id of o.routes) {
+      const r = inp.routes.find((x) => x.id === id);
+      if (r?.action.type === 'forward') for (const d of r.action.destinations) usedClusters.add(d.cluster);
+    }
+  }
+  for (const c of [...usedClusters].sort()) {
+    const b = inp.backends.get(c);
+    if (!b) continue;
+    const meshedEndpoints: string[] = [];
+    const principals = new Set<string>();
+    for (const e of b.endpoints) {
+      const pod = podByAddress.get(e.address);
+      if (!pod) continue;
+      const mode = inboundOf.get(nsName(pod))?.find((i) => i.port === e.port)?.tlsMode;
+      if (mode === 'DISABLE') continue;
+      meshedEndpoints.push(`${e.address}:${e.port}`);
+      principals.add(spiffeId(trustDomain, pod.metadata.namespace, serviceAccountOf(pod)));
+    }
+    if (meshedEndpoints.length) upstreamTls[c] = { meshedEndpoints, principals: [...principals].sort() };
+  }
+
+  const workloads: WorkloadIR[] = meshed.map((pod) => {
+    const w = ws.workspaceOf(pod.metadata.namespace)!;
+    const sa = serviceAccountOf(pod);
+    const target = { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName };
+    const policies = placed.filter((p) => p.workspace === w && p.ref.kind === 'AccessLogPolicy' && (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, target))).map((p) => p.ref);
+    const notEnforced = placed
+      .filter((p) => p.workspace !== w && (p.policy.spec.applyToWorkloads ?? []).some((s) => labelsMatch(s.selector?.labels, pod.metadata.labels) && Object.keys(s.selector?.labels ?? {}).length > 0))
+      .map((p) => ({ ...p.ref, reason: `applyToWorkloads never crosses workspaces: the policy is in workspace "${p.workspace}", this workload in "${w}"` }));
+    for (const svc of servicesOfPod.get(nsName(pod)) ?? []) {
+      for (const p of placed) {
+        if (p.ref.kind !== 'AccessPolicy' || p.workspace === w || !(p.policy.spec.applyToDestinations ?? []).some((s) => (s.kind ?? 'SERVICE') === 'SERVICE' && selectorMatches(s.selector, { metadata: svc.metadata, workspace: w, cluster: ctx.clusterName }))) continue;
+        notEnforced.push({ ...p.ref, reason: `server-side policies of a workspace that imports Service ${nsName(svc)} do not apply to it: only its own workspace "${w}" decides who may call it (semantics §6)` });
+      }
+    }
+    return {
+      ref: nsName(pod),
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      workspace: w,
+      serviceAccount: sa,
+      spiffeId: spiffeId(trustDomain, pod.metadata.namespace, sa),
+      labels: pod.metadata.labels,
+      inbound: inboundOf.get(nsName(pod)) ?? [],
+      outbound: outboundOf.get(w) ?? { workspace: w, services: [], routes: [] },
+      policies,
+      notEnforced,
+    };
+  });
+  for (const wl of workloads) for (const i of wl.inbound) for (const p of i.policies) ctx.status.count(`${p.kind}/${p.namespace}/${p.name}`, 'sidecarPortsEnforcing');
+  return { trustDomain, workloads, upstreamTls };
+}
+
+function targetPortOf(pod: PodR, sp: ServiceR['spec']['ports'][number]): number | undefined {
+  const t = sp.targetPort;
+  if (t === undefined) return sp.port;
+  if (typeof t === 'number') return t;
+  if (/^\d+$/.test(t)) return Number(t);
+  for (const c of (pod.spec as PodSpec | undefined)?.containers ?? []) for (const p of c.ports ?? []) if (p.name === t && p.containerPort) return p.containerPort;
+  return undefined;
+}
+
+function domainsOf(use: DestinationUse, port: number): string[] {
+  const { name, namespace } = use.object.metadata;
+  if (use.kind === 'VIRTUAL_DESTINATION') return [...(use.object as VirtualDestinationR).spec.hosts];
+  const ip = (use.object.spec as { clusterIP?: unknown }).clusterIP;
+  void port;
+  return [`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, ...(typeof ip === 'string' && ip !== 'None' && ip !== '' ? [ip] : [])];
+}
+
+function dedupeRefs(refs: PolicyRef[]): PolicyRef[] {
+  const seen = new Map<string, PolicyRef>();
+  for (const r of refs) seen.set(`${r.kind}/${r.namespace}/${r.name}`, r);
+  return [...seen.values()].sort((a, b) => compareStr(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
+}

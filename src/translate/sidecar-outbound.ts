@@ -1,0 +1,156 @@
+// Mesh mode: a sidecar's outbound side. Routes, clusters and endpoints for
+// exactly what the workload's workspace may reach, through the same route,
+// cluster and filter translators as gateways. The result depends only on the
+// workspace, the namespace (short host names) and the workload's access-log
+// policies, so workloads that share those share one translation.
+import type { Backend, FinalRoute, IR, OutboundServiceIR, UpstreamTlsIR, WorkloadIR } from '../ir/types.js';
+import { cluster, clusterLoadAssignment } from './clusters.js';
+import type { FilterInstance } from './filter-policies.js';
+import { httpFilterChain } from './filters.js';
+import { collectClusters } from './index.js';
+import { envoyRoutes } from './routes.js';
+import { meshTlsContext, OUTBOUND_PORT, PASSTHROUGH_CLUSTER } from './sidecar.js';
+import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
+import { protoStruct } from './values.js';
+
+export type OutboundCache = Map<string, Omit<EnvoyResources, 'secret'>>;
+
+const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const TLS_MODE_METADATA = 'envoy.transport_socket_match';
+
+/** The default route a sidecar uses for a destination: the destination's client-side policies act on it. */
+function defaultRoute(s: OutboundServiceIR, workspace: string): FinalRoute {
+  const table = `${s.namespace}/${s.name}`;
+  return {
+    id: `sidecar|${s.cluster}`,
+    gateway: null,
+    hosts: s.domains,
+    table,
+    route: `default:${s.port}`,
+    path: [{ table, route: `default:${s.port}` }],
+    workspace,
+    rootWorkspace: workspace,
+    chainWorkspaces: [workspace],
+    labels: {},
+    matchers: [{}],
+    action: { type: 'forward', destinations: [{ cluster: s.cluster, weight: 1 }] },
+    valid: true,
+    errors: [],
+    policies: s.policies,
+    skipped: [],
+    order: 0,
+  };
+}
+
+export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
+  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
+  const routesById = new Map(ir.routes.map((r) => [r.id, r]));
+  const tableRoutes = wl.outbound.routes.map((id) => routesById.get(id)).filter((r): r is FinalRoute => !!r);
+  const tableHosts = new Map<string, FinalRoute[]>();
+  for (const r of tableRoutes) for (const h of r.hosts) tableHosts.set(h, [...(tableHosts.get(h) ?? []), r]);
+
+  const ports = [...new Set([...wl.outbound.services.map((s) => s.port), ...(tableHosts.size ? [80] : [])])].sort((a, b) => a - b);
+  const out: Omit<EnvoyResources, 'secret'> = { listener: [], route: [], cluster: [], endpoint: [] };
+  const used = new Set<string>();
+  const chains: Array<Record<string, unknown>> = [];
+  for (const port of ports) {
+    const name = `outbound|${port}|${wl.namespace}`;
+    const filters: FilterInstance[] = [];
+    // Route tables' hosts win over a Service's own name (as a VirtualService does in Istio).
+    const taken = new Set(tableHosts.keys());
+    const virtualHosts: Array<Record<string, unknown>> = [];
+    for (const [host, rs] of [...tableHosts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      virtualHosts.push({ name: host, domains: [host], routes: rs.flatMap((r) => { const t = envoyRoutes(r, ir, backendsByCluster); filters.push(...t.filters); return t.routes; }) });
+    }
+    for (const s of wl.outbound.services.filter((x) => x.port === port)) {
+      const domains = [...s.domains, ...(s.kind === 'SERVICE' && s.namespace === wl.namespace ? [s.name] : [])].filter((d) => !taken.has(d));
+      for (const d of domains) taken.add(d);
+      if (!domains.length) continue;
+      const t = envoyRoutes(defaultRoute(s, wl.outbound.workspace), ir, backendsByCluster);
+      filters.push(...t.filters);
+      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
+    }
+    const rc = { name, virtualHosts };
+    out.route.push({ name, body: rc });
+    collectClusters(rc, used);
+    for (const f of filters) collectClusters(f.typedConfig, used);
+    chains.push({
+      name,
+      filterChainMatch: { destinationPort: { value: port } },
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typedConfig: ANY(HCM, {
+          statPrefix: `outbound_${port}`,
+          stripAnyHostPort: true,
+          rds: { configSource: ADS_CONFIG_SOURCE, routeConfigName: name },
+          httpFilters: httpFilterChain(filters),
+          ...(logs.length ? { accessLog: logs } : {}),
+        }),
+      }],
+    });
+  }
+  out.listener.push({
+    name: 'outbound',
+    body: {
+      name: 'outbound',
+      address: { socketAddress: { address: '0.0.0.0', portValue: OUTBOUND_PORT } },
+      trafficDirection: 'OUTBOUND',
+      listenerFilters: [{ name: 'envoy.filters.listener.original_dst', typedConfig: ANY('envoy.extensions.filters.listener.original_dst.v3.OriginalDst') }],
+      filterChains: chains,
+      // Anything else goes where it was going, unchanged (Istio's ALLOW_ANY); a STRICT peer refuses it.
+      defaultFilterChain: {
+        name: 'passthrough',
+        filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: ANY('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', { statPrefix: 'passthrough', cluster: PASSTHROUGH_CLUSTER }) }],
+      },
+    },
+  });
+  out.cluster.push({ name: PASSTHROUGH_CLUSTER, body: { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED', connectTimeout: { seconds: 5 } } });
+  const backends = ir.backends.filter((b) => used.has(b.cluster));
+  for (const b of backends) {
+    const tls = ir.mesh?.upstreamTls[b.cluster];
+    out.cluster.push(meshCluster(b, ir, tls));
+    if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls));
+  }
+  cache.set(key, out);
+  return out;
+}
+
+/** Auto mTLS: endpoints that run a sidecar get the mesh's TLS, the others plain text (Istio's transport socket match). */
+function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
+  const c = cluster(b, ir.policies);
+  if (!tls) return c;
+  return {
+    name: c.name,
+    body: {
+      ...c.body,
+      transportSocketMatches: [
+        {
+          name: 'mtls',
+          match: protoStruct({ tlsMode: 'istio' }),
+          transportSocket: {
+            name: 'envoy.transport_sockets.tls',
+            typedConfig: ANY('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', { commonTlsContext: meshTlsContext(tls.principals.map((p) => ({ exact: p }))) }),
+          },
+        },
+        { name: 'plaintext', match: protoStruct({}), transportSocket: { name: 'envoy.transport_sockets.raw_buffer', typedConfig: ANY('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer') } },
+      ],
+    },
+  };
+}
+
+function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
+  const cla = clusterLoadAssignment(b, ir.policies);
+  if (!tls) return cla;
+  const meshed = new Set(tls.meshedEndpoints);
+  const endpoints = (cla.body.endpoints as Array<{ lbEndpoints: Array<{ endpoint: { address: { socketAddress: { address: string; portValue: number } } } }> }>).map((g) => ({
+    ...g,
+    lbEndpoints: g.lbEndpoints.map((e) => {
+      const sa = e.endpoint.address.socketAddress;
+      return meshed.has(`${sa.address}:${sa.portValue}`) ? { ...e, metadata: { filterMetadata: { [TLS_MODE_METADATA]: protoStruct({ tlsMode: 'istio' }) } } } : e;
+    }),
+  }));
+  return { name: cla.name, body: { ...cla.body, endpoints } };
+}
