@@ -13,6 +13,18 @@ import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { MeshCA } from '../ca/ca.js';
+import { WorkloadCertificates } from '../ca/workload-certs.js';
+import { republishRenewed, sidecarIdentities } from '../pipeline.js';
+import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../core/workloads.js';
+
+const lifetime = (v: string) => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('must be a duration such as 30s, 12h, 7d');
+  return Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+};
 
 const port = (v: string) => {
   const n = Number(v);
@@ -42,9 +54,14 @@ program
   .option('--max-delay-ms <ms>', 'apply a continuous burst of file changes at least this often', (v) => Number(v), 1000)
   .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
+  .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
+  .option('--ca-cert <file>', 'mesh mode: root CA certificate that signs workload certificates (with --ca-key)')
+  .option('--ca-key <file>', 'mesh mode: private key of --ca-cert')
+  .option('--state-dir <dir>', 'where a generated root CA is kept (default: <config-dir>/.meshplane)')
+  .option('--workload-cert-ttl <duration>', 'mesh mode: lifetime of workload certificates; renewed at half of it', lifetime, 24 * 3.6e6)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
-    const settings = coreSettings(opts);
+    const settings = { ...coreSettings(opts), trustDomain: opts.trustDomain };
     const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
@@ -54,7 +71,16 @@ program
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
     if (tlsFlags.some(Boolean) && !tlsFlags.every(Boolean)) throw new Error('mTLS needs all of --xds-tls-cert, --xds-tls-key and --xds-client-ca');
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
-    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
+    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: (key) => sidecarIdentities(state.core).get(key) });
+    const stateDir = resolve(opts.stateDir ?? join(dir, '.meshplane'));
+    const loadCa = () =>
+      MeshCA.loadOrCreate({ trustDomain: opts.trustDomain, certFile: opts.caCert, keyFile: opts.caKey, stateDir }).then((ca) => {
+        log.info({ root: ca.origin, trustDomain: ca.trustDomain, notAfter: ca.rootNotAfter.toISOString() }, 'mesh CA ready');
+        return ca;
+      });
+    const certs: WorkloadCertificates = new WorkloadCertificates(loadCa, { lifetimeMs: opts.workloadCertTtl, log, onRenew: (ids) => republishRenewed(ids, state, certs, cache, log) });
+    if (opts.caCert || opts.caKey) await certs.authority(); // bad CA files fail the start, not the first sidecar
+    certs.start();
     const stop = runPipeline(
       watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
       settings,
@@ -64,6 +90,7 @@ program
       state,
       ads.metrics,
       opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
+      certs,
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
       throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
@@ -80,6 +107,7 @@ program
       stopping = true;
       log.info({ signal }, 'shutting down');
       stop();
+      certs.stop();
       admin.close();
       await ads.close(3000);
       log.info('stopped');
@@ -109,6 +137,39 @@ program
     logDiagnostics(set, log);
     const out = explainView(computeCore(set.resources, settings, set.rejected));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
+  });
+
+program
+  .command('identity')
+  .description('issue a certificate from the mesh CA: a sidecar\'s bootstrap identity for mTLS on the xDS port, or (--server) the xDS server\'s')
+  .option('--namespace <ns>', 'the workload\'s namespace')
+  .option('--service-account <sa>', 'the workload\'s service account', 'default')
+  .option('--server', 'issue the xDS server certificate instead (with --dns / --ip)')
+  .option('--dns <names>', 'comma-separated DNS names for --server', 'meshplane,localhost')
+  .option('--ip <addresses>', 'comma-separated IP addresses for --server', '127.0.0.1')
+  .requiredOption('--out-dir <dir>', 'writes cert.pem, key.pem (mode 0600) and ca.pem here')
+  .option('--config-dir <dir>', 'used to find the default state directory (<config-dir>/.meshplane)', '.')
+  .option('--state-dir <dir>', 'where serve keeps its generated root CA')
+  .option('--ca-cert <file>', 'root CA certificate (with --ca-key) instead of the state directory\'s')
+  .option('--ca-key <file>', 'private key of --ca-cert')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', DEFAULT_TRUST_DOMAIN)
+  .option('--ttl <duration>', 'lifetime of the certificate', lifetime, 24 * 3.6e6)
+  .action(async (opts) => {
+    const stateDir = resolve(opts.stateDir ?? join(resolve(opts.configDir), '.meshplane'));
+    const ca = await MeshCA.loadOrCreate({ trustDomain: opts.trustDomain, certFile: opts.caCert, keyFile: opts.caKey, stateDir });
+    let issued;
+    if (opts.server) {
+      issued = await ca.issue({ dnsNames: String(opts.dns).split(',').filter(Boolean), ips: String(opts.ip).split(',').filter(Boolean), lifetimeMs: opts.ttl, commonName: 'meshplane' });
+    } else {
+      if (!opts.namespace) throw new InvalidArgumentError('--namespace is required (or --server)');
+      issued = await ca.issue({ uris: [spiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount)], lifetimeMs: opts.ttl });
+    }
+    const out = resolve(opts.outDir);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'cert.pem'), issued.certPem);
+    writeFileSync(join(out, 'key.pem'), issued.keyPem, { mode: 0o600 });
+    writeFileSync(join(out, 'ca.pem'), ca.rootPem);
+    process.stdout.write(`wrote ${out}/cert.pem, key.pem, ca.pem (${opts.server ? 'xDS server' : spiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount)}, valid until ${issued.notAfter.toISOString()}; root ${ca.origin})\n`);
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -22,6 +22,8 @@ export interface XdsServerOptions {
   /** Close a stream whose proxy has not read for this long. */
   stallTimeoutMs?: number;
   metrics?: Metrics;
+  /** Mesh mode: the SPIFFE ID a sidecar's snapshot key belongs to (for mTLS authorization). */
+  sidecarIdentity?: (key: string) => string | undefined;
 }
 
 /** A rejection as the status API shows it. */
@@ -83,6 +85,7 @@ export class XdsServer {
       log,
       metrics: this.metrics,
       tls: !!opts.tls,
+      sidecarIdentity: opts.sidecarIdentity,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
       nextNonce: () => String(++self.nonce),
       register: (s) => self.streams.add(s),
