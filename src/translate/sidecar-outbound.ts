@@ -73,6 +73,8 @@ export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, 
       filters.push(...t.filters);
       virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
     }
+    // Hosts this workspace cannot reach go where they were going, unchanged (Istio's ALLOW_ANY).
+    virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: 0 } } }] });
     const rc = { name, virtualHosts };
     out.route.push({ name, body: rc });
     collectClusters(rc, used);
