@@ -23,6 +23,9 @@ export function sidecarIdentities(core: CoreResult | undefined): Map<string, str
   return new Map((core?.ir.mesh?.workloads ?? []).map((w) => [sidecarKey(w.ref), w.spiffeId]));
 }
 
+const sameResources = (a: EnvoyResources, b: EnvoyResources): boolean =>
+  (Object.keys(b) as Array<keyof EnvoyResources>).every((t) => a[t]?.length === b[t].length && b[t].every((r, i) => r === a[t][i]));
+
 /** A sidecar's resources with its current certificate and the trust bundle (SDS). */
 function withSecrets(resources: EnvoyResources, id: string | undefined, certs: WorkloadCertificates | undefined): EnvoyResources {
   return id && certs ? { ...resources, secret: certs.secrets(id) } : resources;
@@ -86,8 +89,17 @@ export function runPipeline(
   };
   const sub = sets.pipe(concatMap(step)).subscribe(({ set, started, core, perGateway, identities }) => {
     const next = new Map<string, Snapshot>();
+    const served = new Map<string, EnvoyResources>();
     for (const [key, translated] of perGateway) {
       const resources = withSecrets(translated, identities.get(key), certs);
+      served.set(key, resources);
+      // The same resource objects as last time (mesh translation reuses them): the same snapshot.
+      const prevRes = state.translated?.get(key);
+      const prevSnap = state.snapshots?.get(key);
+      if (prevRes && prevSnap && sameResources(prevRes, resources)) {
+        next.set(key, prevSnap);
+        continue;
+      }
       try {
         next.set(key, buildSnapshot(resources));
       } catch (err) {
@@ -98,7 +110,7 @@ export function runPipeline(
     }
     cache.setAll(next);
     state.snapshots = next;
-    state.translated = perGateway;
+    state.translated = served;
     if (metrics) {
       metrics.translation.observe((performance.now() - started) / 1000);
       metrics.resources.reset();

@@ -76,8 +76,19 @@ export class WorkloadCertificates {
   }
 
   /** The two SDS secrets of one identity (ensure() it first). */
+  private secretsMemo = new Map<string, { serial: string; secrets: NamedResource[] }>();
+
   secrets(id: string): NamedResource[] {
     const c = this.certs.get(id);
+    if (!this.ca) return [];
+    const memo = this.secretsMemo.get(id);
+    if (c && memo?.serial === c.serial) return memo.secrets; // same objects: the snapshot is reused
+    const built = this.buildSecrets(c);
+    if (c) this.secretsMemo.set(id, { serial: c.serial, secrets: built });
+    return built;
+  }
+
+  private buildSecrets(c: IssuedCertificate | undefined): NamedResource[] {
     if (!this.ca) return [];
     const bundle: NamedResource = { name: TRUST_BUNDLE_SECRET, body: { name: TRUST_BUNDLE_SECRET, validationContext: { trustedCa: { inlineString: this.ca.rootPem } } } };
     if (!c) return [bundle];

@@ -92,6 +92,18 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
     ...[...catalog.services.values()].filter((s) => ws.workspaceOf(s.metadata.namespace)).map((s) => ({ kind: 'SERVICE' as const, object: s, ports: s.spec.ports.map((p) => p.port) })),
     ...[...catalog.virtualDestinations.values()].map((v) => ({ kind: 'VIRTUAL_DESTINATION' as const, object: v, ports: v.spec.ports.map((p) => p.number) })),
   ];
+  // Endpoints do not depend on the consumer: resolve each destination port once, name the cluster per consumer.
+  const resolved = new Map<string, Backend | null>();
+  const backendFor = (d: (typeof destinations)[number], owner: string, port: number, consumer: string): Backend | undefined => {
+    const k = `${d.kind}/${nsName(d.object)}:${port}`;
+    let b = resolved.get(k);
+    if (b === undefined) {
+      const r = resolveDestination(catalog, ws, { ref: { name: d.object.metadata.name, namespace: d.object.metadata.namespace }, kind: d.kind, port: { number: port } }, d.object.metadata.namespace, owner, undefined);
+      resolved.set(k, (b = r.resolved?.backend ?? null));
+    }
+    if (!b) return undefined;
+    return consumer === owner ? b : { ...b, cluster: `${b.cluster.slice(0, b.cluster.lastIndexOf('@'))}@${consumer}` };
+  };
   for (const w of meshWorkspaces) {
     const list: Array<{ use: DestinationUse; port: number; backend: Backend }> = [];
     for (const d of destinations) {
@@ -99,10 +111,10 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
       if (!ws.isVisible(d.kind, d.object, owner, w)) continue;
       const use: DestinationUse = { kind: d.kind, object: d.object, owner, consumers: new Set([owner, w]) };
       for (const port of d.ports) {
-        const r = resolveDestination(catalog, ws, { ref: { name: d.object.metadata.name, namespace: d.object.metadata.namespace }, kind: d.kind, port: { number: port } }, d.object.metadata.namespace, w, undefined);
-        if (!r.resolved) continue;
-        addBackend(r.resolved.backend);
-        list.push({ use, port, backend: r.resolved.backend });
+        const backend = backendFor(d, owner, port, w);
+        if (!backend) continue;
+        addBackend(backend);
+        list.push({ use, port, backend });
       }
     }
     reachable.set(w, list);
@@ -162,10 +174,16 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   const servicesOfPod = new Map<string, ServiceR[]>();
   for (const svc of catalog.services.values()) for (const p of plan.podsOfService.get(nsName(svc)) ?? []) servicesOfPod.set(nsName(p), [...(servicesOfPod.get(nsName(p)) ?? []), svc]);
   const meshed = plan.pods.filter((p) => plan.meshedPods.has(nsName(p))).sort((a, b) => compareStr(nsName(a), nsName(b)));
+  const byWorkspace = (f: (p: PlacedPolicy) => boolean) => {
+    const m = new Map<string, PlacedPolicy[]>();
+    for (const p of placed) if (f(p)) m.set(p.workspace, [...(m.get(p.workspace) ?? []), p]);
+    return m;
+  };
+  const workloadAccessOf = byWorkspace((p) => p.ref.kind === 'AccessPolicy' && !!p.policy.spec.applyToWorkloads?.length);
   for (const pod of meshed) {
     const w = ws.workspaceOf(pod.metadata.namespace)!;
     const byPort = new Map<number, InboundPortIR>();
-    const workloadAccess = placed.filter((p) => p.ref.kind === 'AccessPolicy' && p.workspace === w && (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName })));
+    const workloadAccess = (workloadAccessOf.get(w) ?? []).filter((p) => (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName })));
     for (const svc of servicesOfPod.get(nsName(pod)) ?? []) {
       for (const sp of svc.spec.ports) {
         const port = targetPortOf(pod, sp);
@@ -257,17 +275,20 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
     if (meshedEndpoints.length) upstreamTls[c] = { meshedEndpoints, principals: [...principals].sort() };
   }
 
+  const accessLogsOf = byWorkspace((p) => p.ref.kind === 'AccessLogPolicy' && !!p.policy.spec.applyToWorkloads?.length);
+  const byWorkloadLabels = placed.filter((p) => (p.policy.spec.applyToWorkloads ?? []).some((s) => Object.keys(s.selector?.labels ?? {}).length > 0));
+  const accessOnServices = placed.filter((p) => p.ref.kind === 'AccessPolicy' && !!p.policy.spec.applyToDestinations?.length);
   const workloads: WorkloadIR[] = meshed.map((pod) => {
     const w = ws.workspaceOf(pod.metadata.namespace)!;
     const sa = serviceAccountOf(pod);
     const target = { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName };
-    const policies = placed.filter((p) => p.workspace === w && p.ref.kind === 'AccessLogPolicy' && (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, target))).map((p) => p.ref);
-    const notEnforced = placed
+    const policies = (accessLogsOf.get(w) ?? []).filter((p) => (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, target))).map((p) => p.ref);
+    const notEnforced = byWorkloadLabels
       .filter((p) => p.workspace !== w && (p.policy.spec.applyToWorkloads ?? []).some((s) => labelsMatch(s.selector?.labels, pod.metadata.labels) && Object.keys(s.selector?.labels ?? {}).length > 0))
       .map((p) => ({ ...p.ref, reason: `applyToWorkloads never crosses workspaces: the policy is in workspace "${p.workspace}", this workload in "${w}"` }));
     for (const svc of servicesOfPod.get(nsName(pod)) ?? []) {
-      for (const p of placed) {
-        if (p.ref.kind !== 'AccessPolicy' || p.workspace === w || !(p.policy.spec.applyToDestinations ?? []).some((s) => (s.kind ?? 'SERVICE') === 'SERVICE' && selectorMatches(s.selector, { metadata: svc.metadata, workspace: w, cluster: ctx.clusterName }))) continue;
+      for (const p of accessOnServices) {
+        if (p.workspace === w || !(p.policy.spec.applyToDestinations ?? []).some((s) => (s.kind ?? 'SERVICE') === 'SERVICE' && selectorMatches(s.selector, { metadata: svc.metadata, workspace: w, cluster: ctx.clusterName }))) continue;
         notEnforced.push({ ...p.ref, reason: `server-side policies of a workspace that imports Service ${nsName(svc)} do not apply to it: only its own workspace "${w}" decides who may call it (semantics §6)` });
       }
     }

@@ -8,6 +8,8 @@ import { cluster, clusterLoadAssignment } from './clusters.js';
 import type { FilterInstance } from './filter-policies.js';
 import { httpFilterChain } from './filters.js';
 import { collectClusters } from './index.js';
+import { policyKey } from './attached.js';
+import { ContentMemo, irIndex } from './sidecar-memo.js';
 import { envoyRoutes } from './routes.js';
 import { meshTlsContext, OUTBOUND_PORT, PASSTHROUGH_CLUSTER } from './sidecar.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
@@ -42,12 +44,42 @@ function defaultRoute(s: OutboundServiceIR, workspace: string): FinalRoute {
   };
 }
 
+const memo = new ContentMemo<Omit<EnvoyResources, 'secret'>>(2_000);
+
+/** Everything the outbound translation of a workload reads, as content. */
+function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[]): unknown {
+  const { backends, routes } = irIndex(ir);
+  const tableRoutes = wl.outbound.routes.map((id) => routes.get(id)).filter((r): r is FinalRoute => !!r);
+  const clusters = new Set(wl.outbound.services.map((s) => s.cluster));
+  const refs = new Set<string>();
+  for (const s of wl.outbound.services) for (const p of s.policies) refs.add(policyKey(p));
+  for (const r of tableRoutes) {
+    for (const p of r.policies) refs.add(policyKey(p));
+    if (r.action.type === 'forward') for (const d of r.action.destinations) clusters.add(d.cluster);
+  }
+  for (const k of refs) for (const c of Object.values(ir.policies[k]?.clusters ?? {})) clusters.add(c);
+  for (const c of [...clusters]) for (const p of backends.get(c)?.clientPolicies ?? []) refs.add(policyKey(p));
+  return {
+    ns: wl.namespace,
+    outbound: wl.outbound,
+    logs,
+    routes: tableRoutes,
+    backends: [...clusters].sort().map((c) => [backends.get(c), ir.mesh?.upstreamTls[c]]),
+    policies: [...refs].sort().map((k) => ir.policies[k]),
+  };
+}
+
 export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
   const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
-  const routesById = new Map(ir.routes.map((r) => [r.id, r]));
+  const out = memo.get(outboundInputs(ir, wl, logs), () => translateOutbound(ir, wl, logs));
+  cache.set(key, out);
+  return out;
+}
+
+function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
+  const { backends: backendsByCluster, routes: routesById } = irIndex(ir);
   const tableRoutes = wl.outbound.routes.map((id) => routesById.get(id)).filter((r): r is FinalRoute => !!r);
   const tableHosts = new Map<string, FinalRoute[]>();
   for (const r of tableRoutes) for (const h of r.hosts) tableHosts.set(h, [...(tableHosts.get(h) ?? []), r]);
@@ -116,7 +148,6 @@ export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, 
     out.cluster.push(meshCluster(b, ir, tls));
     if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls));
   }
-  cache.set(key, out);
   return out;
 }
 

@@ -14,6 +14,7 @@ import { resolvePolicies } from './attached.js';
 import { httpFilterChain } from './filters.js';
 import { accessFilter, isolationFilter } from './rbac.js';
 import { outboundResources, type OutboundCache } from './sidecar-outbound.js';
+import { ContentMemo } from './sidecar-memo.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
 
 export const WORKLOAD_CERT_SECRET = 'default';
@@ -113,14 +114,18 @@ function inboundClusters(wl: WorkloadIR): NamedResource[] {
   }));
 }
 
+const inboundMemo = new ContentMemo<{ listener: NamedResource; clusters: NamedResource[] }>(20_000);
+
 /** Everything one sidecar gets except its secrets (the CA adds those). */
 export function translateSidecar(ir: IR, wl: WorkloadIR, cache: OutboundCache = new Map()): EnvoyResources {
   const logs = accessLogs(resolvePolicies(wl.policies, ir.policies));
   const out = outboundResources(ir, wl, cache, logs);
+  const inputs = { td: ir.mesh!.trustDomain, inbound: wl.inbound, logs, policies: wl.inbound.map((i) => resolvePolicies(i.policies, ir.policies)) };
+  const inbound = inboundMemo.get(inputs, () => ({ listener: inboundListener(ir, wl, logs), clusters: inboundClusters(wl) }));
   return {
-    listener: [inboundListener(ir, wl, logs), ...out.listener],
+    listener: [inbound.listener, ...out.listener],
     route: out.route,
-    cluster: [...inboundClusters(wl), ...out.cluster],
+    cluster: [...inbound.clusters, ...out.cluster],
     endpoint: out.endpoint,
     secret: [],
   };
