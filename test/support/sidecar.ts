@@ -28,7 +28,14 @@ function envoyBinary(): string {
   return execFileSync(join(REPO_ROOT, 'scripts/install-envoy.sh'), { encoding: 'utf8' }).trim();
 }
 
-export function sidecarBootstrap(opts: { namespace: string; pod: string; xdsAddress: string; xdsPort: number }): string {
+/** mTLS to meshplane's xDS port: files written by `meshplane identity`. */
+export interface SidecarTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export function sidecarBootstrap(opts: { namespace: string; pod: string; xdsAddress: string; xdsPort: number; tls?: SidecarTls }): string {
   const b = parse(readFileSync(join(REPO_ROOT, 'envoy-configs/sidecar.yaml'), 'utf8'));
   b.node.id = `${opts.pod}.${opts.namespace}`;
   b.node.cluster = `${opts.namespace}/${opts.pod}`;
@@ -36,6 +43,18 @@ export function sidecarBootstrap(opts: { namespace: string; pod: string; xdsAddr
   const addr = b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
   addr.address = opts.xdsAddress;
   addr.port_value = opts.xdsPort;
+  if (opts.tls) {
+    b.static_resources.clusters[0].transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { filename: opts.tls.cert }, private_key: { filename: opts.tls.key } }],
+          validation_context: { trusted_ca: { filename: opts.tls.ca } },
+        },
+      },
+    };
+  }
   return stringify(b);
 }
 
@@ -52,7 +71,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-export async function startWorkload(ns: Netns, opts: { namespace: string; pod: string; port: number; xdsAddress: string; xdsPort: number }): Promise<Workload> {
+export async function startWorkload(ns: Netns, opts: { namespace: string; pod: string; port: number; xdsAddress: string; xdsPort: number; tls?: SidecarTls; readyTimeoutMs?: number }): Promise<Workload> {
   const out: string[] = [];
   const app = ns.spawn(process.execPath, [join(REPO_ROOT, 'test/support/sidecar-app.mjs'), opts.pod, String(opts.port), String(CONTROL_PORT)]);
   collect(app, out);
@@ -83,7 +102,8 @@ export async function startWorkload(ns: Netns, opts: { namespace: string; pod: s
     if (envoy.exitCode !== null) throw new Error(`Envoy exited with ${envoy.exitCode}:\n${w.logs().slice(-3000)}`);
     const r = await fetch(`${base}:${ADMIN_PORT}/ready`).catch(() => undefined);
     return r?.ok ? true : undefined;
-  }, 30_000).catch((e) => {
+  }, opts.readyTimeoutMs ?? 30_000).catch(async (e) => {
+    await w.stop();
     throw new Error(`${(e as Error).message}\n${w.logs().slice(-3000)}`);
   });
   return w;
