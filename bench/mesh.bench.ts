@@ -4,6 +4,7 @@
 // server. Reports config size per sidecar (and how it grows with the mesh),
 // time from one Service's endpoint change to the last ACK (median, p99), RSS.
 import { fork, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { computeCore } from '../src/core/index.js';
 import { translateAll } from '../src/translate/index.js';
@@ -76,10 +77,11 @@ console.log(JSON.stringify({
   sidecars: CLIENTS, workloads: workloads.length, snapshots: keys, workspaces: 50, services: 1000, runs: RUNS, proxiesConnected: stats.proxies, certificatesIssued: stats.certificates,
   allConnectedAndAckedMs: Math.round(connectMs),
   configBytesPerSidecar: { median: median(totals), max: Math.max(...totals), reachableDestinations: median(stats.sizes.map((s) => s.reachableDestinations)) },
-  configVsReachableAlone: { median: r1(median(ratios) * 100) / 100, max: r1(Math.max(...ratios) * 100) / 100 },
+  configVsReachableAlone: { median: Math.round(median(ratios) * 100) / 100, max: Math.round(Math.max(...ratios) * 100) / 100 },
   configBytesOfOneSidecarAsTheMeshGrows: growth,
   endpointChangeToLastAckMs: { median: r1(median(lastAck)), p99: r1(percentile(lastAck, 99)), min: r1(Math.min(...lastAck)), affectedStreams: affected },
   perAckMs: { median: r1(median(acks)), p99: r1(percentile(acks, 99)) },
   rssMiB: { connected: r1(stats.rss / 2 ** 20), peak: r1(rssPeak / 2 ** 20) },
+  loadAverage: loadavg().map(r1),
 }, null, 2));
 process.exit(0);

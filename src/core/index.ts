@@ -34,6 +34,7 @@ import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } fr
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
+import { updateEndpoints } from './endpoint-updates.js';
 import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
@@ -84,12 +85,24 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   let attachMemo = newRouteAttachMemo();
+  let last: { policies: PolicyR[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
     const pre = new StatusBook();
     const resources = dedupe(input, pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     const settingsKey = JSON.stringify(settings);
+    // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
+    const sideKey = JSON.stringify([pre.toJSON(), rejected]);
+    const slices = memo && last && memo.settingsKey === settingsKey && last.sideKey === sideKey && sameList(last.policies, policies) ? changedSlicesOnly(memo.inputs, nonPolicy) : undefined;
+    if (slices?.length) {
+      const patched = updateEndpoints(memo!.stage, last!.result, slices, nonPolicy);
+      if (patched) {
+        memo = { inputs: nonPolicy, settingsKey, stage: { ...patched.stage, resources: nonPolicy } };
+        last = { policies, sideKey, result: patched.result };
+        return patched.result;
+      }
+    }
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
     const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings);
     if (!reuse) attachMemo = newRouteAttachMemo();
@@ -97,8 +110,26 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const status = stage.status.clone();
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
-    return attachPolicies(stage, policies, settings, status, attachMemo);
+    const result = attachPolicies(stage, policies, settings, status, attachMemo);
+    last = { policies, sideKey, result };
+    return result;
   };
+}
+
+const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The EndpointSlices that changed, if nothing else did (same resources, same order). */
+function changedSlicesOnly(before: readonly Resource[], after: readonly Resource[]): Array<{ before: Resource; after: Resource }> | undefined {
+  if (before.length !== after.length) return undefined;
+  const changed: Array<{ before: Resource; after: Resource }> = [];
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i];
+    const b = after[i];
+    if (a === b) continue;
+    if (a.kind !== 'EndpointSlice' || b.kind !== 'EndpointSlice' || resourceKey(a) !== resourceKey(b)) return undefined;
+    changed.push({ before: a, after: b });
+  }
+  return changed;
 }
 
 /** Deterministic order and one resource per key. */

@@ -243,36 +243,22 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   }
 
   // Upstream mTLS: endpoints whose pod runs a sidecar that accepts TLS on that port.
-  const podByAddress = new Map<string, PodR>();
-  for (const slices of catalog.slicesByService.values()) {
-    for (const s of slices) for (const e of s.body.endpoints) {
-      const pod = e.targetRef?.name ? catalog.pods.get(`${e.targetRef.namespace ?? s.metadata.namespace}/${e.targetRef.name}`) : undefined;
-      if (pod && plan.meshedPods.has(nsName(pod))) for (const a of e.addresses) podByAddress.set(a, pod);
-    }
-  }
+  const podByAddress = meshedAddresses(catalog, plan.meshedPods);
+  const tlsModeOf = (pod: string, port: number) => inboundOf.get(pod)?.find((i) => i.port === port)?.tlsMode;
   const upstreamTls: Record<string, UpstreamTlsIR> = {};
   const usedClusters = new Set<string>();
+  const routeById = new Map(inp.routes.map((r) => [r.id, r]));
   for (const o of outboundOf.values()) {
     for (const s of o.services) usedClusters.add(s.cluster);
     for (const id of o.routes) {
-      const r = inp.routes.find((x) => x.id === id);
+      const r = routeById.get(id);
       if (r?.action.type === 'forward') for (const d of r.action.destinations) usedClusters.add(d.cluster);
     }
   }
   for (const c of [...usedClusters].sort()) {
     const b = inp.backends.get(c);
-    if (!b) continue;
-    const meshedEndpoints: string[] = [];
-    const principals = new Set<string>();
-    for (const e of b.endpoints) {
-      const pod = podByAddress.get(e.address);
-      if (!pod) continue;
-      const mode = inboundOf.get(nsName(pod))?.find((i) => i.port === e.port)?.tlsMode;
-      if (mode === 'DISABLE') continue;
-      meshedEndpoints.push(`${e.address}:${e.port}`);
-      principals.add(spiffeId(trustDomain, pod.metadata.namespace, serviceAccountOf(pod)));
-    }
-    if (meshedEndpoints.length) upstreamTls[c] = { meshedEndpoints, principals: [...principals].sort() };
+    const tls = b && upstreamTlsOf(b, podByAddress, tlsModeOf, trustDomain);
+    if (tls) upstreamTls[c] = tls;
   }
 
   const accessLogsOf = byWorkspace((p) => p.ref.kind === 'AccessLogPolicy' && !!p.policy.spec.applyToWorkloads?.length);
@@ -331,4 +317,29 @@ function dedupeRefs(refs: PolicyRef[]): PolicyRef[] {
   const seen = new Map<string, PolicyRef>();
   for (const r of refs) seen.set(`${r.kind}/${r.namespace}/${r.name}`, r);
   return [...seen.values()].sort((a, b) => compareStr(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
+}
+
+/** Endpoint address -> the Pod with a sidecar behind it (from EndpointSlice targetRefs). */
+export function meshedAddresses(catalog: DestinationCatalog, meshedPods: ReadonlySet<string>): Map<string, PodR> {
+  const out = new Map<string, PodR>();
+  for (const slices of catalog.slicesByService.values()) {
+    for (const s of slices) for (const e of s.body.endpoints) {
+      const pod = e.targetRef?.name ? catalog.pods.get(`${e.targetRef.namespace ?? s.metadata.namespace}/${e.targetRef.name}`) : undefined;
+      if (pod && meshedPods.has(nsName(pod))) for (const a of e.addresses) out.set(a, pod);
+    }
+  }
+  return out;
+}
+
+/** Which endpoints of a backend get mesh mTLS, and the identities they may present. */
+export function upstreamTlsOf(b: Backend, podByAddress: Map<string, PodR>, tlsModeOf: (pod: string, port: number) => TlsMode | undefined, trustDomain: string): UpstreamTlsIR | undefined {
+  const meshedEndpoints: string[] = [];
+  const principals = new Set<string>();
+  for (const e of b.endpoints) {
+    const pod = podByAddress.get(e.address);
+    if (!pod || tlsModeOf(nsName(pod), e.port) === 'DISABLE') continue;
+    meshedEndpoints.push(`${e.address}:${e.port}`);
+    principals.add(spiffeId(trustDomain, pod.metadata.namespace, serviceAccountOf(pod)));
+  }
+  return meshedEndpoints.length ? { meshedEndpoints, principals: [...principals].sort() } : undefined;
 }
