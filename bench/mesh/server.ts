@@ -77,6 +77,8 @@ process.on('message', async (m: { cmd: string }) => {
   }
   if (m.cmd === 'stats') {
     const keys = cache.keys();
+    const mu = process.memoryUsage();
+    if (process.env.BENCH_MEM) console.error(JSON.stringify({ heapUsed: mu.heapUsed >> 20, heapTotal: mu.heapTotal >> 20, external: mu.external >> 20, arrayBuffers: mu.arrayBuffers >> 20, rss: mu.rss >> 20 }));
     process.send!({ event: 'stats', rss: process.memoryUsage().rss, proxies: server.proxies().length, sizes: keys.map(size), certificates: certs.issued });
   }
   if (m.cmd === 'change') {

@@ -3,6 +3,7 @@
 // not every sidecar. Keys are the inputs' content; results are returned as the
 // same objects, which lets later stages skip re-encoding by identity. Two
 // generations bound the memory. Purely a cache: results are identical.
+import { createHash } from 'node:crypto';
 import type { Backend, FinalRoute, IR } from '../ir/types.js';
 
 export class ContentMemo<T> {
@@ -11,7 +12,7 @@ export class ContentMemo<T> {
   constructor(private readonly limit = 20_000) {}
 
   get(inputs: unknown, compute: () => T): T {
-    const key = JSON.stringify(inputs);
+    const key = createHash('sha256').update(JSON.stringify(inputs)).digest('base64');
     let v = this.current.get(key);
     if (v === undefined) {
       v = this.previous.get(key) ?? compute();

@@ -4,6 +4,8 @@
 // protobuf encoding is the dominant cost. Lookup by object identity first
 // (resources shared within one translation), then by content (across
 // translations). Two generations bound the memory.
+import { createHash } from 'node:crypto';
+
 export interface EncodedValue {
   value: Uint8Array;
   version: string;
@@ -19,10 +21,16 @@ export class EncodeCache {
   get(typeName: string, body: Record<string, unknown>, encode: () => EncodedValue): EncodedValue {
     const known = this.byBody.get(body);
     if (known) return known;
-    const key = typeName + '\0' + JSON.stringify(body);
+    // A digest of the content keeps the cache small: resources' JSON is large.
+    const key = createHash('sha256').update(typeName).update(JSON.stringify(body)).digest('base64');
     let e = this.current.get(key);
     if (!e) {
-      e = this.previous.get(key) ?? encode();
+      e = this.previous.get(key);
+      if (!e) {
+        const fresh = encode();
+        // Own memory: a small encoded buffer is a slice of an 8 KiB pool slab, which it would keep alive.
+        e = { value: new Uint8Array(fresh.value), version: fresh.version };
+      }
       if (this.current.size >= LIMIT) {
         this.previous = this.current;
         this.current = new Map();
