@@ -21,6 +21,7 @@ const APPS = [
   { app: 'reviews', ns: BACK, vip: '10.96.0.12' },
   { app: 'ratings', ns: BACK, vip: '10.96.0.13' },
   { app: 'curl', ns: OUT, vip: '10.96.0.14' },
+  { app: 'details', ns: FRONT, vip: '10.96.0.15' },
 ] as const;
 type App = (typeof APPS)[number]['app'];
 const PORT = 9080;
@@ -40,6 +41,8 @@ function setupYaml(ips: Record<App, string>, isolation = false): string {
     docs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ${a.app}-1, namespace: ${a.ns}, labels: {kubernetes.io/service-name: ${a.app}}}\naddressType: IPv4\nports: [{name: http, port: ${PORT}}]\nendpoints: [{addresses: [${ips[a.app]}], targetRef: {kind: Pod, name: ${a.app}-1, namespace: ${a.ns}}}]`);
   }
   docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: VirtualDestination\nmetadata: {name: ratings-global, namespace: ${BACK}}\nspec: {hosts: [ratings.global], services: [{labels: {app: ratings}}], ports: [{number: ${PORT}}]}`);
+  // Owned by the backends, backed by a Service of the frontends (which import it).
+  docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: VirtualDestination\nmetadata: {name: details-global, namespace: ${BACK}}\nspec: {hosts: [details.global], services: [{labels: {app: details}}], ports: [{number: ${PORT}}]}`);
   return docs.join('\n---\n') + '\n';
 }
 
@@ -162,6 +165,15 @@ describe('mesh mode with real Envoy sidecars', () => {
     }, 20_000, 200);
     expect(seen.headers['x-vd-source']).toBeUndefined();
     expect(seen.headers['x-forwarded-client-cert']).toContain(`sa/bookinfo-productpage`);
+  });
+
+  it('seed 01, imported VirtualDestination server side: the target\'s policies guard its own backing Services, the source\'s do not', async () => {
+    writePolicies(
+      policy('AccessPolicy', 'target-guards-vd', FRONT, `  applyToDestinations: [{kind: VIRTUAL_DESTINATION, selector: {name: details-global}}]\n  config: {authz: {allowedClients: [{serviceAccountSelector: {name: bookinfo-reviews}}]}}`),
+      policy('AccessPolicy', 'source-guards-vd', BACK, `  applyToDestinations: [{kind: VIRTUAL_DESTINATION, selector: {name: details-global}}]\n  config: {}`),
+    );
+    await expectStatus('productpage', 'details', 403, '/details/1', {}, 'details.global');
+    await expectStatus('reviews', 'details', 200, '/details/1', {}, 'details.global');
   });
 
   it('removing the policies restores access', async () => {

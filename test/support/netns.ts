@@ -48,9 +48,16 @@ export function netnsSupport(): string | undefined {
 }
 
 export function createMeshNetwork(prefix = 'mesh'): MeshNetwork {
-  const id = (process.pid % 4000) + Math.floor(Math.random() * 40) * 4000; // < 160000, short
+  // A private /24 no interface here uses yet (other test files run their own networks at the same time).
+  const inUse = sh('ip', ['-4', '-o', 'addr', 'show']);
+  let id = 0;
+  let subnet = '';
+  for (let tries = 0; tries < 50; tries++) {
+    id = Math.floor(Math.random() * 12_500);
+    subnet = `10.${200 + (id % 50)}.${Math.floor(id / 50)}`;
+    if (!inUse.includes(` ${subnet}.`)) break;
+  }
   const tag = id.toString(36);
-  const subnet = `10.${200 + (id % 50)}.${Math.floor(id / 50) % 250}`;
   const bridge = `${prefix}br${tag}`.slice(0, 15);
   const hostIp = `${subnet}.1`;
   const made: Netns[] = [];
