@@ -183,7 +183,10 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   for (const pod of meshed) {
     const w = ws.workspaceOf(pod.metadata.namespace)!;
     const byPort = new Map<number, InboundPortIR>();
-    const workloadAccess = (workloadAccessOf.get(w) ?? []).filter((p) => (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName })));
+    const selected = (workloadAccessOf.get(w) ?? []).filter((p) => (p.policy.spec.applyToWorkloads ?? []).some((s) => selectorMatches(s.selector, { metadata: pod.metadata, workspace: w, cluster: ctx.clusterName })));
+    // Seed 04: "the applyToWorkloads selector does not work if you enable service isolation in your workspace".
+    const workloadAccess = plan.isolated.has(w) ? [] : selected;
+    if (plan.isolated.has(w)) for (const p of selected) ctx.status.warn(p.key, `applyToWorkloads does not apply in workspace "${w}" because it has service isolation on; select the destinations with applyToDestinations instead`);
     for (const svc of servicesOfPod.get(nsName(pod)) ?? []) {
       for (const sp of svc.spec.ports) {
         const port = targetPortOf(pod, sp);

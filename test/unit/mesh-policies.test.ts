@@ -90,6 +90,12 @@ describe('server-side policies on sidecars', () => {
     expect(i.tlsMode).toBe('STRICT');
     expect(i.isolation).toEqual([{ prefix: 'spiffe://cluster.local/ns/a/sa/' }, { prefix: 'spiffe://cluster.local/ns/b/sa/' }]);
   });
+
+  it('service isolation turns applyToWorkloads AccessPolicies off (seed 04), with a warning', () => {
+    const core = mesh([{ ns: 'b', app: 'ratings', ip: '10.0.0.1' }], access('by-workload', 'b', `{applyToWorkloads: [{selector: {labels: {app: ratings}}}], config: {}}`), '{serviceIsolation: {enabled: true}}');
+    expect(wl(core, 'b/ratings-1').inbound[0].policies).toEqual([]);
+    expect(core.status['AccessPolicy/b/by-workload'].messages.join()).toContain('service isolation on');
+  });
 });
 
 describe('serviceAccountSelector -> SPIFFE principals', () => {
