@@ -1,10 +1,11 @@
 // `meshplane explain`: the core's result for a directory, without a server.
 import type { CoreResult } from '../ir/types.js';
+import { workloadLines, workloadsView } from './explain-mesh.js';
 
 export interface ExplainOutput {
   routes: Array<Record<string, unknown>>;
   destinations: Array<Record<string, unknown>>;
-  /** Mesh mode: per sidecar workload, what it enforces inbound and outbound and why other policies do not apply. */
+  /** Mesh mode: per sidecar workload (explain-mesh.ts). */
   workloads?: Array<Record<string, unknown>>;
   status: CoreResult['status'];
 }
@@ -27,21 +28,7 @@ export function explainView(core: CoreResult): ExplainOutput {
       ...(r.denied ? { denied: r.denied } : {}),
     })),
     destinations: core.ir.destinations.map((d) => ({ ...d })),
-    ...(core.ir.mesh
-      ? {
-          workloads: core.ir.mesh.workloads.map((w) => ({
-            workload: w.ref,
-            workspace: w.workspace,
-            spiffeId: w.spiffeId,
-            inbound: w.inbound.map((i) => ({ port: i.port, tlsMode: i.tlsMode, destinations: i.destinations, policies: i.policies, serviceIsolation: i.isolation !== null })),
-            outbound: w.outbound.services.filter((s) => s.policies.length).map((s) => ({ destination: `${s.kind} ${s.namespace}/${s.name}:${s.port}`, policies: s.policies })),
-            reachable: w.outbound.services.length,
-            routeTables: w.outbound.routes.length,
-            policies: w.policies,
-            notEnforced: w.notEnforced,
-          })),
-        }
-      : {}),
+    ...workloadsView(core),
     status: core.status,
   };
 }
@@ -59,13 +46,7 @@ export function explainTable(out: ExplainOutput, color: boolean): string {
     for (const e of r.errors as string[]) lines.push(red(`    error: ${e}`));
     for (const s of r.skipped as Array<{ reason: string }>) lines.push(`    skipped: ${s.reason}`);
   }
-  for (const w of out.workloads ?? []) {
-    const refs = (ps: unknown) => (ps as Array<{ kind: string; namespace: string; name: string }>).map((p) => `${p.kind}:${p.namespace}/${p.name}`).join(', ') || '-';
-    lines.push(`sidecar ${w.workload} (${w.spiffeId})  reaches ${w.reachable} destination ports`);
-    for (const i of w.inbound as Array<Record<string, unknown>>) lines.push(`    inbound :${i.port} ${i.tlsMode}${i.serviceIsolation ? ' isolated' : ''}  policies[${refs(i.policies)}]`);
-    for (const o of w.outbound as Array<Record<string, unknown>>) lines.push(`    outbound ${o.destination}  policies[${refs(o.policies)}]`);
-    for (const n of w.notEnforced as Array<{ kind: string; namespace: string; name: string; reason: string }>) lines.push(`    not enforced ${n.kind}:${n.namespace}/${n.name}: ${n.reason}`);
-  }
+  lines.push(...workloadLines(out.workloads));
   const bad = Object.entries(out.status).filter(([, s]) => s.state !== 'ACCEPTED');
   if (bad.length) {
     lines.push('', 'status:');

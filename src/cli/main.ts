@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { startAdminServer } from '../admin/server.js';
 import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
+import { addIdentityCommand, DEFAULT_TRUST_DOMAIN, lifetime, startMesh } from './mesh.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
@@ -13,18 +14,6 @@ import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
-import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { MeshCA } from '../ca/ca.js';
-import { WorkloadCertificates } from '../ca/workload-certs.js';
-import { republishRenewed, sidecarIdentities } from '../pipeline.js';
-import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../core/workloads.js';
-
-const lifetime = (v: string) => {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v);
-  if (!m) throw new InvalidArgumentError('must be a duration such as 30s, 12h, 7d');
-  return Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-};
 
 const port = (v: string) => {
   const n = Number(v);
@@ -33,6 +22,7 @@ const port = (v: string) => {
 };
 
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
+addIdentityCommand(program);
 
 program
   .command('serve')
@@ -71,16 +61,8 @@ program
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
     if (tlsFlags.some(Boolean) && !tlsFlags.every(Boolean)) throw new Error('mTLS needs all of --xds-tls-cert, --xds-tls-key and --xds-client-ca');
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
-    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: (key) => sidecarIdentities(state.core).get(key) });
-    const stateDir = resolve(opts.stateDir ?? join(dir, '.meshplane'));
-    const loadCa = () =>
-      MeshCA.loadOrCreate({ trustDomain: opts.trustDomain, certFile: opts.caCert, keyFile: opts.caKey, stateDir }).then((ca) => {
-        log.info({ root: ca.origin, trustDomain: ca.trustDomain, notAfter: ca.rootNotAfter.toISOString() }, 'mesh CA ready');
-        return ca;
-      });
-    const certs: WorkloadCertificates = new WorkloadCertificates(loadCa, { lifetimeMs: opts.workloadCertTtl, log, onRenew: (ids) => republishRenewed(ids, state, certs, cache, log) });
-    if (opts.caCert || opts.caKey) await certs.authority(); // bad CA files fail the start, not the first sidecar
-    certs.start();
+    const mesh = await startMesh(opts, dir, state, cache, log);
+    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
     const stop = runPipeline(
       watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
       settings,
@@ -90,7 +72,7 @@ program
       state,
       ads.metrics,
       opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
-      certs,
+      mesh.mesh,
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
       throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
@@ -107,7 +89,7 @@ program
       stopping = true;
       log.info({ signal }, 'shutting down');
       stop();
-      certs.stop();
+      mesh.certs.stop();
       admin.close();
       await ads.close(3000);
       log.info('stopped');
@@ -137,39 +119,6 @@ program
     logDiagnostics(set, log);
     const out = explainView(computeCore(set.resources, settings, set.rejected));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
-  });
-
-program
-  .command('identity')
-  .description('issue a certificate from the mesh CA: a sidecar\'s bootstrap identity for mTLS on the xDS port, or (--server) the xDS server\'s')
-  .option('--namespace <ns>', 'the workload\'s namespace')
-  .option('--service-account <sa>', 'the workload\'s service account', 'default')
-  .option('--server', 'issue the xDS server certificate instead (with --dns / --ip)')
-  .option('--dns <names>', 'comma-separated DNS names for --server', 'meshplane,localhost')
-  .option('--ip <addresses>', 'comma-separated IP addresses for --server', '127.0.0.1')
-  .requiredOption('--out-dir <dir>', 'writes cert.pem, key.pem (mode 0600) and ca.pem here')
-  .option('--config-dir <dir>', 'used to find the default state directory (<config-dir>/.meshplane)', '.')
-  .option('--state-dir <dir>', 'where serve keeps its generated root CA')
-  .option('--ca-cert <file>', 'root CA certificate (with --ca-key) instead of the state directory\'s')
-  .option('--ca-key <file>', 'private key of --ca-cert')
-  .option('--trust-domain <domain>', 'SPIFFE trust domain', DEFAULT_TRUST_DOMAIN)
-  .option('--ttl <duration>', 'lifetime of the certificate', lifetime, 24 * 3.6e6)
-  .action(async (opts) => {
-    const stateDir = resolve(opts.stateDir ?? join(resolve(opts.configDir), '.meshplane'));
-    const ca = await MeshCA.loadOrCreate({ trustDomain: opts.trustDomain, certFile: opts.caCert, keyFile: opts.caKey, stateDir });
-    let issued;
-    if (opts.server) {
-      issued = await ca.issue({ dnsNames: String(opts.dns).split(',').filter(Boolean), ips: String(opts.ip).split(',').filter(Boolean), lifetimeMs: opts.ttl, commonName: 'meshplane' });
-    } else {
-      if (!opts.namespace) throw new InvalidArgumentError('--namespace is required (or --server)');
-      issued = await ca.issue({ uris: [spiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount)], lifetimeMs: opts.ttl });
-    }
-    const out = resolve(opts.outDir);
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'cert.pem'), issued.certPem);
-    writeFileSync(join(out, 'key.pem'), issued.keyPem, { mode: 0o600 });
-    writeFileSync(join(out, 'ca.pem'), ca.rootPem);
-    process.stdout.write(`wrote ${out}/cert.pem, key.pem, ca.pem (${opts.server ? 'xDS server' : spiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount)}, valid until ${issued.notAfter.toISOString()}; root ${ca.origin})\n`);
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -35,15 +35,15 @@ import { StatusBook } from './status.js';
 import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
-import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, planMesh, type MeshContext } from './workloads.js';
+import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
 
 export interface CoreSettings {
-  clusterName: string;
-  featureGates: FeatureGates;
   /** Mesh mode: the SPIFFE trust domain of workload identities (default cluster.local). */
   trustDomain?: string;
+  clusterName: string;
+  featureGates: FeatureGates;
 }
 
 export const DEFAULT_SETTINGS: CoreSettings = {
@@ -70,7 +70,6 @@ interface RoutingStage {
   routes: FinalRoute[];
   bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
   backends: Map<string, Backend>;
-  namespaceLabels: Map<string, Record<string, string>>;
 }
 
 export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
@@ -85,24 +84,27 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   let attachMemo = newRouteAttachMemo();
-  let last: { policies: PolicyR[]; sideKey: string; result: CoreResult } | undefined;
+  let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
+    // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
+    const sideKey = JSON.stringify([settings, rejected]);
+    const slices = memo && last?.sideKey === sideKey ? changedSlicesOnly(last.input, input) : undefined;
+    if (slices?.length) {
+      const swap = new Map(slices.map((c) => [c.before, c.after]));
+      const known = new Set(memo!.inputs);
+      const nonPolicyNow = memo!.inputs.map((r) => swap.get(r) ?? r);
+      const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
+      if (patched) {
+        memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
+        last = { input, sideKey, result: patched.result };
+        return patched.result;
+      }
+    }
     const pre = new StatusBook();
     const resources = dedupe(input, pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     const settingsKey = JSON.stringify(settings);
-    // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
-    const sideKey = JSON.stringify([pre.toJSON(), rejected]);
-    const slices = memo && last && memo.settingsKey === settingsKey && last.sideKey === sideKey && sameList(last.policies, policies) ? changedSlicesOnly(memo.inputs, nonPolicy) : undefined;
-    if (slices?.length) {
-      const patched = updateEndpoints(memo!.stage, last!.result, slices, nonPolicy);
-      if (patched) {
-        memo = { inputs: nonPolicy, settingsKey, stage: { ...patched.stage, resources: nonPolicy } };
-        last = { policies, sideKey, result: patched.result };
-        return patched.result;
-      }
-    }
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
     const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings);
     if (!reuse) attachMemo = newRouteAttachMemo();
@@ -111,12 +113,10 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const result = attachPolicies(stage, policies, settings, status, attachMemo);
-    last = { policies, sideKey, result };
+    last = { input, sideKey, result };
     return result;
   };
 }
-
-const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The EndpointSlices that changed, if nothing else did (same resources, same order). */
 function changedSlicesOnly(before: readonly Resource[], after: readonly Resource[]): Array<{ before: Resource; after: Resource }> | undefined {
@@ -126,7 +126,7 @@ function changedSlicesOnly(before: readonly Resource[], after: readonly Resource
     const a = before[i];
     const b = after[i];
     if (a === b) continue;
-    if (a.kind !== 'EndpointSlice' || b.kind !== 'EndpointSlice' || resourceKey(a) !== resourceKey(b)) return undefined;
+    if (a.kind !== 'EndpointSlice' || b.kind !== 'EndpointSlice' || resourceKey(a) !== resourceKey(b) || srcOf(a) !== srcOf(b)) return undefined;
     changed.push({ before: a, after: b });
   }
   return changed;
@@ -236,7 +236,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
   }
 
   for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaceLabels };
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends };
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
@@ -254,7 +254,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const placed = placePolicies(supported, ws);
   const allBackends = new Map(stage.backends);
   // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
-  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: stage.namespaceLabels, clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
+  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
   const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);

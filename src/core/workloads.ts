@@ -46,6 +46,14 @@ interface PodSpec {
   containers?: Array<{ ports?: Array<{ name?: string; containerPort?: number }> }>;
 }
 
+/** Every namespace the resources name (with its labels when a Namespace resource exists). */
+export function namespaceLabelsOf(resources: readonly Resource[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const r of resources) if (r.metadata.namespace && !out.has(r.metadata.namespace)) out.set(r.metadata.namespace, {});
+  for (const r of resources) if (r.kind === 'Namespace') out.set(r.metadata.name, r.metadata.labels);
+  return out;
+}
+
 export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string => `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 export const serviceAccountOf = (pod: PodR): string => (pod.spec as PodSpec | undefined)?.serviceAccountName ?? 'default';
 

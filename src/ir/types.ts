@@ -213,14 +213,14 @@ export interface MeshIR {
 }
 
 export interface IR {
+  /** Mesh mode: sidecar workloads (absent when no Pod runs a sidecar). */
+  mesh?: MeshIR;
   gateways: GatewayIR[];
   routes: FinalRoute[];
   destinations: DestinationIR[];
   backends: Backend[];
   /** Every attached policy by "Kind/ns/name", for the translator. */
   policies: Record<string, PolicyIR>;
-  /** Mesh mode: sidecar workloads (absent when no Pod runs a sidecar). */
-  mesh?: MeshIR;
 }
 
 export interface CoreResult {
