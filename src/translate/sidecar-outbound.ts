@@ -46,8 +46,14 @@ function defaultRoute(s: OutboundServiceIR, workspace: string): FinalRoute {
 
 const memo = new ContentMemo<Omit<EnvoyResources, 'secret'>>(2_000);
 
-/** Everything the outbound translation of a workload reads, as content. */
-function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[]): unknown {
+/** What the outbound translation of a workload reads besides the workload itself. */
+interface OutboundReads {
+  routes: FinalRoute[];
+  clusters: string[];
+  refs: string[];
+}
+
+function outboundReads(ir: IR, wl: WorkloadIR): OutboundReads {
   const { backends, routes } = irIndex(ir);
   const tableRoutes = wl.outbound.routes.map((id) => routes.get(id)).filter((r): r is FinalRoute => !!r);
   const clusters = new Set(wl.outbound.services.map((s) => s.cluster));
@@ -59,21 +65,66 @@ function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[]): unknown {
   }
   for (const k of refs) for (const c of Object.values(ir.policies[k]?.clusters ?? {})) clusters.add(c);
   for (const c of [...clusters]) for (const p of backends.get(c)?.clientPolicies ?? []) refs.add(policyKey(p));
+  return { routes: tableRoutes, clusters: [...clusters].sort(), refs: [...refs].sort() };
+}
+
+/** The same reads as content, for the content memo. */
+function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[], reads: OutboundReads): unknown {
+  const { backends } = irIndex(ir);
   return {
     ns: wl.namespace,
     outbound: wl.outbound,
     logs,
-    routes: tableRoutes,
-    backends: [...clusters].sort().map((c) => [backends.get(c), ir.mesh?.upstreamTls[c]]),
-    policies: [...refs].sort().map((k) => ir.policies[k]),
+    routes: reads.routes,
+    backends: reads.clusters.map((c) => [backends.get(c), ir.mesh?.upstreamTls[c]]),
+    policies: reads.refs.map((k) => ir.policies[k]),
   };
+}
+
+/**
+ * The cheapest reuse: the core's endpoint fast path hands over the same IR
+ * objects for everything an endpoint change did not touch, so identity checks
+ * on what was read decide without serialising anything. Two translation runs
+ * are kept (a run is one OutboundCache).
+ */
+interface IdentityEntry {
+  outbound: WorkloadIR['outbound'];
+  policies: IR['policies'];
+  reads: OutboundReads;
+  backends: unknown[];
+  tls: unknown[];
+  result: Omit<EnvoyResources, 'secret'>;
+}
+let run: OutboundCache | undefined;
+let current = new Map<string, IdentityEntry>();
+let previous = new Map<string, IdentityEntry>();
+
+function unchanged(e: IdentityEntry, ir: IR, wl: WorkloadIR): boolean {
+  if (e.outbound !== wl.outbound || e.policies !== ir.policies) return false;
+  const { backends, routes } = irIndex(ir);
+  return e.reads.routes.every((r) => routes.get(r.id) === r) && e.reads.clusters.every((c, i) => backends.get(c) === e.backends[i] && ir.mesh?.upstreamTls[c] === e.tls[i]);
 }
 
 export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
   const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const out = memo.get(outboundInputs(ir, wl, logs), () => translateOutbound(ir, wl, logs));
+  if (run !== cache) {
+    run = cache;
+    previous = current;
+    current = new Map();
+  }
+  const known = current.get(key) ?? previous.get(key);
+  let out: Omit<EnvoyResources, 'secret'>;
+  if (known && unchanged(known, ir, wl)) {
+    out = known.result;
+    current.set(key, known);
+  } else {
+    const reads = outboundReads(ir, wl);
+    out = memo.get(outboundInputs(ir, wl, logs, reads), () => translateOutbound(ir, wl, logs));
+    const { backends } = irIndex(ir);
+    current.set(key, { outbound: wl.outbound, policies: ir.policies, reads, backends: reads.clusters.map((c) => backends.get(c)), tls: reads.clusters.map((c) => ir.mesh?.upstreamTls[c]), result: out });
+  }
   cache.set(key, out);
   return out;
 }

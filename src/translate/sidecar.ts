@@ -115,13 +115,21 @@ function inboundClusters(wl: WorkloadIR): NamedResource[] {
 }
 
 const inboundMemo = new ContentMemo<{ listener: NamedResource; clusters: NamedResource[] }>(20_000);
+const inboundByIdentity = new WeakMap<WorkloadIR['inbound'], { policies: IR['policies']; logsKey: string; td: string; result: { listener: NamedResource; clusters: NamedResource[] } }>();
 
 /** Everything one sidecar gets except its secrets (the CA adds those). */
 export function translateSidecar(ir: IR, wl: WorkloadIR, cache: OutboundCache = new Map()): EnvoyResources {
   const logs = accessLogs(resolvePolicies(wl.policies, ir.policies));
   const out = outboundResources(ir, wl, cache, logs);
-  const inputs = { td: ir.mesh!.trustDomain, inbound: wl.inbound, logs, policies: wl.inbound.map((i) => resolvePolicies(i.policies, ir.policies)) };
-  const inbound = inboundMemo.get(inputs, () => ({ listener: inboundListener(ir, wl, logs), clusters: inboundClusters(wl) }));
+  // Same inbound ports and policy objects as last time (the core's endpoint fast path): same resources.
+  const known = inboundByIdentity.get(wl.inbound);
+  const logsKey = JSON.stringify(wl.policies);
+  let inbound = known && known.policies === ir.policies && known.logsKey === logsKey && known.td === ir.mesh!.trustDomain ? known.result : undefined;
+  if (!inbound) {
+    const inputs = { td: ir.mesh!.trustDomain, inbound: wl.inbound, logs, policies: wl.inbound.map((i) => resolvePolicies(i.policies, ir.policies)) };
+    inbound = inboundMemo.get(inputs, () => ({ listener: inboundListener(ir, wl, logs), clusters: inboundClusters(wl) }));
+    inboundByIdentity.set(wl.inbound, { policies: ir.policies, logsKey, td: ir.mesh!.trustDomain, result: inbound });
+  }
   return {
     listener: [inbound.listener, ...out.listener],
     route: out.route,
