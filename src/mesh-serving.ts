@@ -4,7 +4,7 @@
 // are the very objects of the last run keeps its snapshot (no re-encoding).
 import type { Logger } from 'pino';
 import type { WorkloadCertificates } from './ca/workload-certs.js';
-import { sidecarKey } from './ir/keys.js';
+import { gatewayKey, sidecarKey } from './ir/keys.js';
 import type { CoreResult } from './ir/types.js';
 import type { EnvoyResources } from './translate/index.js';
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
@@ -12,6 +12,13 @@ import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot
 /** Sidecar snapshot key -> the workload's SPIFFE ID, from the current config. */
 export function sidecarIdentities(core: CoreResult | undefined): Map<string, string> {
   return new Map((core?.ir.mesh?.workloads ?? []).map((w) => [sidecarKey(w.ref), w.spiffeId]));
+}
+
+/** Every snapshot key that holds a mesh certificate: sidecars, and gateways in mesh mode. */
+export function meshIdentities(core: CoreResult | undefined): Map<string, string> {
+  const out = sidecarIdentities(core);
+  for (const [ref, id] of Object.entries(core?.ir.mesh?.gateways ?? {})) out.set(gatewayKey(ref), id);
+  return out;
 }
 
 const sameResources = (a: EnvoyResources, b: EnvoyResources): boolean =>
@@ -31,7 +38,7 @@ export class MeshServing {
 
   /** A new configuration: which sidecars exist and who they are. */
   begin(core: CoreResult): void {
-    this.identities = sidecarIdentities(core);
+    this.identities = meshIdentities(core);
   }
 
   /** The resources a proxy gets: a sidecar's with its secrets. */

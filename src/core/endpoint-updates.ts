@@ -83,18 +83,8 @@ export function updateEndpoints<S extends EndpointStage>(
     const inbound = new Map(mesh.workloads.map((w) => [w.ref, w.inbound]));
     const podByAddress = meshedAddresses(catalog, new Set(inbound.keys()));
     const tlsModeOf = (pod: string, port: number) => inbound.get(pod)?.find((i) => i.port === port)?.tlsMode;
-    const used = new Set<string>();
-    const routeById = new Map(prev.ir.routes.map((r) => [r.id, r]));
-    for (const o of new Set(mesh.workloads.map((w) => w.outbound))) {
-      for (const s of o.services) used.add(s.cluster);
-      for (const id of o.routes) {
-        const r = routeById.get(id);
-        if (r?.action.type === 'forward') for (const d of r.action.destinations) used.add(d.cluster);
-      }
-    }
     const tls: Record<string, UpstreamTlsIR> = { ...mesh.upstreamTls };
     for (const [c, b] of replaced) {
-      if (!used.has(c)) continue;
       const t = upstreamTlsOf(b, podByAddress, tlsModeOf, mesh.trustDomain);
       if (t) tls[c] = t;
       else delete tls[c];

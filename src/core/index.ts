@@ -326,7 +326,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
     gateways.push({ ref: key, workspace: gwWs, listeners });
   }
 
-  const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])) });
+  const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
 
   reportPolicySelection(placed, status);
 

@@ -17,7 +17,7 @@ import type {
   UpstreamTlsIR,
   WorkloadIR,
 } from '../ir/types.js';
-import type { PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, WorkspaceSettingsR } from '../resources/schema.js';
+import type { PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
 import { nsName } from '../resources/schema.js';
 import { resolveAccess } from './access.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
@@ -166,6 +166,7 @@ export interface MeshInputs {
   routes: FinalRoute[];
   policies: Record<string, PolicyIR>;
   backends: Map<string, Backend>;
+  gateways: Map<string, VirtualGatewayR>;
 }
 
 export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined {
@@ -257,18 +258,8 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   const podByAddress = meshedAddresses(catalog, plan.meshedPods);
   const tlsModeOf = (pod: string, port: number) => inboundOf.get(pod)?.find((i) => i.port === port)?.tlsMode;
   const upstreamTls: Record<string, UpstreamTlsIR> = {};
-  const usedClusters = new Set<string>();
-  const routeById = new Map(inp.routes.map((r) => [r.id, r]));
-  for (const o of outboundOf.values()) {
-    for (const s of o.services) usedClusters.add(s.cluster);
-    for (const id of o.routes) {
-      const r = routeById.get(id);
-      if (r?.action.type === 'forward') for (const d of r.action.destinations) usedClusters.add(d.cluster);
-    }
-  }
-  for (const c of [...usedClusters].sort()) {
-    const b = inp.backends.get(c);
-    const tls = b && upstreamTlsOf(b, podByAddress, tlsModeOf, trustDomain);
+  for (const c of [...inp.backends.keys()].sort()) {
+    const tls = upstreamTlsOf(inp.backends.get(c)!, podByAddress, tlsModeOf, trustDomain);
     if (tls) upstreamTls[c] = tls;
   }
 
@@ -304,7 +295,23 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
     };
   });
   for (const wl of workloads) for (const i of wl.inbound) for (const p of i.policies) ctx.status.count(`${p.kind}/${p.namespace}/${p.name}`, 'sidecarPortsEnforcing');
-  return { trustDomain, workloads, upstreamTls };
+  return { trustDomain, workloads, upstreamTls, gateways: gatewayIdentities(ctx, inp.gateways, plan.pods) };
+}
+
+/**
+ * The identity a gateway presents to meshed destinations: the service account
+ * of the Pods its `workloads` select (the first by namespace/name), else
+ * spiffe://<td>/ns/<gateway namespace>/sa/<gateway name>.
+ */
+function gatewayIdentities(ctx: MeshContext, gateways: Map<string, VirtualGatewayR>, pods: PodR[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const sorted = [...pods].sort((a, b) => compareStr(nsName(a), nsName(b)));
+  for (const [key, gw] of [...gateways.entries()].sort(([a], [b]) => compareStr(a, b))) {
+    const sels = gw.spec.workloads.map((w) => w.selector).filter((s) => s && (Object.keys(s.labels ?? {}).length || s.name));
+    const pod = sorted.find((p) => sels.some((sel) => selectorMatches(sel, { metadata: p.metadata, workspace: ctx.ws.workspaceOf(p.metadata.namespace), cluster: ctx.clusterName })));
+    out[key] = pod ? spiffeId(ctx.trustDomain, pod.metadata.namespace, serviceAccountOf(pod)) : spiffeId(ctx.trustDomain, gw.metadata.namespace, gw.metadata.name);
+  }
+  return out;
 }
 
 function targetPortOf(pod: PodR, sp: ServiceR['spec']['ports'][number]): number | undefined {

@@ -208,8 +208,10 @@ export interface UpstreamTlsIR {
 export interface MeshIR {
   trustDomain: string;
   workloads: WorkloadIR[];
-  /** By cluster name. */
+  /** By cluster name: every backend with meshed endpoints (sidecars' and gateways'). */
   upstreamTls: Record<string, UpstreamTlsIR>;
+  /** Gateways in the mesh: VirtualGateway "ns/name" -> the SPIFFE ID it presents to meshed destinations. */
+  gateways: Record<string, string>;
 }
 
 export interface IR {

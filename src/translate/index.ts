@@ -1,11 +1,11 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { GatewayIR, IR } from '../ir/types.js';
+import type { Backend, GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { listener } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
 import { translateSidecar } from './sidecar.js';
-import type { OutboundCache } from './sidecar-outbound.js';
+import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { routeConfiguration } from './routes.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
@@ -26,8 +26,10 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   const backends = ir.backends.filter((b) => used.has(b.cluster));
-  out.cluster = backends.map((b) => cluster(b, ir.policies));
-  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => clusterLoadAssignment(b, ir.policies));
+  // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
+  const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
+  out.cluster = backends.map((b) => meshCluster(b, ir, tls(b)));
+  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => meshEndpoints(b, ir, tls(b)));
   return out;
 }
 

@@ -203,7 +203,7 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
 }
 
 /** Auto mTLS: endpoints that run a sidecar get the mesh's TLS, the others plain text (Istio's transport socket match). */
-function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
+export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
   const c = cluster(b, ir.policies);
   if (!tls) return c;
   return {
@@ -225,7 +225,7 @@ function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedR
   };
 }
 
-function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
+export function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
   const cla = clusterLoadAssignment(b, ir.policies);
   if (!tls) return cla;
   const meshed = new Set(tls.meshedEndpoints);

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
-import { freePort, waitFor } from '../support/net.js';
+import { freePort, httpGet, waitFor } from '../support/net.js';
 import { createMeshNetwork, netnsSupport, type MeshNetwork } from '../support/netns.js';
-import { startWorkload, type Workload } from '../support/sidecar.js';
+import { startGatewayProcess, startWorkload, type GatewayProcess, type Workload } from '../support/sidecar.js';
 
 const FRONT = 'bookinfo-frontends';
 const BACK = 'bookinfo-backends';
@@ -27,14 +27,23 @@ type App = (typeof APPS)[number]['app'];
 const PORT = 9080;
 const fqdn = (app: App) => `${app}.${APPS.find((a) => a.app === app)!.ns}.svc.cluster.local`;
 
-function setupYaml(ips: Record<App, string>, isolation = false): string {
+const GW = 'gateways';
+/** The ingress gateway: a VirtualGateway whose Pod runs as this service account (Gloo's zero-trust example). */
+const GW_SA = 'istio-ingressgateway-service-account';
+
+function setupYaml(ips: Record<App, string>, isolation = false, gatewayPort = 0): string {
   const docs: string[] = [];
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${GW}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${GW}}]}]}`);
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${GW}, namespace: ${GW}}\nspec: {importFrom: [{workspaces: [{name: ${FRONT}}], resources: [{kind: SERVICE}]}]}`);
+  docs.push(`apiVersion: v1\nkind: Pod\nmetadata: {name: ingress-1, namespace: ${GW}, labels: {istio: ingressgateway}}\nspec: {serviceAccountName: ${GW_SA}}`);
+  docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: ingress, namespace: ${GW}}\nspec: {workloads: [{selector: {labels: {istio: ingressgateway}}}], listeners: [{port: {number: ${gatewayPort || 1}}, http: {}}]}`);
+  docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: www, namespace: ${GW}}\nspec: {hosts: [www.example.com], virtualGateways: [{name: ingress}], http: [{name: productpage, forwardTo: {destinations: [{ref: {name: productpage, namespace: ${FRONT}}, port: {number: ${PORT}}}]}}]}`);
   for (const ws of [FRONT, BACK, OUT]) {
     docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${ws}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${ws}}]}]}`);
     docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ws}, labels: {istio-injection: enabled}}`);
   }
   docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${BACK}, namespace: ${BACK}}\nspec:\n  exportTo: [{workspaces: [{name: ${FRONT}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}]}]\n  options: {serviceIsolation: {enabled: ${isolation}, trimProxyConfig: true}}`);
-  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${FRONT}, namespace: ${FRONT}}\nspec:\n  importFrom: [{workspaces: [{name: ${BACK}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}]}]`);
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${FRONT}, namespace: ${FRONT}}\nspec:\n  importFrom: [{workspaces: [{name: ${BACK}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}]}]\n  exportTo: [{workspaces: [{name: ${GW}}], resources: [{kind: SERVICE, labels: {app: productpage}}]}]`);
   for (const a of APPS) {
     docs.push(`apiVersion: v1\nkind: Pod\nmetadata: {name: ${a.app}-1, namespace: ${a.ns}, labels: {app: ${a.app}}}\nspec: {serviceAccountName: bookinfo-${a.app}}`);
     docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: ${a.app}, namespace: ${a.ns}, labels: {app: ${a.app}}}\nspec: {selector: {app: ${a.app}}, clusterIP: ${a.vip}, ports: [{name: http, port: ${PORT}, targetPort: ${PORT}}]}`);
@@ -60,6 +69,8 @@ describe('mesh mode with real Envoy sidecars', () => {
   let net: MeshNetwork;
   let mp: MeshplaneHandle;
   let dir: string;
+  let gatewayPort: number;
+  let gateway: GatewayProcess | undefined;
   const w = {} as Record<App, Workload>;
   const ips = {} as Record<App, string>;
   const writePolicies = (...docs: string[]) => writeFileSync(join(dir, 'policies.yaml'), docs.join('\n---\n') + '\n');
@@ -79,14 +90,17 @@ describe('mesh mode with real Envoy sidecars', () => {
     const spaces = Object.fromEntries(APPS.map((a) => [a.app, net.add(a.app)])) as Record<App, ReturnType<MeshNetwork['add']>>;
     for (const a of APPS) ips[a.app] = spaces[a.app].ip;
     dir = mkdtempSync(join(tmpdir(), 'mesh-e2e-'));
-    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips));
+    gatewayPort = await freePort();
+    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, false, gatewayPort));
     writePolicies();
     const xdsPort = await freePort();
     mp = await startMeshplane({ configDir: dir, xdsPort, adminPort: await freePort(), extraArgs: ['--xds-address', net.hostIp, '--workload-cert-ttl', '6s'] });
     await Promise.all(APPS.map(async (a) => (w[a.app] = await startWorkload(spaces[a.app], { namespace: a.ns, pod: `${a.app}-1`, port: PORT, xdsAddress: net.hostIp, xdsPort }))));
+    gateway = await startGatewayProcess({ gateway: `${GW}/ingress`, xdsAddress: net.hostIp, xdsPort, adminPort: await freePort() });
   }, 120_000);
 
   afterAll(async () => {
+    await gateway?.stop();
     await Promise.all(Object.values(w).map((x) => x.stop()));
     await mp?.stop();
     net?.cleanup();
@@ -176,6 +190,17 @@ describe('mesh mode with real Envoy sidecars', () => {
     await expectStatus('reviews', 'details', 200, '/details/1', {}, 'details.global');
   });
 
+  it('a gateway in the mesh calls a STRICT destination over mTLS with its workload\'s identity (Gloo\'s zero-trust example)', async () => {
+    writePolicies(policy('AccessPolicy', 'allow-ingress', FRONT, `  applyToDestinations: [{selector: {labels: {app: productpage}}}]\n  config:\n    authn: {tlsMode: STRICT}\n    authz: {allowedClients: [{serviceAccountSelector: {name: ${GW_SA}, namespace: ${GW}}}]}`));
+    const r = await waitFor('the gateway reaching productpage', async () => {
+      const x = await httpGet(gatewayPort, 'www.example.com', '/productpage');
+      return x.status === 200 ? x : undefined;
+    }, 20_000, 200);
+    expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-forwarded-client-cert']).toContain(`URI=spiffe://cluster.local/ns/${GW}/sa/${GW_SA}`);
+    await expectStatus('details', 'productpage', 403, '/productpage'); // a meshed caller with another identity
+    await expect(fetch(`http://${ips.productpage}:${PORT}/productpage`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+  });
+
   it('removing the policies restores access', async () => {
     writePolicies();
     await expectStatus('reviews', 'ratings', 200, '/ratings/1');
@@ -185,7 +210,7 @@ describe('mesh mode with real Envoy sidecars', () => {
   it('service isolation: a workspace that does not import the service is refused and has no cluster for it', async () => {
     const direct = () => w.curl.call({ addr: ips.ratings, port: PORT, host: fqdn('ratings'), path: '/ratings/1' });
     await waitFor('curl reaching ratings by address (passthrough, PERMISSIVE)', async () => ((await direct()).status === 200 ? true : undefined), 20_000, 200);
-    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, true));
+    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, true, gatewayPort));
     await waitFor('curl refused by ratings', async () => ((await direct()).status !== 200 ? true : undefined), 20_000, 200);
     await expectStatus('productpage', 'ratings', 200, '/ratings/1');
     await expectStatus('reviews', 'ratings', 200, '/ratings/1');
@@ -196,7 +221,7 @@ describe('mesh mode with real Envoy sidecars', () => {
     expect(served.resources.cluster.map((c) => c.name).filter((n) => n.includes('ratings'))).toEqual([]);
     expect(JSON.stringify(served)).toContain('[redacted]'); // the debug view never shows a private key
     expect(JSON.stringify(served)).not.toContain('PRIVATE KEY');
-    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, false));
+    writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, false, gatewayPort));
     await waitFor('curl reaching ratings again', async () => ((await direct()).status === 200 ? true : undefined), 20_000, 200);
   });
 

@@ -108,3 +108,35 @@ export async function startWorkload(ns: Netns, opts: { namespace: string; pod: s
   });
   return w;
 }
+
+export interface GatewayProcess {
+  adminPort: number;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A gateway Envoy for mesh tests: the pinned binary as a child process on the
+ * host (envoy-configs/gateway.yaml), talking to meshplane on the test bridge.
+ */
+export async function startGatewayProcess(opts: { gateway: string; xdsAddress: string; xdsPort: number; adminPort: number }): Promise<GatewayProcess> {
+  const b = parse(readFileSync(join(REPO_ROOT, 'envoy-configs/gateway.yaml'), 'utf8'));
+  b.node.id = `mesh-gw-${opts.gateway.replace('/', '-')}`;
+  b.node.cluster = opts.gateway;
+  b.node.metadata = { gateway: opts.gateway };
+  const addr = b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+  addr.address = opts.xdsAddress;
+  addr.port_value = opts.xdsPort;
+  b.admin.address.socket_address.port_value = opts.adminPort;
+  const out: string[] = [];
+  const { spawn } = await import('node:child_process');
+  const child = spawn(envoyBinary(), ['--config-yaml', stringify(b), '--disable-hot-restart', '--log-level', 'warn', '--drain-time-s', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  collect(child, out);
+  const g: GatewayProcess = { adminPort: opts.adminPort, logs: () => out.join(''), stop: () => stopChild(child) };
+  await waitFor('the gateway Envoy', async () => {
+    if (child.exitCode !== null) throw new Error(`Envoy exited with ${child.exitCode}:\n${g.logs().slice(-3000)}`);
+    const r = await fetch(`http://127.0.0.1:${opts.adminPort}/ready`).catch(() => undefined);
+    return r?.ok ? true : undefined;
+  }, 30_000);
+  return g;
+}

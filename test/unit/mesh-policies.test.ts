@@ -98,6 +98,23 @@ describe('server-side policies on sidecars', () => {
   });
 });
 
+describe('gateways in the mesh', () => {
+  it('present the service account of the Pods their workloads select and use mTLS to meshed endpoints', () => {
+    const core = mesh(
+      [{ ns: 'b', app: 'reviews', ip: '10.0.0.1' }, { ns: 'a', app: 'ingress', ip: '10.0.0.9', sidecar: false, sa: 'istio-ingressgateway', labels: 'istio: ingressgateway' }],
+      [
+        `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: gw, namespace: a}\nspec: {workloads: [{selector: {labels: {istio: ingressgateway}}}], listeners: [{port: {number: 8080}, http: {}}]}`,
+        `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: other, namespace: a}\nspec: {listeners: [{port: {number: 8081}, http: {}}]}`,
+        `apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: www, namespace: a}\nspec: {hosts: [www.example.com], virtualGateways: [{name: gw}], http: [{name: r, forwardTo: {destinations: [{ref: {name: reviews, namespace: b}, port: {number: 80}}]}}]}`,
+      ].join('\n---\n'),
+    );
+    expect(core.ir.mesh!.gateways).toEqual({ 'a/gw': 'spiffe://cluster.local/ns/a/sa/istio-ingressgateway', 'a/other': 'spiffe://cluster.local/ns/a/sa/other' });
+    const c = translateAll(core.ir, { listenerAddress: '0.0.0.0' }).get('gateway:a/gw')!.cluster.find((x) => x.name === 'svc/b/reviews:80@a')!;
+    expect(JSON.stringify(c.body)).toContain('transportSocketMatches');
+    expect(JSON.stringify(c.body)).toContain('spiffe://cluster.local/ns/b/sa/reviews');
+  });
+});
+
 describe('serviceAccountSelector -> SPIFFE principals', () => {
   const principals = (sel: string, extra = '') => {
     const core = mesh([{ ns: 'b', app: 'ratings', ip: '10.0.0.1' }], [access('p', 'b', `{config: {authz: {allowedClients: [{serviceAccountSelector: ${sel}}]}}}`), extra].filter(Boolean).join('\n---\n'));
