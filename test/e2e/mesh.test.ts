@@ -242,13 +242,14 @@ describe('mesh mode with real Envoy sidecars', () => {
   it('bad input: an AccessPolicy with an unknown field or an impossible path is INVALID with the field path and changes nothing served', async () => {
     writePolicies(SEED_04);
     await expectStatus('reviews', 'ratings', 403);
-    writePolicies(SEED_04.replace(`allowedPaths: ['/ratings*']`, `allowedPaths: ['/ratings*']\n      allowedPorts: [9080]`), policy('AccessPolicy', 'impossible', BACK, `  config: {authz: {allowedPaths: ['/a*b']}}`));
+    writePolicies(SEED_04.replace(`allowedPaths: ['/ratings*']`, `allowedPaths: ['/ratings*']\n      allowedPorts: [9080]`), policy('AccessPolicy', 'impossible', BACK, `  config: {authz: {allowedPaths: ['/a*b']}}`), policy('AccessPolicy', 'impossible-client', BACK, `  config: {authz: {allowedClients: [{serviceAccountSelector: {name: Bad_Name}}]}}`));
     const status = await waitFor('the INVALID statuses', async () => {
       const s = (await mp.get('/debug/status')) as Record<string, { state: string; messages: string[] }>;
       return s[`AccessPolicy/${BACK}/impossible`]?.state === 'INVALID' && s[`AccessPolicy/${BACK}/ratings-access`]?.state === 'INVALID' ? s : undefined;
     });
     expect(status[`AccessPolicy/${BACK}/ratings-access`].messages.join()).toContain('spec.config.authzList[0].allowedPorts');
     expect(status[`AccessPolicy/${BACK}/impossible`].messages.join()).toContain('spec.config.authz.allowedPaths[0]');
+    expect(status[`AccessPolicy/${BACK}/impossible-client`]?.messages.join()).toContain('spec.config.authz.allowedClients[0].serviceAccountSelector.name');
     await new Promise((r) => setTimeout(r, 500));
     expect((await call('reviews', 'ratings')).status).toBe(403);
     expect((await call('productpage', 'ratings')).status).toBe(200);
