@@ -55,7 +55,17 @@ export function namespaceLabelsOf(resources: readonly Resource[]): Map<string, R
 }
 
 export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string => `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
-export const serviceAccountOf = (pod: PodR): string => (pod.spec as PodSpec | undefined)?.serviceAccountName ?? 'default';
+const SA_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+export const serviceAccountOf = (pod: PodR): string => {
+  const sa = (pod.spec as PodSpec | undefined)?.serviceAccountName;
+  return typeof sa === 'string' && SA_NAME.test(sa) ? sa : 'default';
+};
+/** Why a Pod's spec cannot give it a mesh identity, if it cannot (Pods are Kubernetes' schema: only what we read is checked). */
+function podProblem(pod: PodR): string | undefined {
+  const sa = (pod.spec as PodSpec | undefined)?.serviceAccountName;
+  if (sa !== undefined && (typeof sa !== 'string' || !SA_NAME.test(sa))) return `spec.serviceAccountName: must be a lowercase RFC 1123 name, got ${JSON.stringify(sa)}; this Pod gets no sidecar config`;
+  return undefined;
+}
 
 export function hasSidecar(pod: PodR, namespaceLabels: Map<string, Record<string, string>>): boolean {
   const own = pod.metadata.labels[INJECT_LABEL];
@@ -75,7 +85,12 @@ export interface MeshPlan {
 export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): MeshPlan {
   const { ws, catalog } = ctx;
   const pods = [...catalog.pods.values()].filter((p) => ws.workspaceOf(p.metadata.namespace) !== undefined);
-  const meshed = pods.filter((p) => hasSidecar(p, ctx.namespaceLabels));
+  const meshed = pods.filter((p) => {
+    if (!hasSidecar(p, ctx.namespaceLabels)) return false;
+    const why = podProblem(p);
+    if (why) ctx.status.invalid(`Pod/${nsName(p)}`, why);
+    return !why;
+  });
   const podsOfService = new Map<string, PodR[]>();
   const podsByNs = new Map<string, PodR[]>();
   for (const p of pods) podsByNs.set(p.metadata.namespace, [...(podsByNs.get(p.metadata.namespace) ?? []), p]);
@@ -294,7 +309,12 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
       notEnforced,
     };
   });
-  for (const wl of workloads) for (const i of wl.inbound) for (const p of i.policies) ctx.status.count(`${p.kind}/${p.namespace}/${p.name}`, 'sidecarPortsEnforcing');
+  for (const wl of workloads) {
+    for (const i of wl.inbound) for (const p of i.policies) ctx.status.count(`${p.kind}/${p.namespace}/${p.name}`, 'sidecarPortsEnforcing');
+    // A sidecar's Pod says what its config holds: inbound ports and reachable destination ports.
+    ctx.status.count(`Pod/${wl.ref}`, 'sidecarInboundPorts', wl.inbound.length);
+    ctx.status.count(`Pod/${wl.ref}`, 'sidecarReachablePorts', wl.outbound.services.length);
+  }
   return { trustDomain, workloads, upstreamTls, gateways: gatewayIdentities(ctx, inp.gateways, plan.pods) };
 }
 
@@ -319,7 +339,10 @@ function targetPortOf(pod: PodR, sp: ServiceR['spec']['ports'][number]): number 
   if (t === undefined) return sp.port;
   if (typeof t === 'number') return t;
   if (/^\d+$/.test(t)) return Number(t);
-  for (const c of (pod.spec as PodSpec | undefined)?.containers ?? []) for (const p of c.ports ?? []) if (p.name === t && p.containerPort) return p.containerPort;
+  const containers = (pod.spec as PodSpec | undefined)?.containers;
+  for (const c of Array.isArray(containers) ? containers : []) {
+    for (const p of Array.isArray(c?.ports) ? c.ports : []) if (p?.name === t && typeof p.containerPort === 'number') return p.containerPort;
+  }
   return undefined;
 }
 

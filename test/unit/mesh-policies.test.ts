@@ -98,6 +98,25 @@ describe('server-side policies on sidecars', () => {
   });
 });
 
+describe('bad Pods', () => {
+  it('a Pod whose spec cannot give it an identity is INVALID and gets no sidecar config; odd container ports do not break anything', () => {
+    const docs = load(
+      [
+        `apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: a, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: a}]}]}`,
+        `apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {istio-injection: enabled}}`,
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: bad-1, namespace: a, labels: {app: bad}}\nspec: {serviceAccountName: {oops: 1}}`,
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: odd-1, namespace: a, labels: {app: odd}}\nspec: {containers: {not: a-list}}`,
+        `apiVersion: v1\nkind: Service\nmetadata: {name: odd, namespace: a}\nspec: {selector: {app: odd}, ports: [{port: 80, targetPort: http}]}`,
+      ].join('\n---\n'),
+    );
+    const core = computeCore(docs);
+    expect(core.status['Pod/a/bad-1']).toMatchObject({ state: 'INVALID', messages: [expect.stringContaining('spec.serviceAccountName')] });
+    expect(core.ir.mesh!.workloads.map((w) => w.ref)).toEqual(['a/odd-1']);
+    expect(wl(core, 'a/odd-1').inbound).toEqual([]);
+    expect(core.status['Pod/a/odd-1'].counters).toMatchObject({ sidecarInboundPorts: 0, sidecarReachablePorts: 1 });
+  });
+});
+
 describe('gateways in the mesh', () => {
   it('present the service account of the Pods their workloads select and use mTLS to meshed endpoints', () => {
     const core = mesh(
