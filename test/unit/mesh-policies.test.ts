@@ -9,6 +9,7 @@ import type { CoreResult, WorkloadIR } from '../../src/ir/types.js';
 import { sidecarKey } from '../../src/ir/keys.js';
 import { validateResource, type Resource } from '../../src/resources/schema.js';
 import { translateAll } from '../../src/translate/index.js';
+import { coreSettings } from '../../src/settings.js';
 
 const load = (text: string): Resource[] =>
   parseAllDocuments(text).map((d) => {
@@ -18,7 +19,7 @@ const load = (text: string): Resource[] =>
   });
 
 /** Workspaces a, b, c (one namespace each, sidecars on); b exports everything to a; app pods and Services per entry. */
-function mesh(apps: Array<{ ns: 'a' | 'b' | 'c'; app: string; sidecar?: boolean; ip: string; sa?: string; labels?: string }>, extra = '', options = ''): CoreResult {
+function mesh(apps: Array<{ ns: 'a' | 'b' | 'c'; app: string; sidecar?: boolean; ip: string; sa?: string; labels?: string }>, extra = '', options = '', gates = ''): CoreResult {
   const docs: string[] = [];
   for (const ws of ['a', 'b', 'c']) {
     docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${ws}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${ws}}]}]}`);
@@ -31,7 +32,7 @@ function mesh(apps: Array<{ ns: 'a' | 'b' | 'c'; app: string; sidecar?: boolean;
     docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: ${x.app}, namespace: ${x.ns}, labels: {app: ${x.app}${x.labels ? `, ${x.labels}` : ''}}}\nspec: {selector: {app: ${x.app}}, ports: [{port: 80, targetPort: 8080}]}`);
     docs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ${x.app}-1, namespace: ${x.ns}, labels: {kubernetes.io/service-name: ${x.app}}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [${x.ip}], targetRef: {kind: Pod, name: ${x.app}-1, namespace: ${x.ns}}}]`);
   }
-  return computeCore(load(docs.join('\n---\n') + (extra ? `\n---\n${extra}` : '')));
+  return computeCore(load(docs.join('\n---\n') + (extra ? `\n---\n${extra}` : '')), coreSettings({ featureGates: gates }));
 }
 const access = (name: string, ns: string, spec: string) => `apiVersion: security.policy.gloo.solo.io/v2\nkind: AccessPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: ${spec}`;
 const wl = (core: CoreResult, ref: string): WorkloadIR => core.ir.mesh!.workloads.find((w) => w.ref === ref)!;
@@ -95,6 +96,24 @@ describe('server-side policies on sidecars', () => {
     const core = mesh([{ ns: 'b', app: 'ratings', ip: '10.0.0.1' }], access('by-workload', 'b', `{applyToWorkloads: [{selector: {labels: {app: ratings}}}], config: {}}`), '{serviceIsolation: {enabled: true}}');
     expect(wl(core, 'b/ratings-1').inbound[0].policies).toEqual([]);
     expect(core.status['AccessPolicy/b/by-workload'].messages.join()).toContain('service isolation on');
+  });
+});
+
+describe('client-side policies on an imported VirtualDestination (sidecars)', () => {
+  const run = (gates = '') =>
+    mesh(
+      [{ ns: 'b', app: 'reviews', ip: '10.0.0.1' }, { ns: 'a', app: 'web', ip: '10.0.0.2' }],
+      [
+        `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualDestination\nmetadata: {name: reviews-vd, namespace: b}\nspec: {hosts: [reviews.global], services: [{labels: {app: reviews}}], ports: [{number: 80, targetPort: {number: 80}}]}`,
+        `apiVersion: resilience.policy.gloo.solo.io/v2\nkind: RetryTimeoutPolicy\nmetadata: {name: source-timeout, namespace: b}\nspec: {applyToDestinations: [{kind: VIRTUAL_DESTINATION, selector: {name: reviews-vd}}], config: {requestTimeout: 2s}}`,
+      ].join('\n---\n'),
+      '',
+      gates,
+    );
+  const onWeb = (core: CoreResult) => wl(core, 'a/web-1').outbound.services.find((s) => s.kind === 'VIRTUAL_DESTINATION')!.policies.map((p) => p.name);
+  it('the source\'s do not apply, unless VirtualDestinationWorkspacePolicyOverride lets them fill in', () => {
+    expect(onWeb(run())).toEqual([]);
+    expect(onWeb(run('VirtualDestinationWorkspacePolicyOverride=true'))).toEqual(['source-timeout']);
   });
 });
 
