@@ -31,7 +31,7 @@ const GW = 'gateways';
 /** The ingress gateway: a VirtualGateway whose Pod runs as this service account (Gloo's zero-trust example). */
 const GW_SA = 'istio-ingressgateway-service-account';
 
-function setupYaml(ips: Record<App, string>, isolation = false, gatewayPort = 0): string {
+function setupYaml(ips: Record<App | 'legacy', string>, isolation = false, gatewayPort = 0): string {
   const docs: string[] = [];
   docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${GW}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${GW}}]}]}`);
   docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${GW}, namespace: ${GW}}\nspec: {importFrom: [{workspaces: [{name: ${FRONT}}], resources: [{kind: SERVICE}]}]}`);
@@ -49,6 +49,10 @@ function setupYaml(ips: Record<App, string>, isolation = false, gatewayPort = 0)
     docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: ${a.app}, namespace: ${a.ns}, labels: {app: ${a.app}}}\nspec: {selector: {app: ${a.app}}, clusterIP: ${a.vip}, ports: [{name: http, port: ${PORT}, targetPort: ${PORT}}]}`);
     docs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ${a.app}-1, namespace: ${a.ns}, labels: {kubernetes.io/service-name: ${a.app}}}\naddressType: IPv4\nports: [{name: http, port: ${PORT}}]\nendpoints: [{addresses: [${ips[a.app]}], targetRef: {kind: Pod, name: ${a.app}-1, namespace: ${a.ns}}}]`);
   }
+  // A workload without a sidecar (PERMISSIVE peer): its callers use plain text.
+  docs.push(`apiVersion: v1\nkind: Pod\nmetadata: {name: legacy-1, namespace: ${BACK}, labels: {app: legacy, sidecar.istio.io/inject: 'false'}}\nspec: {serviceAccountName: legacy}`);
+  docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: legacy, namespace: ${BACK}}\nspec: {selector: {app: legacy}, clusterIP: 10.96.0.16, ports: [{name: http, port: ${PORT}}]}`);
+  docs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: legacy-1, namespace: ${BACK}, labels: {kubernetes.io/service-name: legacy}}\naddressType: IPv4\nports: [{name: http, port: ${PORT}}]\nendpoints: [{addresses: [${ips.legacy}], targetRef: {kind: Pod, name: legacy-1, namespace: ${BACK}}}]`);
   docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: VirtualDestination\nmetadata: {name: ratings-global, namespace: ${BACK}}\nspec: {hosts: [ratings.global], services: [{labels: {app: ratings}}], ports: [{number: ${PORT}}]}`);
   // Owned by the backends, backed by a Service of the frontends (which import it).
   docs.push(`apiVersion: networking.gloo.solo.io/v2\nkind: VirtualDestination\nmetadata: {name: details-global, namespace: ${BACK}}\nspec: {hosts: [details.global], services: [{labels: {app: details}}], ports: [{number: ${PORT}}]}`);
@@ -72,7 +76,8 @@ describe('mesh mode with real Envoy sidecars', () => {
   let gatewayPort: number;
   let gateway: GatewayProcess | undefined;
   const w = {} as Record<App, Workload>;
-  const ips = {} as Record<App, string>;
+  const ips = {} as Record<App | 'legacy', string>;
+  let legacy: { stop(): Promise<void> } | undefined;
   const writePolicies = (...docs: string[]) => writeFileSync(join(dir, 'policies.yaml'), docs.join('\n---\n') + '\n');
   const call = (from: App, to: App, path = '/ratings/1', headers: Record<string, string> = {}, host = fqdn(to)) =>
     w[from].call({ addr: APPS.find((a) => a.app === to)!.vip, port: PORT, host, path, headers });
@@ -89,6 +94,10 @@ describe('mesh mode with real Envoy sidecars', () => {
     net = createMeshNetwork('mesh');
     const spaces = Object.fromEntries(APPS.map((a) => [a.app, net.add(a.app)])) as Record<App, ReturnType<MeshNetwork['add']>>;
     for (const a of APPS) ips[a.app] = spaces[a.app].ip;
+    const legacyNs = net.add('legacy', { capture: false });
+    ips.legacy = legacyNs.ip;
+    const app = legacyNs.spawn(process.execPath, [join(import.meta.dirname, '../support/sidecar-app.mjs'), 'legacy-1', String(PORT), '15100']);
+    legacy = { stop: async () => void app.kill('SIGKILL') };
     dir = mkdtempSync(join(tmpdir(), 'mesh-e2e-'));
     gatewayPort = await freePort();
     writeFileSync(join(dir, 'setup.yaml'), setupYaml(ips, false, gatewayPort));
@@ -100,6 +109,7 @@ describe('mesh mode with real Envoy sidecars', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await legacy?.stop();
     await gateway?.stop();
     await Promise.all(Object.values(w).map((x) => x.stop()));
     await mp?.stop();
@@ -122,6 +132,19 @@ describe('mesh mode with real Envoy sidecars', () => {
     const r = await fetch(`http://${ips.reviews}:${PORT}/plain`, { headers: { host: fqdn('reviews') } });
     expect(r.status).toBe(200);
     expect(((await r.json()) as { headers: Record<string, string> }).headers['x-forwarded-client-cert']).toBeUndefined();
+  });
+
+  it('a destination without a sidecar is reached in plain text (PERMISSIVE peer)', async () => {
+    const r = await waitFor('productpage -> legacy', async () => {
+      const x = await w.productpage.call({ addr: '10.96.0.16', port: PORT, host: `legacy.${BACK}.svc.cluster.local`, path: '/legacy' });
+      return x.status === 200 ? x : undefined;
+    }, 20_000, 200);
+    const seen = JSON.parse(r.body) as { app: string; headers: Record<string, string> };
+    expect(seen.app).toBe('legacy-1');
+    expect(seen.headers['x-forwarded-client-cert']).toBeUndefined(); // no sidecar in front of it
+    expect(await w.productpage.admin('/stats?filter=legacy')).not.toMatch(/legacy_9080@bookinfo-frontends\.ssl\.handshake: [1-9]/);
+    const served = (await mp.get('/debug/config/sidecar:bookinfo-frontends/productpage-1')) as { resources: { cluster: Array<{ name: string; transportSocketMatches?: unknown }> } };
+    expect(served.resources.cluster.find((c) => c.name === `svc/${BACK}/legacy:${PORT}@${FRONT}`)?.transportSocketMatches).toBeUndefined();
   });
 
   it('seed 04: only productpage may call ratings, on /ratings*; STRICT refuses plain text', async () => {

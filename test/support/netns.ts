@@ -30,7 +30,8 @@ export interface Netns {
 export interface MeshNetwork {
   /** The host's address on the bridge: meshplane's xDS port listens here. */
   hostIp: string;
-  add(label: string): Netns;
+  /** A workload namespace; `capture: false` for a workload without a sidecar (no iptables rules). */
+  add(label: string, opts?: { capture?: boolean }): Netns;
   cleanup(): void;
 }
 
@@ -70,7 +71,7 @@ export function createMeshNetwork(prefix = 'mesh'): MeshNetwork {
 
   const net: MeshNetwork = {
     hostIp,
-    add(label) {
+    add(label, opts) {
       const n = made.length + 2;
       const name = `${prefix}-${tag}-${label}`;
       const host = `${prefix}h${tag}${n}`.slice(0, 15);
@@ -92,6 +93,7 @@ export function createMeshNetwork(prefix = 'mesh'): MeshNetwork {
       sh('ip', ['-n', name, 'link', 'set', peer, 'up']);
       sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
       sh('ip', ['-n', name, 'route', 'add', 'default', 'via', hostIp]);
+      if (opts?.capture === false) return ns;
       const ipt = (...args: string[]) => ns.run('iptables', ['-t', 'nat', ...args]);
       // Inbound: everything but the uncaptured ports goes to the sidecar's inbound listener.
       ipt('-N', 'MESH_INBOUND');
