@@ -42,8 +42,8 @@ function setupYaml(ips: Record<App | 'legacy', string>, isolation = false, gatew
     docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${ws}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${ws}}]}]}`);
     docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ws}, labels: {istio-injection: enabled}}`);
   }
-  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${BACK}, namespace: ${BACK}}\nspec:\n  exportTo: [{workspaces: [{name: ${FRONT}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}]}]\n  options: {serviceIsolation: {enabled: ${isolation}, trimProxyConfig: true}}`);
-  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${FRONT}, namespace: ${FRONT}}\nspec:\n  importFrom: [{workspaces: [{name: ${BACK}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}]}]\n  exportTo: [{workspaces: [{name: ${GW}}], resources: [{kind: SERVICE, labels: {app: productpage}}]}]`);
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${BACK}, namespace: ${BACK}}\nspec:\n  exportTo: [{workspaces: [{name: ${FRONT}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}, {kind: ROUTE_TABLE}]}]\n  options: {serviceIsolation: {enabled: ${isolation}, trimProxyConfig: true}}`);
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: ${FRONT}, namespace: ${FRONT}}\nspec:\n  importFrom: [{workspaces: [{name: ${BACK}}], resources: [{kind: SERVICE}, {kind: VIRTUAL_DESTINATION}, {kind: ROUTE_TABLE}]}]\n  exportTo: [{workspaces: [{name: ${GW}}], resources: [{kind: SERVICE, labels: {app: productpage}}]}]`);
   for (const a of APPS) {
     docs.push(`apiVersion: v1\nkind: Pod\nmetadata: {name: ${a.app}-1, namespace: ${a.ns}, labels: {app: ${a.app}}}\nspec: {serviceAccountName: bookinfo-${a.app}}`);
     docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: ${a.app}, namespace: ${a.ns}, labels: {app: ${a.app}}}\nspec: {selector: {app: ${a.app}}, clusterIP: ${a.vip}, ports: [{name: http, port: ${PORT}, targetPort: ${PORT}}]}`);
@@ -222,6 +222,24 @@ describe('mesh mode with real Envoy sidecars', () => {
     expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-forwarded-client-cert']).toContain(`URI=spiffe://cluster.local/ns/${GW}/sa/${GW_SA}`);
     await expectStatus('details', 'productpage', 403, '/productpage'); // a meshed caller with another identity
     await expect(fetch(`http://${ips.productpage}:${PORT}/productpage`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+  });
+
+  it('a sidecar-served RouteTable reaches the sidecars of the workspaces that import it, with delegation and route policies', async () => {
+    writePolicies(
+      `apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: ratings-api, namespace: ${BACK}, labels: {api: ratings}}\nspec:\n  hosts: [ratings-api.mesh]\n  http: [{name: v1, labels: {tier: public}, matchers: [{uri: {prefix: /v1}}], delegate: {routeTables: [{name: ratings-api-v1}]}}]`,
+      `apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: ratings-api-v1, namespace: ${BACK}}\nspec:\n  http: [{name: get, matchers: [{uri: {prefix: /v1/}}], forwardTo: {pathRewrite: /ratings/, destinations: [{ref: {name: ratings}, port: {number: ${PORT}}}]}}]`,
+      policy('HeaderManipulationPolicy', 'tag-public', BACK, `  applyToRoutes: [{route: {labels: {tier: public}}}]\n  config: {appendRequestHeaders: {x-api-tier: public}}`),
+    );
+    const seen = await waitFor('productpage -> ratings-api.mesh/v1/1', async () => {
+      const r = await call('productpage', 'ratings', '/v1/1', {}, 'ratings-api.mesh');
+      return r.status === 200 ? (JSON.parse(r.body) as { app: string; path: string; headers: Record<string, string> }) : undefined;
+    }, 20_000, 200);
+    expect(seen).toMatchObject({ app: 'ratings-1', path: '/ratings/1' });
+    expect(seen.headers['x-api-tier']).toBe('public');
+    expect(seen.headers['x-forwarded-client-cert']).toContain('sa/bookinfo-productpage'); // still mTLS to the sidecar
+    // Outsiders do not import the table: their sidecars have no such host.
+    expect(JSON.stringify(await mp.get('/debug/config/sidecar:outsiders/curl-1'))).not.toContain('ratings-api.mesh');
+    expect(JSON.stringify(await mp.get('/debug/config/sidecar:bookinfo-frontends/productpage-1'))).toContain('ratings-api.mesh');
   });
 
   it('removing the policies restores access', async () => {
