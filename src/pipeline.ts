@@ -5,9 +5,10 @@ import { createCore, type CoreSettings } from './core/index.js';
 import type { CoreResult } from './ir/types.js';
 import type { Resource } from './resources/schema.js';
 import type { ResourceSet } from './sources/file.js';
-import { translateAll, type TranslateOptions } from './translate/index.js';
+import { translateAll, type EnvoyResources, type TranslateOptions } from './translate/index.js';
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
 import type { Metrics } from './xds/metrics.js';
+import { MeshServing } from './mesh-serving.js';
 
 export interface PipelineState {
   core?: CoreResult;
@@ -41,6 +42,8 @@ export function runPipeline(
   state: PipelineState,
   metrics?: Metrics,
   sinks: Array<(core: CoreResult) => void> = [],
+  /** Mesh mode: sidecars' certificates and snapshot reuse (docs/mesh.md). */
+  mesh: MeshServing = new MeshServing(cache, log),
 ): () => void {
   const computeCore = createCore();
   const apply = (set: ResourceSet, started: number) => {
@@ -48,7 +51,16 @@ export function runPipeline(
     const core = computeCore(set.resources, settings, set.rejected);
     const perGateway = translateAll(core.ir, opts);
     const next = new Map<string, Snapshot>();
-    for (const [key, resources] of perGateway) {
+    mesh.begin(core);
+    const served = new Map<string, EnvoyResources>();
+    for (const [key, translated] of perGateway) {
+      const resources = mesh.withSecrets(key, translated);
+      served.set(key, resources);
+      const reused = mesh.reuse(key, resources);
+      if (reused) {
+        next.set(key, reused);
+        continue;
+      }
       try {
         next.set(key, buildSnapshot(resources));
       } catch (err) {
@@ -58,6 +70,7 @@ export function runPipeline(
       }
     }
     cache.setAll(next);
+    mesh.done(next, (key) => served.get(key));
     if (metrics) {
       metrics.translation.observe((performance.now() - started) / 1000);
       metrics.resources.reset();

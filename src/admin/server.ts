@@ -15,7 +15,8 @@ import { isUiPath, serveUiFile } from './ui/static-files.js';
 export function statusWithRejections(state: PipelineState, xds: XdsServer): Record<string, ResourceStatus> {
   const out: Record<string, ResourceStatus> = JSON.parse(JSON.stringify(state.core?.status ?? {}));
   for (const r of xds.rejected()) {
-    const owner = ownerOfEnvoyResource(r.type, r.resource) ?? `envoy:${r.type}/${r.resource}`;
+    // A sidecar's own listeners, routes and secrets belong to its Pod.
+    const owner = ownerOfEnvoyResource(r.type, r.resource) ?? (r.key.startsWith('sidecar:') ? `Pod/${r.key.slice('sidecar:'.length)}` : `envoy:${r.type}/${r.resource}`);
     const s = (out[owner] ??= { state: 'ACCEPTED', messages: [] });
     s.state = 'INVALID';
     s.messages.push(`proxy ${r.node} (${r.key}) rejected ${r.type} ${r.resource} at ${r.at}: ${r.message.trim().split('\n')[0]}; it keeps its last accepted version`);

@@ -5,10 +5,13 @@ import type { CoreResult, FinalRoute } from '../ir/types.js';
 import { destinationKey, labelProvenance, type PolicyExplanation } from '../core/explain.js';
 import type { Resource, RouteTableR } from '../resources/schema.js';
 import { nsName } from '../resources/schema.js';
+import { workloadLines, workloadsView } from './explain-mesh.js';
 
 export interface ExplainOutput {
   routes: Array<Record<string, unknown>>;
   destinations: Array<Record<string, unknown>>;
+  /** Mesh mode: per sidecar workload (explain-mesh.ts). */
+  workloads?: Array<Record<string, unknown>>;
   status: CoreResult['status'];
 }
 
@@ -54,6 +57,7 @@ export function explainView(core: CoreResult, why?: PolicyExplanation, resources
   return {
     routes: routes.filter((r) => aboutPolicy(r)),
     destinations: filter.route ? [] : destinations.filter((d) => !filter.policy || aboutPolicy({ policies: [...d.clientPolicies, ...d.serverPolicies], skipped: d.skipped })),
+    ...(filter.route || filter.policy ? {} : workloadsView(core)),
     status: filter.policy ? Object.fromEntries(Object.entries(core.status).filter(([k]) => k === filter.policy)) : filter.route ? {} : core.status,
   };
 }
@@ -84,6 +88,7 @@ export function explainTable(out: ExplainOutput, color: boolean): string {
     lines.push(`${d.kind} ${d.namespace}/${d.name} (owner ${d.owner}, used from ${d.consumer})  client[${client.join(', ') || '-'}]  server[${server.join(', ') || '-'}]`);
     for (const s of skipped) lines.push(`    skipped ${ref(s)} [${s.reason}]: ${s.message}`);
   }
+  lines.push(...workloadLines(out.workloads));
   const bad = Object.entries(out.status).filter(([, s]) => s.state !== 'ACCEPTED');
   if (bad.length) {
     lines.push('', 'status:');

@@ -7,6 +7,7 @@ import { startAdminServer } from '../admin/server.js';
 import { isLoopback } from '../admin/access.js';
 import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
+import { addIdentityCommand, DEFAULT_TRUST_DOMAIN, lifetime, startMesh } from './mesh.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings, positiveInt } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
@@ -33,6 +34,7 @@ const limitFlag = (flag: string) => (v: string) => {
 };
 
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
+addIdentityCommand(program);
 
 program
   .command('serve')
@@ -60,9 +62,14 @@ program
   .option('--max-delay-ms <ms>', 'apply a continuous burst of file changes at least this often', (v) => Number(v), 1000)
   .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
+  .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
+  .option('--ca-cert <file>', 'mesh mode: root CA certificate that signs workload certificates (with --ca-key)')
+  .option('--ca-key <file>', 'mesh mode: private key of --ca-cert')
+  .option('--state-dir <dir>', 'where a generated root CA is kept (default: <config-dir>/.meshplane)')
+  .option('--workload-cert-ttl <duration>', 'mesh mode: lifetime of workload certificates; renewed at half of it', lifetime, 24 * 3.6e6)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
-    const settings = coreSettings(opts);
+    const settings = { ...coreSettings(opts), trustDomain: opts.trustDomain };
     const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
@@ -72,7 +79,8 @@ program
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
     if (tlsFlags.some(Boolean) && !tlsFlags.every(Boolean)) throw new Error('mTLS needs all of --xds-tls-cert, --xds-tls-key and --xds-client-ca');
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
-    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
+    const mesh = await startMesh(opts, dir, state, cache, log);
+    const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
     const stop = runPipeline(
       watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
       settings,
@@ -82,6 +90,7 @@ program
       state,
       ads.metrics,
       opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
+      mesh.mesh,
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
       throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
@@ -104,6 +113,7 @@ program
       stopping = true;
       log.info({ signal }, 'shutting down');
       stop();
+      mesh.certs.stop();
       admin.close();
       await ads.close(3000);
       log.info('stopped');

@@ -34,12 +34,16 @@ import { DEFAULT_ROUTE_LIMITS, flattenRootTable, hostAllowed, indexChildTables, 
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
+import { updateEndpoints } from './endpoint-updates.js';
+import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
 
 export type { RouteLimits } from './routes.js';
 
 export interface CoreSettings {
+  /** Mesh mode: the SPIFFE trust domain of workload identities (default cluster.local). */
+  trustDomain?: string;
   clusterName: string;
   featureGates: FeatureGates;
   /** Defaults in DEFAULT_ROUTE_LIMITS; see docs/operations.md "Limits". */
@@ -57,7 +61,7 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Workspace']);
 const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
@@ -85,7 +89,22 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   let attachMemo = newRouteAttachMemo();
+  let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
+    // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
+    const sideKey = JSON.stringify([settings, rejected]);
+    const slices = memo && last?.sideKey === sideKey ? changedSlicesOnly(last.input, input) : undefined;
+    if (slices?.length) {
+      const swap = new Map(slices.map((c) => [c.before, c.after]));
+      const known = new Set(memo!.inputs);
+      const nonPolicyNow = memo!.inputs.map((r) => swap.get(r) ?? r);
+      const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
+      if (patched) {
+        memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
+        last = { input, sideKey, result: patched.result };
+        return patched.result;
+      }
+    }
     const pre = new StatusBook();
     const resources = dedupe(input, pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
@@ -100,8 +119,24 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const status = stage.status.clone();
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
-    return attachPolicies(stage, policies, settings, status, attachMemo);
+    const result = attachPolicies(stage, policies, settings, status, attachMemo);
+    last = { input, sideKey, result };
+    return result;
   };
+}
+
+/** The EndpointSlices that changed, if nothing else did (same resources, same order). */
+function changedSlicesOnly(before: readonly Resource[], after: readonly Resource[]): Array<{ before: Resource; after: Resource }> | undefined {
+  if (before.length !== after.length) return undefined;
+  const changed: Array<{ before: Resource; after: Resource }> = [];
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i];
+    const b = after[i];
+    if (a === b) continue;
+    if (a.kind !== 'EndpointSlice' || b.kind !== 'EndpointSlice' || resourceKey(a) !== resourceKey(b) || srcOf(a) !== srcOf(b)) return undefined;
+    changed.push({ before: a, after: b });
+  }
+  return changed;
 }
 
 /** Deterministic order and one resource per key. */
@@ -247,6 +282,9 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   });
   const placed = placePolicies(supported, ws);
   const allBackends = new Map(stage.backends);
+  // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
+  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
+  const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
   const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, attachMemo);
@@ -267,7 +305,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
     const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
     use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
   }
-  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates);
+  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates, (d, consumer) => hasEnforcementPoint(plan, meshCtx, d, consumer));
   const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
   const finalBackends = [...allBackends.values()]
     .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
@@ -317,9 +355,11 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
     gateways.push({ ref: key, workspace: gwWs, listeners });
   }
 
+  const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
+
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, namespaces: stage.namespaces }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

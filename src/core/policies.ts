@@ -217,6 +217,8 @@ export function attachDestinationPolicies(
   clusterName: string,
   status: StatusBook,
   gates: FeatureGates,
+  /** Whether a sidecar enforces server-side policies on d for this consumer (mesh mode). */
+  enforced: (d: DestinationUse, consumer: string) => boolean = () => false,
 ): DestinationIR[] {
   const out: DestinationIR[] = [];
   const destPolicies = placed.filter((p) => p.policy.spec.applyToDestinations?.length || (p.ref.kind === 'AccessPolicy' && selectsNothing(p.policy)));
@@ -256,9 +258,12 @@ export function attachDestinationPolicies(
           status.count(p.key, 'destinationsSelected');
         }
       }
-      for (const p of serverSide) {
-        // Server-side policies are enforced by the destination's sidecar; meshplane serves gateways only so far.
-        status.warn(p.key, `${p.ref.kind} applies server-side to ${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name}, but it has no enforcement point: meshplane serves no sidecars yet`);
+      if (serverSide.length && !enforced(d, consumer)) {
+        for (const p of serverSide) {
+          // Server-side policies are enforced by the destination's own sidecar (docs/mesh.md).
+          const behind = d.kind === 'VIRTUAL_DESTINATION' ? `none of its backing Services in workspace "${consumer}" has` : 'none of its workloads has';
+          status.warn(p.key, `${p.ref.kind} applies server-side to ${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name}, but it has no enforcement point: ${behind} a sidecar (label the Pods sidecar.istio.io/inject: "true" or the namespace istio-injection: enabled)`);
+        }
       }
       out.push({ kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name, owner: d.owner, consumer, clientPolicies: c.applied, serverPolicies: s.applied });
     }

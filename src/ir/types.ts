@@ -140,9 +140,102 @@ export interface PolicyIR extends PolicyRef {
   errors: string[];
   extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean };
   rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
+  /** AccessPolicy: its allow rules with clients resolved to SPIFFE principals. */
+  access?: AccessIR;
+}
+
+// ---- mesh mode: the workload (sidecar) side of the IR ---------------------
+
+export type TlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** A match on a peer's SPIFFE ID (the URI SAN of its certificate). */
+export type PrincipalMatch = { exact: string } | { prefix: string } | { regex: string } | { none: true };
+
+export interface AccessRuleIR {
+  /** null: any client. Otherwise the peer must match one of these. */
+  principals: PrincipalMatch[] | null;
+  ipBlocks: string[];
+  paths: string[];
+  methods: string[];
+  headers: Array<{ name: string; values: string[]; notValues: string[] }>;
+}
+
+export interface AccessIR {
+  tlsMode?: TlsMode;
+  /** Allow rules (OR'ed); null for an authn-only policy, which does not restrict callers. */
+  rules: AccessRuleIR[] | null;
+}
+
+/** One port of the workload that a Service (or a VirtualDestination through one) sends traffic to. */
+export interface InboundPortIR {
+  /** The port the app listens on inside the workload (the Service's targetPort). */
+  port: number;
+  protocol: 'HTTP' | 'HTTP2';
+  /** "Service ns/name:port" and "VirtualDestination ns/name:port" that reach this port. */
+  destinations: string[];
+  tlsMode: TlsMode;
+  /** Server-side policies enforced here (AccessPolicy), merged into one allow-list. */
+  policies: PolicyRef[];
+  /** Service isolation: only these peers may call (null = isolation off). */
+  isolation: PrincipalMatch[] | null;
+}
+
+/** A destination the workload's workspace may reach, as its sidecar routes to it. */
+export interface OutboundServiceIR {
+  kind: DestinationKind;
+  namespace: string;
+  name: string;
+  port: number;
+  cluster: string;
+  /** Host names the app may use (FQDN, short forms, cluster IP); a VD's hosts. */
+  domains: string[];
+  /** Client-side policies of the workload's workspace (§6) that act on the default route. */
+  policies: PolicyRef[];
+}
+
+export interface OutboundIR {
+  workspace: string;
+  services: OutboundServiceIR[];
+  /** Sidecar-served route tables (no virtualGateways) owned or imported by the workspace: FinalRoute ids. */
+  routes: string[];
+}
+
+export interface WorkloadIR {
+  /** "ns/name" of the Pod: the sidecar's snapshot key is sidecar:<ref>. */
+  ref: string;
+  namespace: string;
+  name: string;
+  workspace: string;
+  serviceAccount: string;
+  /** spiffe://<trust domain>/ns/<namespace>/sa/<service account> */
+  spiffeId: string;
+  labels: Record<string, string>;
+  inbound: InboundPortIR[];
+  outbound: OutboundIR;
+  /** Workload-scoped policies in force here (AccessLogPolicy, applyToWorkloads AccessPolicy), for explain. */
+  policies: PolicyRef[];
+  /** Why policies that name this workload are not enforced by it. */
+  notEnforced: Array<PolicyRef & { reason: string }>;
+}
+
+/** Upstream mTLS for a cluster: which endpoints run a sidecar and which identities they may present. */
+export interface UpstreamTlsIR {
+  meshedEndpoints: string[]; // "address:port"
+  principals: string[];
+}
+
+export interface MeshIR {
+  trustDomain: string;
+  workloads: WorkloadIR[];
+  /** By cluster name: every backend with meshed endpoints (sidecars' and gateways'). */
+  upstreamTls: Record<string, UpstreamTlsIR>;
+  /** Gateways in the mesh: VirtualGateway "ns/name" -> the SPIFFE ID it presents to meshed destinations. */
+  gateways: Record<string, string>;
 }
 
 export interface IR {
+  /** Mesh mode: sidecar workloads (absent when no Pod runs a sidecar). */
+  mesh?: MeshIR;
   gateways: GatewayIR[];
   routes: FinalRoute[];
   destinations: DestinationIR[];

@@ -194,7 +194,50 @@ export const accessLogConfig = z.strictObject({
     .optional(),
 });
 
-export const accessPolicyConfig = z.record(z.string(), z.unknown());
+// AccessPolicy (Gloo v2 shape): enforced by the destination's sidecar as Envoy RBAC (docs/mesh.md).
+const k8sNamePattern = z
+  .string()
+  .min(1)
+  .regex(/^[a-z0-9*]([-a-z0-9.*]*[a-z0-9*])?$/, 'must be a Kubernetes name, optionally with * globs');
+const serviceAccountSelector = z.strictObject({
+  name: k8sNamePattern.optional(),
+  namespace: k8sNamePattern.optional(),
+  cluster: z.string().min(1).optional(),
+  workspace: z.string().min(1).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+const cidr = z.string().refine((v) => isCidr(v), { message: 'must be an IPv4 or IPv6 address or CIDR block, e.g. 10.0.0.0/8' });
+/** Istio-style path: exact, "/prefix*", "*suffix", or "*". */
+const accessPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.slice(1, -1).includes('*'), { message: 'a * may only start (suffix match) or end (prefix match) the path' });
+const accessHeader = z
+  .strictObject({ name: z.string().min(1), values: z.array(z.string()).optional(), notValues: z.array(z.string()).optional() })
+  .refine((h) => (h.values?.length ?? 0) + (h.notValues?.length ?? 0) > 0, { message: 'set values and/or notValues' });
+const authz = z.strictObject({
+  allowedClients: z.array(z.strictObject({ serviceAccountSelector })).optional(),
+  allowedIpBlocks: z.array(cidr).optional(),
+  allowedPaths: z.array(accessPath).optional(),
+  allowedMethods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an HTTP method in capitals, e.g. GET')).optional(),
+  match: z.strictObject({ request: z.strictObject({ headers: z.array(accessHeader).optional() }).optional() }).optional(),
+});
+export type AccessAuthz = z.infer<typeof authz>;
+export const accessPolicyConfig = z.strictObject({
+  authn: z.strictObject({ tlsMode: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']) }).optional(),
+  authz: authz.optional(),
+  authzList: z.array(authz).optional(),
+  enforcementLayers: z.strictObject({ mesh: z.boolean().optional(), cni: z.boolean().optional() }).optional(),
+});
+export type AccessPolicyConfig = z.infer<typeof accessPolicyConfig>;
+
+function isCidr(v: string): boolean {
+  const [addr, bits, ...rest] = v.split('/');
+  if (rest.length) return false;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 32));
+  return /^[0-9a-fA-F:]+$/.test(addr) && addr.includes(':') && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= 128));
+}
 
 /** Kinds that upstream Envoy cannot enforce: accepted by the schema, then rejected with UNSUPPORTED. */
 export const UNSUPPORTED_KINDS: Record<string, string> = {

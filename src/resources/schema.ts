@@ -102,10 +102,20 @@ const sharingRule = z.strictObject({
 });
 export type SharingRule = z.infer<typeof sharingRule>;
 
+// Gloo v2 WorkspaceSettings options. serviceIsolation is meshplane's (mesh mode,
+// docs/mesh.md); the others are accepted in their Gloo shape and not used yet.
+const workspaceOptions = z.strictObject({
+  serviceIsolation: z.strictObject({ enabled: z.boolean().default(false), trimProxyConfig: z.boolean().optional() }).optional(),
+  federation: z.record(z.string(), z.unknown()).optional(),
+  eastWestGateways: z.array(z.record(z.string(), z.unknown())).optional(),
+  virtualDestClientMode: z.record(z.string(), z.unknown()).optional(),
+});
+export type WorkspaceOptions = z.infer<typeof workspaceOptions>;
+
 const workspaceSettingsSpec = z.strictObject({
   importFrom: z.array(sharingRule).default([]),
   exportTo: z.array(sharingRule).default([]),
-  options: z.record(z.string(), z.unknown()).optional(),
+  options: workspaceOptions.optional(),
 });
 
 const extAuthServerSpec = z.strictObject({
@@ -366,6 +376,7 @@ export const KINDS = {
   Namespace: { group: 'v1', clusterScoped: true },
   Service: { group: 'v1', spec: serviceSpec },
   Pod: { group: 'v1' },
+  ServiceAccount: { group: 'v1' },
   EndpointSlice: { group: 'discovery.k8s.io/v1', body: endpointSliceBody },
 } satisfies Record<string, KindDef>;
 
@@ -414,6 +425,7 @@ export type ServiceR = Resource<'Service', z.infer<typeof serviceSpec>>;
 export type EndpointSliceR = Resource<'EndpointSlice', undefined> & { body: z.infer<typeof endpointSliceBody> };
 export type NamespaceR = Resource<'Namespace', unknown>;
 export type PodR = Resource<'Pod', unknown>;
+export type ServiceAccountR = Resource<'ServiceAccount', unknown>;
 export type PolicyR = Resource<PolicyKind, PolicySpec>;
 export type ExtAuthServerR = Resource<'ExtAuthServer', z.infer<typeof extAuthServerSpec>>;
 

@@ -1,9 +1,11 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { GatewayIR, IR } from '../ir/types.js';
+import type { Backend, GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
 import { cluster, clusterLoadAssignment } from './clusters.js';
 import { listener } from './listeners.js';
-import { gatewayKey, proxylessKey } from '../ir/keys.js';
+import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
+import { translateSidecar } from './sidecar.js';
+import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { routeConfiguration } from './routes.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
@@ -24,13 +26,15 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   const backends = ir.backends.filter((b) => used.has(b.cluster));
-  out.cluster = backends.map((b) => cluster(b, ir.policies));
-  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => clusterLoadAssignment(b, ir.policies));
+  // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
+  const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
+  out.cluster = backends.map((b) => meshCluster(b, ir, tls(b)));
+  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => meshEndpoints(b, ir, tls(b)));
   return out;
 }
 
 /** Finds every `cluster` / `clusterName` / `name` of weighted clusters in a config tree. */
-function collectClusters(node: unknown, into: Set<string>): void {
+export function collectClusters(node: unknown, into: Set<string>): void {
   if (Array.isArray(node)) return node.forEach((n) => collectClusters(n, into));
   if (!node || typeof node !== 'object') return;
   for (const [k, v] of Object.entries(node)) {
@@ -40,9 +44,14 @@ function collectClusters(node: unknown, into: Set<string>): void {
   }
 }
 
-/** Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for proxyless clients (key "proxyless:<ws>"). */
+/**
+ * Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for
+ * proxyless clients (key "proxyless:<ws>"), one per sidecar workload ("sidecar:ns/pod").
+ */
 export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyResources> {
   const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts)]));
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
+  const outbound: OutboundCache = new Map();
+  for (const wl of ir.mesh?.workloads ?? []) out.set(sidecarKey(wl.ref), translateSidecar(ir, wl, outbound));
   return out;
 }

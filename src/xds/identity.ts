@@ -1,6 +1,6 @@
 // Who a proxy is, which config it gets, and whether it may have it.
 import type { PeerCertificate } from 'node:tls';
-import { gatewayKey, proxylessKey } from '../ir/keys.js';
+import { gatewayKey, parseSnapshotKey, proxylessKey, sidecarKey } from '../ir/keys.js';
 
 export interface NodeInfo {
   id: string;
@@ -30,6 +30,11 @@ export function nodeInfo(node: NodeProto | undefined): NodeInfo | undefined {
  */
 export function proxyKey(n: NodeInfo): string | undefined {
   if (n.metadata.role === 'proxyless') return n.metadata.workspace ? proxylessKey(n.metadata.workspace) : undefined;
+  // A sidecar names its Pod; labels and service account come from the Pod resource, never from the proxy.
+  if (n.metadata.role === 'sidecar') {
+    const name = n.metadata.workload || n.metadata.name;
+    return n.metadata.namespace && name ? sidecarKey(`${n.metadata.namespace}/${name}`) : undefined;
+  }
   if (n.metadata.role !== undefined && n.metadata.role !== 'gateway') return undefined;
   const ref = n.metadata.gateway || (n.metadata.namespace && n.metadata.name ? `${n.metadata.namespace}/${n.metadata.name}` : n.cluster);
   return ref ? gatewayKey(ref) : undefined;
@@ -56,9 +61,23 @@ export function certificateKeys(cert: PeerCertificate | undefined): string[] {
 
 export type Authorization = { ok: true } | { ok: false; reason: string };
 
-export function authorize(key: string, tls: boolean, cert: PeerCertificate | undefined): Authorization {
+/** The URI SANs of a certificate. */
+export const certificateUris = (cert: PeerCertificate | undefined): string[] =>
+  (cert?.subjectaltname ?? '').split(/,\s*/).map((p) => p.trim()).filter((p) => p.startsWith('URI:')).map((p) => p.slice(4));
+
+/**
+ * May this stream have the config of `key`? Sidecars: the certificate's SPIFFE
+ * ID must be the Pod's (`sidecarIdentity` looks it up in the current config).
+ */
+export function authorize(key: string, tls: boolean, cert: PeerCertificate | undefined, sidecarIdentity?: (key: string) => string | undefined): Authorization {
   if (!tls) return { ok: true }; // plain-text mode: trusted network, warned at start
   if (!cert || Object.keys(cert).length === 0) return { ok: false, reason: 'a client certificate is required' };
+  if (parseSnapshotKey(key)?.role === 'sidecar') {
+    const want = sidecarIdentity?.(key);
+    const have = certificateUris(cert);
+    if (!want) return { ok: false, reason: `no Pod with a sidecar is known for ${key} (yet)` };
+    return have.includes(want) ? { ok: true } : { ok: false, reason: `the client certificate is for ${have.join(', ') || 'no SPIFFE ID'}, but ${key} runs as ${want}` };
+  }
   const allowed = certificateKeys(cert);
   if (allowed.length === 0) return { ok: false, reason: 'the client certificate names no gateway (want a URI SAN spiffe://<domain>/ns/<namespace>/gateway/<name>)' };
   if (!allowed.includes(key)) return { ok: false, reason: `the client certificate is for ${allowed.join(', ')}, not for ${key}` };

@@ -49,6 +49,12 @@ export const ENVOY_PROTO_FILES = [
   'envoy/service/route/v3/rds.proto',
   'envoy/service/secret/v3/sds.proto',
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  // mesh mode (sidecars)
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
 ];
 
 let root: protobuf.Root | undefined;

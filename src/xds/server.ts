@@ -22,6 +22,8 @@ export interface XdsServerOptions {
   /** Close a stream whose proxy has not read for this long. */
   stallTimeoutMs?: number;
   metrics?: Metrics;
+  /** Mesh mode: the SPIFFE ID a sidecar's snapshot key belongs to (for mTLS authorization). */
+  sidecarIdentity?: (key: string) => string | undefined;
 }
 
 /** A rejection as the status API shows it. */
@@ -83,6 +85,7 @@ export class XdsServer {
       log,
       metrics: this.metrics,
       tls: !!opts.tls,
+      sidecarIdentity: opts.sidecarIdentity,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
       nextNonce: () => String(++self.nonce),
       register: (s) => self.streams.add(s),
@@ -136,7 +139,7 @@ export class XdsServer {
     const resources: Record<string, unknown[]> = {};
     for (const t of RESOURCE_TYPES) {
       const type = lookupType(TYPES[t]);
-      resources[t] = [...snap[t].resources.values()].map((r) => ({ version: r.version, ...(type.toObject(type.decode(r.value), { longs: String, enums: String, json: true }) as object) }));
+      resources[t] = [...snap[t].resources.values()].map((r) => redactKeys({ version: r.version, ...(type.toObject(type.decode(r.value), { longs: String, enums: String, json: true }) as object) }));
     }
     return { key, resources };
   }
@@ -155,4 +158,10 @@ export class XdsServer {
       });
     });
   }
+}
+
+/** Debug views never show private keys (sidecars' workload certificates travel as SDS secrets). */
+function redactKeys<T extends Record<string, unknown>>(r: T): T {
+  const tls = r.tlsCertificate as { privateKey?: unknown } | undefined;
+  return tls?.privateKey ? { ...r, tlsCertificate: { ...tls, privateKey: { inlineString: '[redacted]' } } } : r;
 }

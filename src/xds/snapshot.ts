@@ -2,6 +2,7 @@
 // same config gives the same versions on every replica and after restarts.
 import { createHash } from 'node:crypto';
 import type { EnvoyResources } from '../translate/index.js';
+import { sharedEncodeCache } from './encode-cache.js';
 import { encodeResource, TYPES, typeUrl, type ResourceType } from './protos.js';
 
 /** Push order: what is referenced goes before what references it, so Envoy never waits on warming. */
@@ -34,8 +35,10 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
   for (const type of RESOURCE_TYPES) {
     const encoded = new Map<string, EncodedResource>();
     for (const r of [...(resources[type] ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const value = encodeResource(TYPES[type], r.body, strict);
-      encoded.set(r.name, { name: r.name, typeUrl: typeUrl(type), value, version: hash(value) });
+      const { value, version } = strict
+        ? (() => { const v = encodeResource(TYPES[type], r.body, true); return { value: v, version: hash(v) }; })()
+        : sharedEncodeCache.get(TYPES[type], r.body, () => { const v = encodeResource(TYPES[type], r.body); return { value: v, version: hash(v) }; });
+      encoded.set(r.name, { name: r.name, typeUrl: typeUrl(type), value, version });
     }
     out[type] = { version: versionOf([...encoded.values()]), resources: encoded, since: performance.now() };
   }

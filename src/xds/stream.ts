@@ -18,6 +18,8 @@ export interface StreamHost {
   log: Logger;
   metrics: Metrics;
   tls: boolean;
+  /** Mesh mode: the SPIFFE ID a sidecar's snapshot key belongs to. */
+  sidecarIdentity?: (key: string) => string | undefined;
   stallTimeoutMs: number;
   nextNonce(): string;
   register(s: ProxyStream): void;
@@ -86,11 +88,11 @@ export abstract class ProxyStream {
     const key = node && proxyKey(node);
     if (!node || !key) {
       this.host.metrics.refused.inc({ reason: 'no_identity' });
-      this.refuse(grpc.status.INVALID_ARGUMENT, 'node.metadata.gateway (or node.cluster) must name a VirtualGateway "namespace/name"; a proxyless client sets metadata.role=proxyless and metadata.workspace');
+      this.refuse(grpc.status.INVALID_ARGUMENT, 'node.metadata.gateway (or node.cluster) must name a VirtualGateway "namespace/name"; a proxyless client sets metadata.role=proxyless and metadata.workspace; a sidecar sets metadata.role=sidecar, metadata.namespace and metadata.name (its Pod)');
       return false;
     }
     const cert: PeerCertificate | undefined = this.call.getAuthContext?.()?.sslPeerCertificate;
-    const auth = authorize(key, this.host.tls, cert);
+    const auth = authorize(key, this.host.tls, cert, this.host.sidecarIdentity);
     if (!auth.ok) {
       this.host.metrics.refused.inc({ reason: 'permission_denied' });
       this.host.log.warn({ node: node.id, key, reason: auth.reason }, 'refused an xDS stream');

@@ -1,0 +1,98 @@
+// The most frequent change in a mesh: a Service's endpoints (Pods come and
+// go). When only EndpointSlices changed, everything but the endpoints of the
+// backends that read them (and their upstream mTLS) stays as it was, so the
+// previous result is patched instead of recomputed. The result is identical
+// to a full computation (test/unit/mesh-endpoints.test.ts checks it).
+import type { Backend, CoreResult, UpstreamTlsIR } from '../ir/types.js';
+import type { EndpointSliceR, Resource, ServiceR, VirtualDestinationR } from '../resources/schema.js';
+import { resolveDestination, type DestinationCatalog } from './destinations.js';
+import { compareStr, selectorMatches } from './match.js';
+import type { WorkspaceIndex } from './workspaces.js';
+import { meshedAddresses, upstreamTlsOf } from './workloads.js';
+
+export interface EndpointStage {
+  ws: WorkspaceIndex;
+  catalog: DestinationCatalog;
+  backends: Map<string, Backend>;
+}
+
+const SERVICE_NAME = 'kubernetes.io/service-name';
+
+export function slicesByService(resources: readonly Resource[]): Map<string, EndpointSliceR[]> {
+  const out = new Map<string, EndpointSliceR[]>();
+  for (const r of resources) {
+    if (r.kind !== 'EndpointSlice') continue;
+    const svc = r.metadata.labels[SERVICE_NAME];
+    if (!svc) continue;
+    const key = `${r.metadata.namespace}/${svc}`;
+    const list = out.get(key);
+    if (list) list.push(r as EndpointSliceR);
+    else out.set(key, [r as EndpointSliceR]);
+  }
+  return out;
+}
+
+/**
+ * Patches `prev` for changed EndpointSlices (`changed`: old and new objects).
+ * Undefined when the change reaches further than endpoints (a Service without
+ * a selector, whose Pods are named by its slices): then compute in full.
+ */
+export function updateEndpoints<S extends EndpointStage>(
+  stage: S,
+  prev: CoreResult,
+  changed: Array<{ before: Resource; after: Resource }>,
+  resources: readonly Resource[],
+): { stage: S; result: CoreResult } | undefined {
+  const affected = new Set<string>();
+  for (const { before, after } of changed) for (const s of [before, after]) if (s.metadata.labels[SERVICE_NAME]) affected.add(`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}`);
+  for (const key of affected) {
+    const svc = stage.catalog.services.get(key) as ServiceR | undefined;
+    if (svc && !Object.keys((svc.spec as { selector?: Record<string, string> }).selector ?? {}).length) return undefined;
+  }
+  const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: slicesByService(resources) };
+  const vdReads = (vd: VirtualDestinationR | undefined) =>
+    !vd || [...affected].some((k) => {
+      const svc = catalog.services.get(k);
+      return !svc || vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: stage.ws.workspaceOf(svc.metadata.namespace), cluster: catalog.clusterName }));
+    });
+  const reads = (b: Backend) =>
+    (b.kind === 'SERVICE' && affected.has(`${b.namespace}/${b.name}`)) || (b.kind === 'VIRTUAL_DESTINATION' && vdReads(catalog.virtualDestinations.get(`${b.namespace}/${b.name}`)));
+
+  const replaced = new Map<string, Backend>();
+  const reresolve = (b: Backend): Backend | undefined => {
+    const consumer = b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0];
+    const r = resolveDestination(catalog, stage.ws, { ref: { name: b.name, namespace: b.namespace }, kind: b.kind, port: { number: b.port } }, b.namespace, consumer, Object.keys(b.subset).length ? b.subset : undefined);
+    return r.resolved && r.resolved.backend.cluster === b.cluster ? { ...r.resolved.backend, clientPolicies: b.clientPolicies } : undefined;
+  };
+  for (const b of prev.ir.backends) {
+    if (!reads(b)) continue;
+    const next = reresolve(b);
+    if (!next) return undefined;
+    replaced.set(b.cluster, next);
+  }
+  const stageBackends = new Map(stage.backends);
+  for (const [c, b] of stage.backends) {
+    if (!reads(b)) continue;
+    const next = reresolve(b);
+    if (!next) return undefined;
+    stageBackends.set(c, next);
+  }
+
+  let mesh = prev.ir.mesh;
+  if (mesh && replaced.size) {
+    const inbound = new Map(mesh.workloads.map((w) => [w.ref, w.inbound]));
+    const podByAddress = meshedAddresses(catalog, new Set(inbound.keys()));
+    const tlsModeOf = (pod: string, port: number) => inbound.get(pod)?.find((i) => i.port === port)?.tlsMode;
+    const tls: Record<string, UpstreamTlsIR> = { ...mesh.upstreamTls };
+    for (const [c, b] of replaced) {
+      const t = upstreamTlsOf(b, podByAddress, tlsModeOf, mesh.trustDomain);
+      if (t) tls[c] = t;
+      else delete tls[c];
+    }
+    mesh = { ...mesh, upstreamTls: Object.fromEntries(Object.entries(tls).sort(([a], [b]) => compareStr(a, b))) };
+  }
+  return {
+    stage: { ...stage, catalog, backends: stageBackends },
+    result: { ir: { ...prev.ir, backends: prev.ir.backends.map((b) => replaced.get(b.cluster) ?? b), ...(mesh ? { mesh } : {}) }, status: prev.status },
+  };
+}

@@ -1,0 +1,54 @@
+// Endpoint churn takes a fast path in the memoising core (only EndpointSlices
+// changed: patch endpoints and upstream mTLS); its result must be exactly a
+// full computation's.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { computeCore, createCore } from '../../src/core/index.js';
+import { translateAll } from '../../src/translate/index.js';
+import type { Resource } from '../../src/resources/schema.js';
+import { CreationClock, ManifestDirectory } from '../../src/sources/file.js';
+import { endpointSlice, estate } from '../../bench/mesh/estate.js';
+
+const scan = (dir: string) => new ManifestDirectory(join(import.meta.dirname, '../fixtures/scenarios', dir), new CreationClock(undefined, false), ['expected.yaml']).scan().resources;
+const replace = (rs: Resource[], ns: string, name: string, next: (r: Resource) => Resource) =>
+  rs.map((r) => (r.kind === 'EndpointSlice' && r.metadata.namespace === ns && r.metadata.name === name ? next(r) : r));
+const withAddresses = (r: Resource, addresses: string[], targetPod?: string): Resource => ({
+  ...r,
+  body: { ...r.body!, endpoints: addresses.map((a, i) => ({ addresses: [a], ...(i === 0 && targetPod ? { targetRef: { kind: 'Pod', name: targetPod, namespace: r.metadata.namespace } } : {}) })) },
+});
+
+describe('endpoint changes in the memoising core', () => {
+  it('gives the full computation\'s result for a mesh (endpoints, upstream mTLS)', () => {
+    const size = { workspaces: 6, podsPerWorkspace: 3, servicesPerWorkspace: 5 };
+    const base = estate(size);
+    const core = createCore();
+    const first = core(base);
+    let current = base;
+    for (const gen of [1, 2, 3]) {
+      current = replace(current, 'ns-0', 'svc-0-abc', () => endpointSlice(0, 0, size, gen));
+      const r = core(current);
+      expect(r.status).toBe(first.status); // the fast path: statuses cannot change
+      const full = computeCore(current);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(full));
+      // Translation reuses what the fast path left untouched; the Envoy config is still a fresh one's.
+      const sidecars = (c: typeof r) => JSON.stringify([...translateAll(c.ir, { listenerAddress: '0.0.0.0' })]);
+      expect(sidecars(r)).toBe(sidecars(full));
+    }
+    // An endpoint that stops being a meshed Pod loses mTLS.
+    current = replace(current, 'ns-1', 'svc-1-abc', (r) => withAddresses(r, ['10.9.9.9']));
+    const patched = core(current);
+    expect(JSON.stringify(patched)).toBe(JSON.stringify(computeCore(current)));
+    expect(patched.ir.mesh!.upstreamTls['svc/ns-1/svc-1:8080@ws-0']).toBeUndefined();
+  });
+
+  it('gives the full computation\'s result for gateways and sidecars of the bookinfo fixture', () => {
+    for (const dir of ['mesh-bookinfo', 'import-export-service', 'advanced-4-workload-selectors']) {
+      const base = scan(dir);
+      const core = createCore();
+      core(base);
+      const slice = base.find((r) => r.kind === 'EndpointSlice')!;
+      const next = replace(base, slice.metadata.namespace, slice.metadata.name, (r) => withAddresses(r, ['10.1.2.3', '10.1.2.4']));
+      expect(JSON.stringify(core(next)), dir).toBe(JSON.stringify(computeCore(next)));
+    }
+  });
+});
