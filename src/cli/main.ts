@@ -8,7 +8,7 @@ import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
-import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
+import { DEFAULT_FILE_LIMITS, LIMIT_FLAGS, ManifestDirectory, SourceState, watchManifestDirectory, type FileLimits } from '../sources/file.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
@@ -20,10 +20,21 @@ const port = (v: string) => {
   return n;
 };
 
+/** The file source's limits as options (docs/operations.md, "Limits"). */
+const withFileLimits = (cmd: Command): Command =>
+  cmd
+    .option(`${LIMIT_FLAGS.maxFileBytes} <bytes>`, 'larger manifest files are not read', Number, DEFAULT_FILE_LIMITS.maxFileBytes)
+    .option(`${LIMIT_FLAGS.maxDepth} <levels>`, 'deepest nesting of YAML mappings and sequences', Number, DEFAULT_FILE_LIMITS.maxDepth)
+    .option(`${LIMIT_FLAGS.maxAliasNodes} <nodes>`, 'nodes YAML aliases may add to one file when expanded', Number, DEFAULT_FILE_LIMITS.maxAliasNodes)
+    .option(`${LIMIT_FLAGS.maxDocumentNodes} <nodes>`, 'nodes in one YAML document', Number, DEFAULT_FILE_LIMITS.maxDocumentNodes);
+const fileLimitsOf = (opts: Record<string, number>): { limits: FileLimits } => ({
+  limits: { maxFileBytes: opts.maxFileBytes, maxDepth: opts.maxYamlDepth, maxAliasNodes: opts.maxYamlAliasNodes, maxDocumentNodes: opts.maxYamlDocumentNodes },
+});
+
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
 
-program
-  .command('serve')
+withFileLimits(program
+  .command('serve'))
   .description('watch a directory of manifests and serve Envoy config over ADS')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
   .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
@@ -34,7 +45,7 @@ program
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
-  .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
+  .option('--state-file <file>', 'where first-seen times and the last valid version of every resource are kept (default: <config-dir>/.meshplane-state.json)')
   .option('--xds-tls-cert <file>', 'server certificate for the xDS port (enables mTLS with --xds-tls-key and --xds-client-ca)')
   .option('--xds-tls-key <file>', 'private key of the server certificate')
   .option('--xds-client-ca <file>', 'CA that signs proxies\' client certificates')
@@ -42,13 +53,16 @@ program
   .option('--max-delay-ms <ms>', 'apply a continuous burst of file changes at least this often', (v) => Number(v), 1000)
   .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
+  .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
     const settings = coreSettings(opts);
     const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
+    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'));
+    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
+    const directory = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts));
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
@@ -56,7 +70,13 @@ program
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
     const stop = runPipeline(
-      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      watchManifestDirectory(directory, {
+        debounceMs: opts.debounceMs,
+        maxDelayMs: opts.maxDelayMs,
+        rescanMs: opts.rescanIntervalMs,
+        onError: (err) => log.error({ err: err.message }, 'config directory error'),
+        onEvent: (event, path) => log.debug({ event, path }, 'config file event'),
+      }),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
@@ -89,23 +109,24 @@ program
     process.on('SIGINT', () => void shutdown('SIGINT'));
   });
 
-program
-  .command('explain')
+withFileLimits(program
+  .command('explain'))
   .description('compute routes, destinations, policies and status for a directory once and print them')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
   .option('--output <format>', 'json or table', 'json')
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
-  .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
+  .option('--state-file <file>', 'first-seen times and last valid versions written by `serve` (read only here)')
   .action((opts) => {
     if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
     const settings = coreSettings(opts);
     const dir = resolve(opts.configDir);
     const log = createLogger('warn');
     // explain never writes the state file: it only reads what `serve` recorded.
-    const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
-    const set = new ManifestDirectory(dir, clock).scan();
+    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
+    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
+    const set = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts)).scan();
     logDiagnostics(set, log);
     const out = explainView(computeCore(set.resources, settings, set.rejected));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));
