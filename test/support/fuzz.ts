@@ -253,19 +253,26 @@ function getAt(doc: unknown, p: Path): unknown {
   return v;
 }
 
+/** The parent object of the value at `p`, or undefined when the path is gone. */
+function parentAt(root: unknown, p: Path): Record<string | number, unknown> | undefined {
+  let v = root;
+  for (const k of p.slice(0, -1)) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v && typeof v === 'object' ? (v as Record<string | number, unknown>) : undefined;
+}
+
 function setAt(doc: unknown, p: Path, value: unknown): unknown {
-  const root = clone(doc);
   if (p.length === 0) return value;
-  let v = root as Record<string | number, unknown>;
-  for (const k of p.slice(0, -1)) v = v[k] as Record<string | number, unknown>;
+  const root = clone(doc);
+  const v = parentAt(root, p);
+  if (!v) return doc;
   v[p[p.length - 1]] = value;
   return root;
 }
 
 function deleteAt(doc: unknown, p: Path): unknown {
   const root = clone(doc);
-  let v = root as Record<string | number, unknown>;
-  for (const k of p.slice(0, -1)) v = v[k] as Record<string | number, unknown>;
+  const v = parentAt(root, p);
+  if (!v) return doc;
   const last = p[p.length - 1];
   if (Array.isArray(v) && typeof last === 'number') v.splice(last, 1);
   else delete v[last];

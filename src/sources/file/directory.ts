@@ -109,6 +109,11 @@ export class ManifestDirectory {
     this.limits = fileLimits(opts.limits);
   }
 
+  /** Why the state file could not be written at the last scan, if it could not. */
+  get stateProblem(): string | undefined {
+    return this.state.saveProblem;
+  }
+
   scan(opts: ScanOptions = {}): ResourceSet {
     const now = opts.now ?? Date.now();
     const settleMs = opts.settleMs ?? 0;

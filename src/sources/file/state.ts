@@ -30,6 +30,8 @@ export class SourceState {
   private readonly stamped = new WeakMap<Resource, Resource>();
   /** Why (part of) the state file was not used, for a log line. */
   readonly loadProblem?: string;
+  /** Why the last save failed (cleared by the next good one). */
+  saveProblem?: string;
 
   constructor(
     private readonly path: string | undefined,
@@ -166,9 +168,15 @@ export class SourceState {
       files: Object.fromEntries([...this.files.keys()].sort().map((f) => [f, this.files.get(f)])),
     };
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data, null, 1) + '\n');
-    renameSync(tmp, this.path);
-    this.dirty = false;
+    try {
+      writeFileSync(tmp, JSON.stringify(data, null, 1) + '\n');
+      renameSync(tmp, this.path);
+      this.dirty = false;
+      this.saveProblem = undefined;
+    } catch (err) {
+      // E.g. a read-only ConfigMap mount: serving goes on, only restarts lose.
+      this.saveProblem = `cannot write the state file ${this.path} (${(err as Error).message}): first-seen times and last valid versions will not survive a restart; point --state-file at a writable path`;
+    }
   }
 }
 

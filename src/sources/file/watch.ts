@@ -50,6 +50,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
     let lastDigest = '';
     let watcher: FSWatcher | undefined;
     let watchedIno: number | undefined;
+    let stateProblem: string | undefined;
 
     const emit = () => {
       clearTimeout(debounce);
@@ -63,6 +64,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
         onError(err);
         return;
       }
+      if (directory.stateProblem !== stateProblem && (stateProblem = directory.stateProblem)) onError(new Error(stateProblem));
       // A file still being written, or a shrink waiting out the quiet period.
       if (directory.recheckAt !== undefined) recheck = setTimeout(emit, Math.max(10, directory.recheckAt - Date.now() + 5));
       ensureWatcher();

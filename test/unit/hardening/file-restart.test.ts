@@ -79,6 +79,16 @@ describe('the state file', () => {
   });
 });
 
+describe('a state file that cannot be written', () => {
+  it('costs only what survives a restart: the scan serves, and the problem says which flag to change', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), rt('a'));
+    const md = new ManifestDirectory(dir, new SourceState(join(dir, 'no-such-dir', 'state.json')));
+    expect(md.scan().resources).toHaveLength(1);
+    expect(md.stateProblem).toMatch(/cannot write the state file .*no-such-dir.*--state-file/);
+  });
+});
+
 describe('serve + restart', () => {
   it('a restarted meshplane serves exactly what it served before, though a file and a resource are broken now', async () => {
     const dir = tempDir();
