@@ -84,6 +84,15 @@ describe('a bad YAML file affects only itself', () => {
     expect(parseManifestText(aliasBomb(3), 'b.yaml', { maxFileBytes: 1e6, maxDepth: 100, maxAliasNodes: 500, maxDocumentNodes: 1e5 }).rejectedKeys[0].messages[0]).toMatch(/more than 500 nodes/);
   });
 
+  it('reports a bounded list of problems: the first 50 with their locations, then a count', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`).join('\n');
+    const parsed = parseManifestText(`apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: x, namespace: a}\n${keys}\n`, 'x.yaml');
+    const messages = parsed.rejectedKeys[0].messages;
+    expect(messages).toHaveLength(51);
+    expect(messages[49]).toBe('x.yaml:53:1 (document 0): k49: unknown field');
+    expect(messages[50]).toMatch(/and 19950 more problems/);
+  });
+
   it('never lets a `__proto__` key reach an object prototype', () => {
     const parsed = parseManifestText('apiVersion: v1\nkind: Namespace\nmetadata: {name: p}\nspec: {__proto__: {polluted: yes}}\n', 'p.yaml');
     expect(parsed.resources).toHaveLength(1);
