@@ -86,6 +86,8 @@ interface FileEntry {
   shrink?: { hash: string; since: number };
   /** Stat seen while waiting for a file whose mtime cannot be trusted (in the future). */
   observed?: { size: number; mtimeMs: number; at: number };
+  /** Size and times of the file when this entry was read. */
+  stat?: { size: number; mtimeMs: number; ctimeMs: number };
 }
 
 export interface ManifestDirectoryOptions {
@@ -95,9 +97,13 @@ export interface ManifestDirectoryOptions {
 /** Keeps per-file and per-resource last-good state between scans. */
 export class ManifestDirectory {
   private readonly files = new Map<string, FileEntry>();
+  /** Files whose content and stat disagreed, since when. */
+  private readonly suspect = new Map<string, number>();
   private readonly limits: FileLimits;
   /** After a scan: when a file that is still settling should be looked at again (epoch ms). */
   recheckAt: number | undefined;
+  /** After a scan: files whose new content waits for the quiet period. */
+  waiting: string[] = [];
 
   constructor(
     readonly dir: string,
@@ -118,6 +124,7 @@ export class ManifestDirectory {
     const now = opts.now ?? Date.now();
     const settleMs = opts.settleMs ?? 0;
     this.recheckAt = undefined;
+    this.waiting = [];
     const wake = (at: number) => (this.recheckAt = Math.min(this.recheckAt ?? Infinity, at));
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) {
       throw new Error(`config directory ${this.dir} does not exist or is not a directory`);
@@ -144,32 +151,36 @@ export class ManifestDirectory {
         delete prev.observed;
         continue;
       }
-      if (settleMs > 0 && read.text !== undefined && this.unsettled(prev, st, now, settleMs, wake)) {
+      if (settleMs > 0 && read.text !== undefined && (this.inconsistent(file, prev, st, read.bytes!, now, settleMs, wake) || this.unsettled(prev, st, now, settleMs, wake))) {
         // Still being written: keep what it served (in this run, or before a restart).
+        this.waiting.push(file);
         if (!prev) this.files.set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
         continue;
       }
       const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits);
+      const stat = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
       const before = prev ? (prev.contributed ?? prev.served) : this.state.servedBy(rel);
       if (parsed.fileError && before) {
-        this.files.set(file, { hash, parsed: kept(parsed), served: before });
+        this.files.set(file, { hash, parsed: kept(parsed), served: before, stat });
         continue;
       }
       if (settleMs > 0 && prev && shrinks(before ?? [], parsed)) {
         if (prev.shrink?.hash !== hash) prev.shrink = { hash, since: now };
         if (now - prev.shrink.since < settleMs) {
           wake(prev.shrink.since + settleMs);
+          this.waiting.push(file);
           continue; // maybe a truncated write: wait for it to stay this way
         }
       }
-      this.files.set(file, { hash, parsed, served: parsed.resources });
+      this.files.set(file, { hash, parsed, served: parsed.resources, stat });
     }
     for (const f of [...this.files.keys()]) if (!current.has(f)) this.files.delete(f);
+    for (const f of [...this.suspect.keys()]) if (!current.has(f)) this.suspect.delete(f);
     return this.assemble(current);
   }
 
   /** The file's content hash and text, or the problem that stops it being read. */
-  private read(abs: string, file: string, st: Stats): { hash: string; text?: string; parsed?: ParsedManifest } | undefined {
+  private read(abs: string, file: string, st: Stats): { hash: string; text?: string; bytes?: number; parsed?: ParsedManifest } | undefined {
     if (st.size > this.limits.maxFileBytes) return { hash: `too large:${st.size}`, parsed: fileTooLarge(file, st.size, this.limits) };
     let bytes: Buffer;
     try {
@@ -181,7 +192,27 @@ export class ManifestDirectory {
     }
     // Grew after the stat: checked again on the bytes read.
     if (bytes.length > this.limits.maxFileBytes) return { hash: `too large:${bytes.length}`, parsed: fileTooLarge(file, bytes.length, this.limits) };
-    return { hash: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') };
+    return { hash: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8'), bytes: bytes.length };
+  }
+
+  /**
+   * The bytes read disagree with the file's stat: a different size than
+   * stat says, or a new size with the modification and change times of the
+   * version read before (no write does that). Read again later.
+   */
+  private inconsistent(file: string, prev: FileEntry | undefined, st: Stats, bytes: number, now: number, settleMs: number, wake: (at: number) => void): boolean {
+    const s = prev?.stat;
+    const odd = bytes !== st.size || (!!s && s.size !== st.size && s.mtimeMs === st.mtimeMs && s.ctimeMs === st.ctimeMs);
+    if (!odd) {
+      this.suspect.delete(file);
+      return false;
+    }
+    // A file system whose sizes are always off (some FUSE mounts) is read after a while anyway.
+    const since = this.suspect.get(file) ?? now;
+    this.suspect.set(file, since);
+    if (now - since >= 10 * settleMs) return false;
+    wake(now + settleMs);
+    return true;
   }
 
   /**

@@ -66,6 +66,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       }
       if (directory.stateProblem !== stateProblem && (stateProblem = directory.stateProblem)) onError(new Error(stateProblem));
       // A file still being written, or a shrink waiting out the quiet period.
+      for (const file of directory.waiting) opts.onEvent?.('waiting for the quiet period', file);
       if (directory.recheckAt !== undefined) recheck = setTimeout(emit, Math.max(10, directory.recheckAt - Date.now() + 5));
       ensureWatcher();
       const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected, set.diagnostics])).digest('hex');

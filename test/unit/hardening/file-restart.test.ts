@@ -108,7 +108,7 @@ describe('serve + restart', () => {
         const s = (await mp!.get('/debug/status')) as Status;
         return s[`file:${join(dir, 'routes.yaml')}`] && s['VirtualGateway/gateways/ingress']?.state === 'INVALID' ? s : undefined;
       });
-      expect(broken[`file:${join(dir, 'routes.yaml')}`].messages.join()).toContain('the last valid version is still served');
+      expect(broken[`file:${join(dir, 'routes.yaml')}`].messages.join(), mp!.logs.slice(-40).join('\n')).toContain('the last valid version is still served');
       expect(await mp!.get(`/debug/config/${gateway}`)).toEqual(before);
 
       expect(await mp!.stop()).toBe(0);
