@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { addIdentityCommand, DEFAULT_TRUST_DOMAIN, lifetime, startMesh } from './mesh.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings, positiveInt } from '../settings.js';
-import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
+import { DEFAULT_FILE_LIMITS, LIMIT_FLAGS, ManifestDirectory, SourceState, watchManifestDirectory, type FileLimits } from '../sources/file.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
@@ -33,11 +33,28 @@ const limitFlag = (flag: string) => (v: string) => {
   }
 };
 
+/** The file source's limits as options (docs/operations.md, "Limits"). */
+const withFileLimits = (cmd: Command): Command =>
+  cmd
+    .option(`${LIMIT_FLAGS.maxFileBytes} <bytes>`, 'larger manifest files are not read', Number, DEFAULT_FILE_LIMITS.maxFileBytes)
+    .option(`${LIMIT_FLAGS.maxDepth} <levels>`, 'deepest nesting of YAML mappings and sequences', Number, DEFAULT_FILE_LIMITS.maxDepth)
+    .option(`${LIMIT_FLAGS.maxAliasNodes} <nodes>`, 'nodes YAML aliases may add to one file when expanded', Number, DEFAULT_FILE_LIMITS.maxAliasNodes)
+    .option(`${LIMIT_FLAGS.maxDocumentNodes} <nodes>`, 'nodes in one YAML document', Number, DEFAULT_FILE_LIMITS.maxDocumentNodes);
+const fileLimitsOf = (opts: Record<string, number>): { limits: FileLimits } => ({
+  limits: { maxFileBytes: opts.maxFileBytes, maxDepth: opts.maxYamlDepth, maxAliasNodes: opts.maxYamlAliasNodes, maxDocumentNodes: opts.maxYamlDocumentNodes },
+});
+
+/** The core's route limits as options (docs/operations.md, "Limits"). */
+const withRouteLimits = (cmd: Command): Command =>
+  cmd
+    .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
+    .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'));
+
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
 addIdentityCommand(program);
 
-program
-  .command('serve')
+withRouteLimits(withFileLimits(program
+  .command('serve')))
   .description('watch a directory of manifests and serve Envoy config over ADS')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
   .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
@@ -52,9 +69,7 @@ program
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
-  .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
-  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
-  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
+  .option('--state-file <file>', 'where first-seen times and the last valid version of every resource are kept (default: <config-dir>/.meshplane-state.json)')
   .option('--xds-tls-cert <file>', 'server certificate for the xDS port (enables mTLS with --xds-tls-key and --xds-client-ca)')
   .option('--xds-tls-key <file>', 'private key of the server certificate')
   .option('--xds-client-ca <file>', 'CA that signs proxies\' client certificates')
@@ -67,13 +82,16 @@ program
   .option('--ca-key <file>', 'mesh mode: private key of --ca-cert')
   .option('--state-dir <dir>', 'where a generated root CA is kept (default: <config-dir>/.meshplane)')
   .option('--workload-cert-ttl <duration>', 'mesh mode: lifetime of workload certificates; renewed at half of it', lifetime, 24 * 3.6e6)
+  .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
     const settings = { ...coreSettings(opts), trustDomain: opts.trustDomain };
     const log = createLogger(opts.logLevel);
     const dir = resolve(opts.configDir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
+    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'));
+    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
+    const directory = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts));
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
@@ -82,7 +100,13 @@ program
     const mesh = await startMesh(opts, dir, state, cache, log);
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
     const stop = runPipeline(
-      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      watchManifestDirectory(directory, {
+        debounceMs: opts.debounceMs,
+        maxDelayMs: opts.maxDelayMs,
+        rescanMs: opts.rescanIntervalMs,
+        onError: (err) => log.error({ err: err.message }, 'config directory error'),
+        onEvent: (event, path) => log.debug({ event, path }, 'config file event'),
+      }),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
@@ -123,8 +147,8 @@ program
     process.on('SIGINT', () => void shutdown('SIGINT'));
   });
 
-program
-  .command('explain')
+withRouteLimits(withFileLimits(program
+  .command('explain')))
   .description('compute routes, destinations, policies and status for a directory once and print them, with the reason for every policy that does not apply')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
   .option('--output <format>', 'json, yaml or table', 'json')
@@ -133,39 +157,36 @@ program
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
-  .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
-  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
-  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
+  .option('--state-file <file>', 'first-seen times and last valid versions written by `serve` (read only here)')
   .action((opts) => {
     if (!['json', 'yaml', 'table'].includes(opts.output)) throw new InvalidArgumentError('--output must be json, yaml or table');
     const settings = coreSettings(opts);
     const dir = resolve(opts.configDir);
     const log = createLogger('warn');
     // explain never writes the state file: it only reads what `serve` recorded.
-    const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
-    const set = new ManifestDirectory(dir, clock).scan();
+    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
+    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
+    const set = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts)).scan();
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
     const out = explainView(core, explainPolicies(set.resources, settings, core), set.resources, { route: opts.route, policy: opts.policy });
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : opts.output === 'yaml' ? stringifyYaml(out) : explainTable(out, process.stdout.isTTY));
   });
 
-program
-  .command('validate')
+withRouteLimits(withFileLimits(program
+  .command('validate')))
   .description('run the whole pipeline once (core, translation, Envoy encoding) and report every INVALID and WARNING; exit 1 on INVALID, for CI')
   .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
   .option('--output <format>', 'text or json', 'text')
   .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
-  .option('--max-routes-per-table <n>', 'Envoy routes one root table may expand to (default 50000)', limitFlag('--max-routes-per-table'))
-  .option('--max-routes-per-gateway <n>', 'Envoy routes one gateway may carry (default 100000)', limitFlag('--max-routes-per-gateway'))
   .action((opts) => {
     if (!['text', 'json'].includes(opts.output)) throw new InvalidArgumentError('--output must be text or json');
     const settings = coreSettings(opts);
     const dir = resolve(opts.configDir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const set = new ManifestDirectory(dir, new CreationClock(resolve(dir, '.meshplane-state.json'), false)).scan();
+    const set = new ManifestDirectory(dir, new SourceState(resolve(dir, '.meshplane-state.json'), false), [], fileLimitsOf(opts)).scan();
     const core = computeCore(set.resources, settings, set.rejected);
     const findings = validationFindings(core, set.resources, encodingFindings(core, { listenerAddress: '0.0.0.0' }));
     const invalid = findings.some((f) => f.state === 'INVALID');

@@ -34,7 +34,7 @@ export function validationFindings(core: CoreResult, resources: readonly Resourc
   for (const [key, st] of Object.entries(core.status) as Array<[string, ResourceStatus]>) {
     if (st.state === 'ACCEPTED') continue;
     const src = sources.get(key);
-    const where = key.startsWith('file:') ? key.slice(5) : src ? `${src.file} document ${src.document}` : undefined;
+    const where = key.startsWith('file:') ? key.slice(5) : src ? `${src.file}${src.line ? `:${src.line}` : ''} (document ${src.document})` : undefined;
     for (const message of st.messages) findings.push({ state: st.state, resource: key, ...(where ? { where } : {}), message });
   }
   findings.push(...encoding);

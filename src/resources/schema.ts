@@ -396,6 +396,8 @@ export type Metadata = z.infer<typeof metadataSchema> & { namespace: string; lab
 export interface SourceRef {
   file: string;
   document: number; // 0-based index of the YAML document in the file
+  /** 1-based line where the document starts, when the source knows it. */
+  line?: number;
 }
 
 export interface Resource<K extends Kind = Kind, S = unknown> {

@@ -51,7 +51,9 @@ describe('bad files', () => {
     writeFileSync(join(dir, 'a.yaml'), rt('a', ', hostz: [x]') + '---\n' + rt('b'));
     const set = md.scan();
     expect(set.resources.map((r) => r.metadata.name).sort()).toEqual(['a', 'b']);
-    expect(set.diagnostics[0]).toMatchObject({ document: 0, line: 1, resource: 'RouteTable/apps/a', keptPrevious: true, problems: [{ path: 'spec.hostz', message: 'unknown field' }] });
+    // The location is the unknown key itself (line 4 holds spec), not the document's first line.
+    const specLine = rt('a', ', hostz: [x]').split('\n')[3];
+    expect(set.diagnostics[0]).toMatchObject({ document: 0, line: 4, column: specLine.indexOf('hostz') + 1, resource: 'RouteTable/apps/a', keptPrevious: true, problems: [{ path: 'spec.hostz', message: 'unknown field' }] });
     // Broken YAML keeps the whole file's last resources.
     writeFileSync(join(dir, 'a.yaml'), 'kind: [');
     const broken = md.scan();

@@ -19,8 +19,8 @@ describe('meshplane validate', () => {
   it('exits 1 on INVALID and names the file, the document or line, and the field path', () => {
     const r = validate('--config-dir', 'test/fixtures/scenarios/bad-input');
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/Error \[INVALID\] RouteTable\/parent\/no-action: .*missing-field\.yaml document 0 \(line \d+\): spec\.http\[0\]: a route needs exactly one action/);
-    expect(r.stdout).toMatch(/Error \[INVALID\] RouteTable\/parent\/loop-b \(.*cycle\.yaml document 2\): route "to-a": delegation cycle/);
+    expect(r.stdout).toMatch(/Error \[INVALID\] RouteTable\/parent\/no-action: .*missing-field\.yaml:\d+:\d+ \(document 0\): spec\.http\[0\]: a route needs exactly one action/);
+    expect(r.stdout).toMatch(/Error \[INVALID\] RouteTable\/parent\/loop-b \(.*cycle\.yaml:\d+ \(document 2\)\): route "to-a": delegation cycle/);
     expect(r.stdout).toMatch(/Warning \[WARNING\] RetryTimeoutPolicy\/parent\/lonely/);
     const json = JSON.parse(validate('--config-dir', 'test/fixtures/scenarios/bad-input', '--output', 'json').stdout);
     expect(json.valid).toBe(false);
