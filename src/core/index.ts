@@ -189,9 +189,12 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
         continue;
       }
       const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
-      // A gateway is shared only by a full (kind ALL) export/import between the workspaces.
-      if (gwWs !== root.workspace && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
-        status.invalid(resourceKey(root.table), `virtual gateway ${key} belongs to workspace "${gwWs}", which does not share it (kind ALL) with "${root.workspace}"`);
+      // Semantics §3: the table is visible to the gateway's workspace, or the gateway is shared wholesale (kind ALL).
+      if (gwWs !== root.workspace && !ws.isVisible('ROUTE_TABLE', root.table, root.workspace, gwWs) && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
+        status.invalid(
+          resourceKey(root.table),
+          `virtual gateway ${key} belongs to workspace "${gwWs}": bind it by sharing this table with that workspace (${ws.explainInvisible('ROUTE_TABLE', root.table, root.workspace, gwWs)}), or share the gateway wholesale (kind ALL both ways)`,
+        );
         continue;
       }
       const flat = flattenRootTable(fctx, root, key, root.table.spec.hosts!);
