@@ -155,6 +155,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
     .map((t) => ({ table: t, key: nsName(t), workspace: ws.workspaceOf(t.metadata.namespace)! }));
   for (const t of tables) {
     status.accept(resourceKey(t.table));
+    if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
     const names = t.table.spec.http.map((r) => r.name);
     for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
       status.warn(resourceKey(t.table), `several routes are named "${n}"; policies and explain tell them apart by position only`);

@@ -4,7 +4,9 @@
 import type { Backend, PolicyIR } from '../ir/types.js';
 import type { PolicyDestination } from '../resources/policy-configs.js';
 import type { Resource } from '../resources/schema.js';
-import { resourceKey } from '../resources/schema.js';
+import { nsName, resourceKey } from '../resources/schema.js';
+import type { Descriptor, RateLimitEntry, SetDescriptor } from '../resources/rate-limit-configs.js';
+import { expandRateLimits } from './rate-limit-sets.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import type { PlacedPolicy } from './policies.js';
 import type { StatusBook } from './status.js';
@@ -68,19 +70,25 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
       case 'RateLimitPolicy': {
         if (!config.serverSettings) break; // local limits only
         const settings = admin('RateLimitServerSettings', config.serverSettings as { name: string; namespace?: string }, 'config.serverSettings');
-        const client = admin('RateLimitClientConfig', config.ratelimitClientConfig as { name: string; namespace?: string }, 'config.ratelimitClientConfig');
+        // The actions come from a RateLimitClientConfig or inline from config.raw.
+        const client = config.ratelimitClientConfig ? admin('RateLimitClientConfig', config.ratelimitClientConfig as { name: string; namespace?: string }, 'config.ratelimitClientConfig') : undefined;
+        const entries = client ? (client.spec as { raw: { rateLimits: RateLimitEntry[] } }).raw.rateLimits : (config.raw as { rateLimits: RateLimitEntry[] } | undefined)?.rateLimits;
         const server = admin('RateLimitServerConfig', config.ratelimitServerConfig as { name: string; namespace?: string }, 'config.ratelimitServerConfig');
-        if (settings && client && server) {
+        if (settings && entries && server) {
           const s = settings.spec as { destinationServer: PolicyDestination; requestTimeout?: string; denyOnFail?: boolean; domain?: string };
           const owner = ctx.ws.workspaceOf(settings.metadata.namespace) ?? p.workspace;
           destination('rateLimit', s.destinationServer, settings.metadata.namespace, owner);
+          const raw = (server.spec as { raw: { descriptors?: Descriptor[]; setDescriptors?: SetDescriptor[] } }).raw;
+          const expanded = expandRateLimits(`${server.metadata.namespace}.${server.metadata.name}`, raw.descriptors ?? [], raw.setDescriptors ?? [], entries);
+          for (const e of expanded.errors) ir.errors.push(`config.ratelimitServerConfig: RateLimitServerConfig ${nsName(server)}: ${e}`);
+          for (const n of expanded.notes) status.add(p.key, 'ACCEPTED', `RateLimitServerConfig ${nsName(server)}: ${n}`);
           ir.rateLimit = {
             settings: resourceKey(settings),
             domain: s.domain ?? `meshplane`,
             requestTimeout: s.requestTimeout,
             denyOnFail: s.denyOnFail ?? false,
-            actions: (client.spec as { raw: { rateLimits: unknown[] } }).raw.rateLimits,
-            descriptors: (server.spec as { raw: { descriptors: unknown[] } }).raw.descriptors,
+            actions: expanded.actions,
+            descriptors: expanded.descriptors,
           };
         }
         break;

@@ -2,6 +2,7 @@
 // reported). Shapes follow Gloo Platform v2 where meshplane can honour them;
 // docs/policies.md lists every field and what it becomes in Envoy.
 import { z } from 'zod';
+import { rateLimitsRaw } from './rate-limit-configs.js';
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
 const percentage = z.number().min(0).max(100);
@@ -82,12 +83,23 @@ const jwtProvider = z
     issuer: z.string().optional(),
     audiences: z.array(z.string()).optional(),
     local: z.strictObject({ inline: z.string().min(1) }).optional(),
-    remote: z.strictObject({ url: z.string().url(), destinationRef: destination, cacheDuration: duration.optional() }).optional(),
+    remote: z
+      .strictObject({
+        url: z.string().url(),
+        destinationRef: destination,
+        cacheDuration: duration.optional(),
+        /** Fetch the JWKS when the listener starts, not on the first request (Envoy's async_fetch). */
+        enableAsyncFetch: z.boolean().optional(),
+      })
+      .optional(),
     claimsToHeaders: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).optional(),
     keepToken: z.boolean().optional(),
     tokenSource: z
       .strictObject({
-        headers: z.array(z.strictObject({ header: z.string(), prefix: z.string().optional() })).optional(),
+        // Gloo names the header `name`; meshplane's first shape called it `header`.
+        headers: z
+          .array(z.strictObject({ name: z.string().min(1).optional(), header: z.string().min(1).optional(), prefix: z.string().optional() }).refine((h) => !!h.name !== !!h.header, { message: 'set name (the header to read the token from)' }))
+          .optional(),
         queryParams: z.array(z.string()).optional(),
       })
       .optional(),
@@ -96,6 +108,10 @@ const jwtProvider = z
 export const jwtConfig = z.strictObject({
   phase,
   providers: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), jwtProvider).refine((p) => Object.keys(p).length > 0, { message: 'at least one provider' }),
+  /** Each claim must have one of the values (`*` is a wildcard), e.g. {key: email, values: ["*@example.com"]}. */
+  claims: z.array(z.strictObject({ key: z.string().min(1), values: z.array(z.string()).min(1) })).optional(),
+  /** Every scope must be in the token's space-separated `scope` claim. */
+  requiredScopes: z.array(z.string().min(1)).optional(),
 });
 
 const transformation = z.strictObject({
@@ -118,12 +134,15 @@ export const rateLimitConfig = z
     serverSettings: objectRef.optional(), // RateLimitServerSettings
     ratelimitClientConfig: objectRef.optional(), // RateLimitClientConfig
     ratelimitServerConfig: objectRef.optional(), // RateLimitServerConfig
+    /** The client config inline (Gloo's `config.raw`), instead of ratelimitClientConfig. */
+    raw: rateLimitsRaw.optional(),
     /** Local limits in Envoy (token bucket). */
     local: z.strictObject({ tokenBucket: z.strictObject({ maxTokens: z.number().int().min(1), tokensPerFill: z.number().int().min(1).optional(), fillInterval: duration }) }).optional(),
   })
-  .refine((c) => c.local || (c.serverSettings && c.ratelimitClientConfig && c.ratelimitServerConfig), {
-    message: 'set local, or serverSettings + ratelimitClientConfig + ratelimitServerConfig',
-  });
+  .refine((c) => c.local || (c.serverSettings && c.ratelimitServerConfig && (c.ratelimitClientConfig || c.raw)), {
+    message: 'set local, or serverSettings + ratelimitServerConfig + the actions (ratelimitClientConfig or raw)',
+  })
+  .refine((c) => !(c.ratelimitClientConfig && c.raw), { message: 'set one of ratelimitClientConfig or raw, not both' });
 
 export const outlierDetectionConfig = z.strictObject({
   consecutiveErrors: z.number().int().min(1).default(5),
@@ -167,20 +186,47 @@ export const loadBalancerConfig = z
   })
   .refine((c) => !!c.simple !== !!c.consistentHash, { message: 'set one of simple or consistentHash' });
 
+// Envoy's core.v3.HealthCheck, in the fields Gloo passes through (camelCase).
+const httpHealthCheck = z.strictObject({
+  path: z.string().startsWith('/'),
+  host: z.string().optional(),
+  expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional(),
+  retriableStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional(),
+  requestHeadersToRemove: z.array(z.string()).optional(),
+  codecClientType: z.enum(['HTTP1', 'HTTP2', 'HTTP3']).optional(),
+});
 export const activeHealthCheckConfig = z.strictObject({
-  healthCheck: z.strictObject({
-    timeout: duration.default('1s'),
-    interval: duration.default('5s'),
-    unhealthyThreshold: z.number().int().min(1).default(2),
-    healthyThreshold: z.number().int().min(1).default(1),
-    httpHealthCheck: z.strictObject({ path: z.string().startsWith('/'), host: z.string().optional(), expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional() }),
-  }),
+  healthCheck: z
+    .strictObject({
+      timeout: duration.default('1s'),
+      interval: duration.default('5s'),
+      initialJitter: duration.optional(),
+      intervalJitter: duration.optional(),
+      intervalJitterPercent: z.number().int().min(0).max(100).optional(),
+      unhealthyThreshold: z.number().int().min(1).default(2),
+      healthyThreshold: z.number().int().min(1).default(1),
+      reuseConnection: z.boolean().optional(),
+      /** Default: the policy's interval (Envoy's own default is 60s without traffic). */
+      noTrafficInterval: duration.optional(),
+      noTrafficHealthyInterval: duration.optional(),
+      unhealthyInterval: duration.optional(),
+      unhealthyEdgeInterval: duration.optional(),
+      healthyEdgeInterval: duration.optional(),
+      alwaysLogHealthCheckFailures: z.boolean().optional(),
+      alwaysLogHealthCheckSuccess: z.boolean().optional(),
+      httpHealthCheck: httpHealthCheck.optional(),
+      tcpHealthCheck: z.strictObject({ send: z.strictObject({ text: z.string() }).optional(), receive: z.array(z.strictObject({ text: z.string() })).optional() }).optional(),
+      grpcHealthCheck: z.strictObject({ serviceName: z.string().optional(), authority: z.string().optional() }).optional(),
+    })
+    .refine((h) => [h.httpHealthCheck, h.tcpHealthCheck, h.grpcHealthCheck].filter(Boolean).length === 1, { message: 'set exactly one of httpHealthCheck, tcpHealthCheck, grpcHealthCheck' }),
+  /** Only these gateways run the check (default: every proxy that uses the destination). */
+  virtualGateways: z.array(objectRef).optional(),
 });
 
 export const failoverConfig = z.strictObject({
   localityMappings: z
     .array(z.strictObject({ from: z.strictObject({ region: z.string().optional(), zone: z.string().optional() }), to: z.array(z.strictObject({ region: z.string().optional(), zone: z.string().optional() })).min(1) }))
-    .min(1),
+    .default([]), // no mappings: Envoy's default balancing over every locality
 });
 
 export const accessLogConfig = z.strictObject({

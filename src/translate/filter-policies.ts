@@ -40,7 +40,33 @@ const T = {
   ratelimit: 'envoy.extensions.filters.http.ratelimit.v3',
   local: 'envoy.extensions.filters.http.local_ratelimit.v3',
   extAuthz: 'envoy.extensions.filters.http.ext_authz.v3',
+  rbac: 'envoy.extensions.filters.http.rbac.v3',
 };
+
+/** Where jwt_authn puts the verified payload for the claims check. */
+const JWT_PAYLOAD_KEY = 'meshplane_jwt_payload';
+
+/** `*` globs as Envoy string matchers (exact, prefix, suffix, else an anchored RE2 regex). */
+export function globStringMatcher(glob: string): Record<string, unknown> {
+  const stars = glob.split('*').length - 1;
+  if (stars === 0) return { exact: glob };
+  if (stars === 1 && glob.endsWith('*')) return { prefix: glob.slice(0, -1) };
+  if (stars === 1 && glob.startsWith('*')) return { suffix: glob.slice(1) };
+  return { safeRegex: { regex: `^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$` } };
+}
+
+/** RBAC principals for JWTPolicy claims and requiredScopes, or undefined when it has none. */
+function jwtClaimPrincipals(cfg: JwtConfig): Array<Record<string, unknown>> | undefined {
+  const claim = (key: string, value: Record<string, unknown>) => ({ metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: JWT_PAYLOAD_KEY }, { key }], value } });
+  const ids: Array<Record<string, unknown>> = [];
+  for (const c of cfg.claims ?? []) {
+    // A claim may be a string or a list of strings (e.g. groups): either form may hold the value.
+    const alternatives = c.values.flatMap((v) => [claim(c.key, { stringMatch: globStringMatcher(v) }), claim(c.key, { listMatch: { oneOf: { stringMatch: globStringMatcher(v) } } })]);
+    ids.push({ orIds: { ids: alternatives } });
+  }
+  for (const scope of cfg.requiredScopes ?? []) ids.push(claim('scope', { listMatch: { oneOf: { stringMatch: { exact: scope } } } }));
+  return ids.length ? ids : undefined;
+}
 
 /** Name of the JWT requirement / provider prefix for one policy. */
 export const policyToken = (p: PolicyIR): string => `${p.namespace}.${p.name}`;
@@ -89,6 +115,7 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
       // collected from every JWTPolicy on the listener (see mergeFilter).
       const cfg = c as JwtConfig;
       const token = policyToken(p);
+      const claimRules = jwtClaimPrincipals(cfg);
       const providers: Record<string, unknown> = {};
       for (const [name, prov] of Object.entries(cfg.providers)) {
         providers[`${token}.${name}`] = {
@@ -96,20 +123,29 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
           ...(prov.audiences ? { audiences: prov.audiences } : {}),
           ...(prov.local ? { localJwks: { inlineString: prov.local.inline } } : {}),
           ...(prov.remote
-            ? { remoteJwks: { httpUri: { uri: prov.remote.url, cluster: p.clusters[`jwks:${name}`], timeout: { seconds: 5 } }, ...(prov.remote.cacheDuration ? { cacheDuration: duration(prov.remote.cacheDuration) } : {}) } }
+            ? { remoteJwks: { httpUri: { uri: prov.remote.url, cluster: p.clusters[`jwks:${name}`], timeout: { seconds: 5 } }, ...(prov.remote.cacheDuration ? { cacheDuration: duration(prov.remote.cacheDuration) } : {}), ...(prov.remote.enableAsyncFetch ? { asyncFetch: {} } : {}) } }
             : {}),
           ...(prov.keepToken ? { forward: true } : {}),
           ...(prov.claimsToHeaders ? { claimToHeaders: prov.claimsToHeaders.map((h) => ({ headerName: h.header, claimName: h.claim })) } : {}),
-          ...(prov.tokenSource?.headers ? { fromHeaders: prov.tokenSource.headers.map((h) => ({ name: h.header, ...(h.prefix ? { valuePrefix: h.prefix } : {}) })) } : {}),
+          ...(prov.tokenSource?.headers ? { fromHeaders: prov.tokenSource.headers.map((h) => ({ name: h.name ?? h.header, ...(h.prefix ? { valuePrefix: h.prefix } : {}) })) } : {}),
+          ...(claimRules ? { payloadInMetadata: JWT_PAYLOAD_KEY, ...(cfg.requiredScopes?.length ? { normalizePayloadInMetadata: { spaceDelimitedClaims: ['scope'] } } : {}) } : {}),
           ...(prov.tokenSource?.queryParams ? { fromParams: prov.tokenSource.queryParams } : {}),
         };
       }
       const names = Object.keys(providers);
       const requirement = names.length === 1 ? { providerName: names[0] } : { requiresAny: { requirements: names.map((n) => ({ providerName: n })) } };
-      return [{
+      const uses: FilterUse[] = [{
         filter: { name: `envoy.filters.http.jwt_authn.${p.phase}`, slot: 'jwt', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.jwt}.JwtAuthentication`, { providers, requirementMap: { [token]: requirement } }) },
         perRoute: ANY(`${T.jwt}.PerRouteConfig`, { requirementName: token }),
       }];
+      // Claims and scopes: RBAC on the verified payload. Its name sorts after jwt_authn's, so it runs right after it.
+      if (claimRules) {
+        uses.push({
+          filter: { name: `envoy.filters.http.rbac.jwt_claims.${p.phase}`, slot: 'jwt', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.rbac}.RBAC`) },
+          perRoute: ANY(`${T.rbac}.RBACPerRoute`, { rbac: { rules: { action: 'ALLOW', policies: { [token]: { permissions: [{ any: true }], principals: [{ andIds: { ids: claimRules } }] } } } } }),
+        });
+      }
+      return uses;
     }
     case 'TransformationPolicy': {
       const cfg = c as TransformationConfig;

@@ -24,7 +24,7 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   const backends = ir.backends.filter((b) => used.has(b.cluster));
-  out.cluster = backends.map((b) => cluster(b, ir.policies));
+  out.cluster = backends.map((b) => cluster(b, ir.policies, gw.ref));
   out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => clusterLoadAssignment(b, ir.policies));
   return out;
 }

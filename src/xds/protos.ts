@@ -39,6 +39,7 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
   'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
   'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/transform/v3/transform.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/config/accesslog/v3/accesslog.proto',
