@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 // meshplane CLI: `serve` runs the control plane; `explain` prints the core's view.
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startAdminServer } from '../admin/server.js';
 import { computeCore } from '../core/index.js';
 import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
-import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
+import { clusterDirs, collect, scanClusterDirs, watchClusterDirs } from './clusters.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
@@ -25,13 +24,13 @@ const program = new Command('meshplane').description('Envoy xDS control plane wi
 program
   .command('serve')
   .description('watch a directory of manifests and serve Envoy config over ADS')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively); repeat it with --cluster-name for one directory per cluster', collect)
   .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
   .option('--xds-port <port>', 'port for the ADS gRPC server', port, 18000)
   .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
   .option('--admin-port <port>', 'port for the admin HTTP server (/healthz, /readyz, /debug/*)', port, 9902)
   .option('--listener-address <addr>', 'address gateway listeners bind to inside Envoy', '0.0.0.0')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--cluster-name <name>', 'name of the cluster of each --config-dir, in order, matched by workloadClusters[].name (default cluster-1)', collect)
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times are kept (default: <config-dir>/.meshplane-state.json)')
@@ -44,11 +43,10 @@ program
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
-    const settings = coreSettings(opts);
+    const dirs = clusterDirs(opts.configDir, opts.clusterName);
+    const settings = coreSettings({ ...opts, clusterName: opts.clusterName?.[0] });
     const log = createLogger(opts.logLevel);
-    const dir = resolve(opts.configDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
+    const dir = dirs.map((d) => d.dir).join(', ');
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
@@ -56,7 +54,7 @@ program
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
     const stop = runPipeline(
-      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      watchClusterDirs(dirs, opts.stateFile, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
@@ -92,20 +90,19 @@ program
 program
   .command('explain')
   .description('compute routes, destinations, policies and status for a directory once and print them')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests; repeat it with --cluster-name for one directory per cluster', collect)
   .option('--output <format>', 'json or table', 'json')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--cluster-name <name>', 'name of the cluster of each --config-dir, in order, matched by workloadClusters[].name (default cluster-1)', collect)
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'first-seen times written by `serve` (read only here)')
   .action((opts) => {
     if (opts.output !== 'json' && opts.output !== 'table') throw new InvalidArgumentError('--output must be json or table');
-    const settings = coreSettings(opts);
-    const dir = resolve(opts.configDir);
+    const dirs = clusterDirs(opts.configDir, opts.clusterName);
+    const settings = coreSettings({ ...opts, clusterName: opts.clusterName?.[0] });
     const log = createLogger('warn');
     // explain never writes the state file: it only reads what `serve` recorded.
-    const clock = new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
-    const set = new ManifestDirectory(dir, clock).scan();
+    const set = scanClusterDirs(dirs, opts.stateFile);
     logDiagnostics(set, log);
     const out = explainView(computeCore(set.resources, settings, set.rejected));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : explainTable(out, process.stdout.isTTY));

@@ -15,7 +15,8 @@ import type {
   WorkspaceR,
   WorkspaceSettingsR,
 } from '../resources/schema.js';
-import { isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { indexClusters, normalizeClusters } from './clusters.js';
 import { checkExternalServiceOverlap } from './external-services.js';
 import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
 import { resolvePolicyReferences } from './policy-references.js';
@@ -32,7 +33,7 @@ import {
 } from './policies.js';
 import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
-import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
+import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 
 export type { FeatureGates } from './policies.js';
@@ -82,7 +83,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   let attachMemo = newRouteAttachMemo();
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
     const pre = new StatusBook();
-    const resources = dedupe(input, pre);
+    const resources = dedupe(normalizeClusters(input, settings.clusterName), pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     const settingsKey = JSON.stringify(settings);
@@ -119,12 +120,14 @@ function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
 function computeRouting(resources: Resource[], settings: CoreSettings): RoutingStage {
   const status = new StatusBook();
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
-  const namespaceLabels = new Map<string, Record<string, string>>();
-  for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
-  for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
+  // Namespaces are per cluster: every namespace some resource is in, with the Namespace's labels.
+  const namespaces = new Map<string, NamespaceInfo>();
+  for (const r of resources) if (r.metadata.namespace && !namespaces.has(`${r.metadata.namespace}${clusterSuffix(r.cluster)}`)) namespaces.set(`${r.metadata.namespace}${clusterSuffix(r.cluster)}`, { name: r.metadata.namespace, cluster: r.cluster, labels: {} });
+  for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
+  const clusters = indexClusters(resources, settings.clusterName);
 
-  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), namespaceLabels, settings.clusterName, status);
-  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
+  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const r of resources) {
     if (!KUBE_KINDS.has(r.kind) && !owned(r)) {
       status.invalid(resourceKey(r), `namespace "${r.metadata.namespace}" is not selected by any workspace, so this ${r.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
@@ -136,7 +139,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
   for (const s of of<EndpointSliceR>('EndpointSlice')) {
     const svc = s.metadata.labels['kubernetes.io/service-name'];
     if (!svc) continue;
-    const key = `${s.metadata.namespace}/${svc}`;
+    const key = `${s.metadata.namespace}/${svc}${clusterSuffix(s.cluster)}`;
     slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
   }
   const catalog: DestinationCatalog = {
@@ -147,12 +150,13 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
     slicesByService,
     pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
     clusterName: settings.clusterName,
+    clusters,
   };
 
   // ---- route tables -------------------------------------------------------
   const tables: TableInfo[] = of<RouteTableR>('RouteTable')
     .filter(owned)
-    .map((t) => ({ table: t, key: nsName(t), workspace: ws.workspaceOf(t.metadata.namespace)! }));
+    .map((t) => ({ table: t, key: nsName(t), workspace: ws.ownerOf(t)! }));
   for (const t of tables) {
     status.accept(resourceKey(t.table));
     if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
@@ -183,13 +187,18 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
       continue;
     }
     for (const ref of refs) {
-      const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}`;
+      const inCluster = clusters.resolve(ref.cluster);
+      const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}${clusterSuffix(inCluster.cluster)}`;
+      if (inCluster.error) {
+        status.invalid(resourceKey(root.table), `virtual gateway ${key}: ${inCluster.error}`);
+        continue;
+      }
       const gw = gatewaysByKey.get(key);
       if (!gw) {
         status.invalid(resourceKey(root.table), `virtual gateway ${key} not found (or in a namespace no workspace selects)`);
         continue;
       }
-      const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
+      const gwWs = ws.ownerOf(gw)!;
       // Semantics §3: the table is visible to the gateway's workspace, or the gateway is shared wholesale (kind ALL).
       if (gwWs !== root.workspace && !ws.isVisible('ROUTE_TABLE', root.table, root.workspace, gwWs) && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
         status.invalid(
@@ -210,7 +219,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
   const { ws, catalog, resources, gatewaysByKey, bindings } = stage;
-  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const p of policyResources) {
     if (!owned(p)) status.invalid(resourceKey(p), `namespace "${p.metadata.namespace}" is not selected by any workspace, so this ${p.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
   }
@@ -230,29 +239,30 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const uses = new Map<string, DestinationUse>();
   const use = (kind: DestinationUse['kind'], object: DestinationUse['object'], consumer: string) => {
     const k = `${kind}/${nsName(object)}`;
-    const owner = ws.workspaceOf(object.metadata.namespace)!;
+    const owner = ws.ownerOf(object)!;
     const u = uses.get(k) ?? { kind, object, owner, consumers: new Set([owner]) };
     u.consumers.add(consumer);
     uses.set(k, u);
   };
-  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.workspaceOf(s.metadata.namespace)!);
-  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.workspaceOf(v.metadata.namespace)!);
-  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.workspaceOf(e.metadata.namespace)!);
+  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.ownerOf(s)!);
+  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.ownerOf(v)!);
+  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.ownerOf(e)!);
   for (const b of allBackends.values()) {
-    const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
+    const k = `${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}`;
+    const obj = b.kind === 'SERVICE' ? catalog.services.get(k) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(k) : catalog.externalServices.get(k);
     use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
   }
   const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates);
-  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
+  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}${clusterSuffix(d.cluster)}@${d.consumer}`, d]));
   const finalBackends = [...allBackends.values()]
-    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
+    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
     .sort((a, b) => compareStr(a.cluster, b.cluster));
 
   // Workload and listener selection: counted so status says what a policy reaches.
   const pods = resources.filter((r) => r.kind === 'Pod') as PodR[];
   for (const p of placed) {
     for (const sel of p.policy.spec.applyToWorkloads ?? []) {
-      const n = pods.filter((pod) => ws.workspaceOf(pod.metadata.namespace) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: settings.clusterName })).length;
+      const n = pods.filter((pod) => ws.ownerOf(pod) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: catalog.clusters.nameOf(pod) })).length;
       if (n) status.count(p.key, 'workloadsSelected', n);
     }
   }
@@ -260,7 +270,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   // ---- gateways -----------------------------------------------------------
   const gateways: GatewayIR[] = [];
   for (const [key, gw] of [...gatewaysByKey.entries()].sort(([a], [b]) => compareStr(a, b))) {
-    const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
+    const gwWs = ws.ownerOf(gw)!;
     const listeners: ListenerIR[] = gw.spec.listeners.map((l) => {
       const hostRoutes = new Map<string, FinalRoute[]>();
       for (const b of bindings.filter((x) => x.gateway === key)) {
@@ -273,7 +283,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
         .sort(([a], [b]) => compareStr(a, b))
         .map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));
       const policies = placed
-        .filter((p) => p.workspace === gwWs && (p.policy.spec.applyToListeners ?? []).some((s) => selectorMatches(s.virtualGateway, { metadata: gw.metadata, workspace: gwWs, cluster: settings.clusterName }) && (s.port?.number === undefined || s.port.number === l.port.number)))
+        .filter((p) => p.workspace === gwWs && (p.policy.spec.applyToListeners ?? []).some((s) => selectorMatches(s.virtualGateway, { metadata: gw.metadata, workspace: gwWs, cluster: catalog.clusters.nameOf(gw) }) && (s.port?.number === undefined || s.port.number === l.port.number)))
         .map((p) => {
           status.count(p.key, 'listenersSelected');
           return p.ref;

@@ -166,7 +166,7 @@ function selectChildren(
     const sel: ObjectSelector = raw.name !== undefined && raw.namespace === undefined ? { ...raw, namespace: parent.table.metadata.namespace } : raw;
     const byName = isLiteral(sel.name) && isLiteral(sel.namespace);
     const candidates = ctx.childTables.filter((c) =>
-      selectorMatches(sel, { metadata: c.table.metadata, workspace: c.workspace, cluster: ctx.clusterName }),
+      selectorMatches(sel, { metadata: c.table.metadata, workspace: c.workspace, cluster: c.table.cluster ?? ctx.clusterName }),
     );
     if (byName && candidates.length === 0) {
       errors.push(`delegates to route table ${sel.namespace}/${sel.name}, which does not exist, has hosts (only tables without hosts can be delegated to), or is in a namespace no workspace selects`);

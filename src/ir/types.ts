@@ -44,6 +44,8 @@ export interface Backend {
   protocol: 'HTTP' | 'HTTP2' | 'HTTPS';
   /** Host name for :authority / Host where Envoy would otherwise use the cluster name. */
   host: string;
+  /** The Kubernetes cluster of the destination resource; undefined = the default cluster. */
+  resourceCluster?: string;
 }
 
 export type RouteAction =
@@ -101,6 +103,8 @@ export interface DestinationIR {
   kind: DestinationKind;
   namespace: string;
   name: string;
+  /** The cluster of the destination resource; undefined = the default cluster. */
+  cluster?: string;
   owner: string;
   consumer: string;
   clientPolicies: PolicyRef[];

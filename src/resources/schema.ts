@@ -488,6 +488,8 @@ export function validateResource(doc: unknown, defaultNamespace = 'default'): Va
   return { ok: true, resource: { apiVersion: def.group, kind: kind as Kind, metadata, spec, ...(body ? { body } : {}) } };
 }
 
-export const resourceKey = (r: { kind: string; metadata: { namespace: string; name: string } }): string =>
-  `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
-export const nsName = (r: { metadata: { namespace: string; name: string } }): string => `${r.metadata.namespace}/${r.metadata.name}`;
+/** `@<cluster>` for a resource of a cluster other than the default one (the core clears `cluster` for the default). */
+export const clusterSuffix = (cluster: string | undefined): string => (cluster ? `@${cluster}` : '');
+export const resourceKey = (r: { kind: string; metadata: { namespace: string; name: string }; cluster?: string }): string =>
+  `${r.kind}/${r.metadata.namespace}/${r.metadata.name}${clusterSuffix(r.cluster)}`;
+export const nsName = (r: { metadata: { namespace: string; name: string }; cluster?: string }): string => `${r.metadata.namespace}/${r.metadata.name}${clusterSuffix(r.cluster)}`;
