@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute, GatewayIR, ListenerIR, VirtualHostIR } from '../ir/types.js';
+import type { Backend, CoreResult, FinalRoute } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -9,6 +9,7 @@ import type {
   PolicyR,
   Resource,
   RouteTableR,
+  SecretR,
   ServiceR,
   VirtualDestinationR,
   VirtualGatewayR,
@@ -17,8 +18,9 @@ import type {
 } from '../resources/schema.js';
 import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
 import { indexClusters, normalizeClusters } from './clusters.js';
+import { buildGateways } from './gateways.js';
 import { checkExternalServiceOverlap } from './external-services.js';
-import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
+import { byAge, compareStr, selectorMatches } from './match.js';
 import { resolvePolicyReferences } from './policy-references.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
 import {
@@ -31,7 +33,7 @@ import {
   type FeatureGates,
   type RouteAttachMemo,
 } from './policies.js';
-import { flattenRootTable, hostAllowed, type FlattenContext, type TableInfo } from './routes.js';
+import { flattenRootTable, type FlattenContext, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
@@ -54,7 +56,7 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Workspace']);
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'Secret', 'Workspace']);
 const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
@@ -268,43 +270,12 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   }
 
   // ---- gateways -----------------------------------------------------------
-  const gateways: GatewayIR[] = [];
-  for (const [key, gw] of [...gatewaysByKey.entries()].sort(([a], [b]) => compareStr(a, b))) {
-    const gwWs = ws.ownerOf(gw)!;
-    const listeners: ListenerIR[] = gw.spec.listeners.map((l) => {
-      const hostRoutes = new Map<string, FinalRoute[]>();
-      for (const b of bindings.filter((x) => x.gateway === key)) {
-        for (const host of b.root.table.spec.hosts!) {
-          if (!hostAllowed(l.allowedRouteTables, host)) continue;
-          hostRoutes.set(host, [...(hostRoutes.get(host) ?? []), ...b.routes.map((r) => byId.get(r.id)!)]);
-        }
-      }
-      const virtualHosts: VirtualHostIR[] = [...hostRoutes.entries()]
-        .sort(([a], [b]) => compareStr(a, b))
-        .map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));
-      const policies = placed
-        .filter((p) => p.workspace === gwWs && (p.policy.spec.applyToListeners ?? []).some((s) => selectorMatches(s.virtualGateway, { metadata: gw.metadata, workspace: gwWs, cluster: catalog.clusters.nameOf(gw) }) && (s.port?.number === undefined || s.port.number === l.port.number)))
-        .map((p) => {
-          status.count(p.key, 'listenersSelected');
-          return p.ref;
-        });
-      // Workload-scoped policies (access logs) reach a gateway whose workload labels they select.
-      const gwLabels = gw.spec.workloads.map((w) => w.selector?.labels ?? {});
-      for (const p of placed) {
-        if (p.ref.kind !== 'AccessLogPolicy' || p.workspace !== gwWs) continue;
-        if ((p.policy.spec.applyToWorkloads ?? []).some((sel) => gwLabels.some((l) => labelsMatch(sel.selector?.labels, l) && Object.keys(sel.selector?.labels ?? {}).length > 0))) {
-          status.count(p.key, 'listenersSelected');
-          policies.push(p.ref);
-        }
-      }
-      return { name: `${key}:${l.port.number}`, port: l.port.number, virtualHosts, policies };
-    });
-    gateways.push({ ref: key, workspace: gwWs, listeners });
-  }
+  const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
+  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets });
 
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: sds }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

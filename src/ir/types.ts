@@ -86,10 +86,51 @@ export interface VirtualHostIR {
 }
 
 export interface ListenerIR {
+  /** `<ns>/<gateway>:<port>`, with `#<n>` for the n-th further listener entry on the same port. */
   name: string;
   port: number;
   virtualHosts: VirtualHostIR[];
   policies: PolicyRef[];
+  /** TLS termination with certificates served over SDS. */
+  tls?: ListenerTlsIR;
+  /** SNI names this listener entry answers (a filter chain match); absent = any. */
+  serverNames?: string[];
+  /** Every request is answered with a redirect to https. */
+  httpsRedirect?: boolean;
+  /** HTTP codec from appProtocol; absent = auto (HTTP/1.1 and HTTP/2). */
+  codec?: 'HTTP1' | 'HTTP2';
+}
+
+export interface ListenerTlsIR {
+  /** SDS secret with the certificate chain and key. */
+  certificateSecret: string;
+  /** SDS secret with the CA that signs client certificates (MUTUAL). */
+  validationSecret?: string;
+  requireClientCertificate: boolean;
+  minimumProtocolVersion?: string;
+  maximumProtocolVersion?: string;
+  cipherSuites?: string[];
+  ecdhCurves?: string[];
+}
+
+/**
+ * Key material for SDS. JSON (explain, /debug/ir) shows "[redacted]"; only
+ * translate reads `pem`.
+ */
+export class SecretMaterial {
+  constructor(readonly pem: string) {}
+  toJSON(): string {
+    return '[redacted]';
+  }
+}
+
+/** An SDS secret: a certificate and key, or a validation CA. */
+export interface SecretIR {
+  /** The Kubernetes Secret it comes from (Secret/ns/name). */
+  source: string;
+  certificateChain?: SecretMaterial;
+  privateKey?: SecretMaterial;
+  trustedCa?: SecretMaterial;
 }
 
 export interface GatewayIR {
@@ -134,6 +175,8 @@ export interface IR {
   backends: Backend[];
   /** Every attached policy by "Kind/ns/name", for the translator. */
   policies: Record<string, PolicyIR>;
+  /** SDS secrets by name, for the gateways' TLS listeners. */
+  secrets?: Record<string, SecretIR>;
 }
 
 export interface CoreResult {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { POLICY_CONFIGS } from './policy-configs.js';
 import { rateLimitClientConfigSpec, rateLimitServerConfigSpec } from './rate-limit-configs.js';
 import { UNSUPPORTED_GLOO_KINDS, unsupportedField } from './unsupported.js';
+import { exposedExternalServices, listenerAppProtocol, listenerPort, listenerTls, secretBody, type SecretBody } from './gateway-listeners.js';
 
 const labels = z.record(z.string(), z.string());
 const duration = z
@@ -112,12 +113,17 @@ const looseConfig = z.record(z.string(), z.unknown());
 // ---- networking.gloo.solo.io/v2 -------------------------------------------
 
 const virtualGatewaySpec = z.strictObject({
-  workloads: z.array(z.strictObject({ selector: objectSelector.optional() })).default([]),
+  // Unknown selector keys (e.g. `istio: ingressgateway` one level too high) are kept for the core to report and ignore.
+  workloads: z.array(z.strictObject({ selector: objectSelector.catchall(z.unknown()).optional() })).default([]),
   listeners: z
     .array(
       z.strictObject({
-        port: z.strictObject({ number: z.number().int().min(1).max(65535) }),
+        port: listenerPort,
         http: z.strictObject({}).optional(),
+        tls: listenerTls.optional(),
+        httpsRedirect: z.boolean().optional(),
+        appProtocol: listenerAppProtocol.optional(),
+        exposedExternalServices: exposedExternalServices.optional(),
         allowedRouteTables: z.array(z.strictObject({ host: z.string().optional(), selector: objectSelector.optional() })).optional(),
       }),
     )
@@ -232,6 +238,7 @@ const externalServiceSpec = z.strictObject({
         number: z.number().int().min(1).max(65535),
         protocol: z.enum(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TCP', 'TLS']).default('HTTP'),
         clientsideTls: z.record(z.string(), z.unknown()).optional(),
+        egressGatewayRoutes: unsupportedField('egress gateway routes send mesh traffic through an Istio egress gateway; meshplane serves ingress gateways only').optional(),
       }),
     )
     .min(1),
@@ -355,6 +362,8 @@ export const KINDS = {
   Service: { group: 'v1', spec: serviceSpec },
   Pod: { group: 'v1' },
   EndpointSlice: { group: 'discovery.k8s.io/v1', body: endpointSliceBody },
+  // TLS listeners read type kubernetes.io/tls; key material never reaches status, logs or explain.
+  Secret: { group: 'v1', body: secretBody },
 } satisfies Record<string, KindDef>;
 
 export type Kind = keyof typeof KINDS;
@@ -402,6 +411,7 @@ export type ServiceR = Resource<'Service', z.infer<typeof serviceSpec>>;
 export type EndpointSliceR = Resource<'EndpointSlice', undefined> & { body: z.infer<typeof endpointSliceBody> };
 export type NamespaceR = Resource<'Namespace', unknown>;
 export type PodR = Resource<'Pod', unknown>;
+export type SecretR = Resource<'Secret', undefined> & { body: SecretBody };
 export type PolicyR = Resource<PolicyKind, PolicySpec>;
 export type ExtAuthServerR = Resource<'ExtAuthServer', z.infer<typeof extAuthServerSpec>>;
 

@@ -102,3 +102,19 @@ describe('RouteTable and kind shapes', () => {
     }
   });
 });
+
+describe('VirtualGateway listeners in Envoy', () => {
+  const vg = loadScenario(join(import.meta.dirname, '../fixtures/scenarios/gloo-virtual-gateway'));
+  const edge = translateAll(vg.ir, { listenerAddress: '0.0.0.0' }).get('gateway:ops/edge')!;
+  it('a port by name binds where the gateway listens; appProtocol HTTP2 sets the codec', () => {
+    expect(edge.listener.map((l) => l.name).sort()).toEqual(['ops/edge:80', 'ops/edge:8081']);
+    const h2 = edge.listener.find((l) => l.name === 'ops/edge:8081')!.body as Any;
+    expect(h2.filterChains[0].filters[0].typedConfig.codecType).toBe('HTTP2');
+  });
+  it('Secret problems never echo the Secret\'s values', () => {
+    const text = JSON.stringify(vg.status);
+    expect(text).toContain('Secret/ops/broken');
+    expect(text).not.toContain('bm90IGEgY2VydA');
+    expect(text).not.toContain('not-a-certificate');
+  });
+});
