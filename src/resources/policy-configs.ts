@@ -3,6 +3,8 @@
 // docs/policies.md lists every field and what it becomes in Envoy.
 import { z } from 'zod';
 import { rateLimitsRaw } from './rate-limit-configs.js';
+import { injaTemplate } from './inja.js';
+import { unsupportedField } from './unsupported.js';
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
 const percentage = z.number().min(0).max(100);
@@ -76,6 +78,8 @@ export const mirrorConfig = z.strictObject({
 export const extAuthConfig = z.strictObject({
   server: objectRef, // an ExtAuthServer
   customAuth: z.strictObject({ contextExtensions: z.record(z.string(), z.string()).optional() }).optional(),
+  // Recognised so the message is useful; refused until meshplane has its own ext-auth server.
+  glooAuth: z.unknown().superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', message: 'NOT YET SUPPORTED: glooAuth (Gloo\'s built-in apiKeyAuth, opaAuth, oauth2, jwt, passThrough) needs meshplane\'s own ext-auth server, which is not there yet; until then point customAuth at an ExtAuthServer of your own' })).optional(),
 });
 
 const jwtProvider = z
@@ -114,13 +118,18 @@ export const jwtConfig = z.strictObject({
   requiredScopes: z.array(z.string().min(1)).optional(),
 });
 
-const transformation = z.strictObject({
-  /** Header name -> value; Envoy substitution format (e.g. %REQ(x-user)%). Set, replacing any earlier value. */
-  setHeaders: headerMap.optional(),
-  removeHeaders: z.array(z.string()).optional(),
-  /** JSON body built from a format template; MERGE merges it into the original JSON body. */
-  jsonBody: z.strictObject({ template: z.record(z.string(), z.unknown()), action: z.enum(['MERGE', 'REPLACE']).default('MERGE') }).optional(),
-});
+const transformation = z
+  .strictObject({
+    /** Header name -> value; Envoy substitution format (e.g. %REQ(x-user)%). Set, replacing any earlier value. */
+    setHeaders: headerMap.optional(),
+    removeHeaders: z.array(z.string()).optional(),
+    /** JSON body built from a format template; MERGE merges it into the original JSON body. */
+    jsonBody: z.strictObject({ template: z.record(z.string(), z.unknown()), action: z.enum(['MERGE', 'REPLACE']).default('MERGE') }).optional(),
+    /** Gloo's Inja template, mapped onto Envoy's transform, header_to_metadata and Lua filters. */
+    injaTemplate: injaTemplate.optional(),
+    xsltTransformation: unsupportedField('XSLT needs an XSLT processor in the proxy; upstream Envoy has none (Gloo ships its own filter)').optional(),
+  })
+  .refine((t) => !(t.injaTemplate && (t.setHeaders || t.removeHeaders || t.jsonBody)), { message: 'set injaTemplate or setHeaders/removeHeaders/jsonBody, not both' });
 export const transformationConfig = z.strictObject({
   phase,
   request: transformation.optional(),

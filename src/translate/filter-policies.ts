@@ -12,6 +12,7 @@ import type {
   TransformationConfig,
 } from '../resources/policy-configs.js';
 import { ANY, duration } from './types.js';
+import { extractorNamespace, luaScript, translateInja, type Side } from './inja.js';
 import { fractionalPercent, protoStruct, stringMatcher } from './values.js';
 
 /** Where a filter sits in the fixed order (semantics §8). */
@@ -41,6 +42,9 @@ const T = {
   local: 'envoy.extensions.filters.http.local_ratelimit.v3',
   extAuthz: 'envoy.extensions.filters.http.ext_authz.v3',
   rbac: 'envoy.extensions.filters.http.rbac.v3',
+  h2m: 'envoy.extensions.filters.http.header_to_metadata.v3',
+  lua: 'envoy.extensions.filters.http.lua.v3',
+  headerMutation: 'envoy.extensions.filters.http.header_mutation.v3',
 };
 
 /** Where jwt_authn puts the verified payload for the claims check. */
@@ -149,20 +153,48 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
     }
     case 'TransformationPolicy': {
       const cfg = c as TransformationConfig;
-      const transformation = (t: NonNullable<TransformationConfig['request']>) => ({
-        headersMutations: [
-          ...Object.entries(t.setHeaders ?? {}).map(([key, value]) => ({ append: { header: { key, value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } })),
-          ...(t.removeHeaders ?? []).map((h) => ({ remove: h })),
-        ],
-        ...(t.jsonBody ? { bodyTransformation: { bodyFormat: { jsonFormat: protoStruct(t.jsonBody.template) }, action: t.jsonBody.action } } : {}),
-      });
-      return [{
-        filter: { name: `envoy.filters.http.transform.${p.phase}`, slot: 'transform', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.transform}.TransformConfig`) },
-        perRoute: ANY(`${T.transform}.TransformConfig`, {
-          ...(cfg.request ? { requestTransformation: transformation(cfg.request) } : {}),
-          ...(cfg.response ? { responseTransformation: transformation(cfg.response) } : {}),
-        }),
-      }];
+      const ns = extractorNamespace(p);
+      const inja = { request: cfg.request?.injaTemplate && translateInja(cfg.request.injaTemplate, 'request', ns), response: cfg.response?.injaTemplate && translateInja(cfg.response.injaTemplate, 'response', ns) };
+      const transformation = (side: Side, t: NonNullable<TransformationConfig['request']>) =>
+        t.injaTemplate ? inja[side]?.transformation : {
+          headersMutations: [
+            ...Object.entries(t.setHeaders ?? {}).map(([key, value]) => ({ append: { header: { key, value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } })),
+            ...(t.removeHeaders ?? []).map((h) => ({ remove: h })),
+          ],
+          ...(t.jsonBody ? { bodyTransformation: { bodyFormat: { jsonFormat: protoStruct(t.jsonBody.template) }, action: t.jsonBody.action } } : {}),
+        };
+      const instance = (name: string, type: string, typedConfig: Record<string, unknown> = {}) => ({ name: `envoy.filters.http.${name}.${p.phase}`, slot: 'transform' as const, phase: p.phase, priority: p.priority, typedConfig: ANY(type, typedConfig) });
+      const uses: FilterUse[] = [];
+      const request = cfg.request && transformation('request', cfg.request);
+      const response = cfg.response && transformation('response', cfg.response);
+      if (request || response) {
+        uses.push({
+          filter: instance('transform', `${T.transform}.TransformConfig`),
+          perRoute: ANY(`${T.transform}.TransformConfig`, { ...(request ? { requestTransformation: request } : {}), ...(response ? { responseTransformation: response } : {}) }),
+        });
+      }
+      const requestMutations = inja.request?.headerMutations ?? [];
+      const responseMutations = inja.response?.headerMutations ?? [];
+      if (requestMutations.length || responseMutations.length) {
+        uses.push({
+          filter: instance('transform_headers', `${T.headerMutation}.HeaderMutation`),
+          perRoute: ANY(`${T.headerMutation}.HeaderMutationPerRoute`, { mutations: { ...(requestMutations.length ? { requestMutations } : {}), ...(responseMutations.length ? { responseMutations } : {}) } }),
+        });
+      }
+      // Names order the instances of one phase: header_to_metadata (request extractors),
+      // transform (JSON), transform_headers, transform_lua_body, transform_response_extractors;
+      // responses run the chain in reverse, so their extractors come last.
+      // The listener-level header_to_metadata needs a rule to be valid; it never matches (routes bring their own).
+      const idle = { requestRules: [{ header: 'x-meshplane-unused', onHeaderPresent: { key: 'unused', metadataNamespace: 'meshplane.unused' } }] };
+      if (inja.request?.extractorRules.length) {
+        uses.push({ filter: instance('header_to_metadata', `${T.h2m}.Config`, idle), perRoute: ANY(`${T.h2m}.Config`, { requestRules: inja.request.extractorRules }) });
+      }
+      if (inja.response?.extractorRules.length) {
+        uses.push({ filter: instance('transform_response_extractors', `${T.h2m}.Config`, idle), perRoute: ANY(`${T.h2m}.Config`, { responseRules: inja.response.extractorRules }) });
+      }
+      const lua = luaScript([inja.request?.lua, inja.response?.lua]);
+      if (lua) uses.push({ filter: instance('transform_lua_body', `${T.lua}.Lua`, { defaultSourceCode: { inlineString: '-- bodies are set per route\n' } }), perRoute: ANY(`${T.lua}.LuaPerRoute`, { sourceCode: { inlineString: lua } }) });
+      return uses;
     }
     case 'RateLimitPolicy': {
       const cfg = c as RateLimitConfig;

@@ -118,3 +118,29 @@ describe('VirtualGateway listeners in Envoy', () => {
     expect(text).not.toContain('not-a-certificate');
   });
 });
+
+describe('injaTemplate in Envoy', () => {
+  const t = loadScenario(join(import.meta.dirname, '../fixtures/scenarios/gloo-inja'));
+  const res = translateAll(t.ir, { listenerAddress: '0.0.0.0' }).get('gateway:apps/gw')!;
+  const perRoute = (route: string) => routes(res).find((r) => r.name === `apps/t:${route}`).typedPerFilterConfig;
+  it('maps functions onto substitution commands, escaping literal %', () => {
+    const cfg = perRoute('extract');
+    const headers = cfg['envoy.filters.http.transform_headers.postAuthz'].mutations.requestMutations;
+    expect(headers).toContainEqual({ append: { header: { key: 'x-organization', value: '%DYNAMIC_METADATA(meshplane.inja.apps.organization:organization)%' }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } });
+    expect(headers).toContainEqual({ remove: 'x-internal' });
+    // A JSON body field sends the header to the transform filter.
+    const json = cfg['envoy.filters.http.transform.postAuthz'].requestTransformation;
+    expect(json.headersMutations[0].append.header.value).toBe('user %REQ(x-user)% at 100%% on %ENVIRONMENT(HOSTNAME)%, plan %REQUEST_BODY(plan:tier)%');
+    expect(json.bodyTransformation.action).toBe('MERGE');
+    const rule = cfg['envoy.filters.http.header_to_metadata.postAuthz'].requestRules[0];
+    expect(rule.onHeaderPresent.regexValueRewrite).toEqual({ pattern: { regex: '^(.*@(.*)$)$|^[\\s\\S]*$' }, substitution: '\\2' });
+  });
+  it('body templates become Lua that keeps request headers for the response', () => {
+    const lua = perRoute('body')['envoy.filters.http.transform_lua_body.postAuthz'].sourceCode.inlineString as string;
+    // One envoy_on_request renders the request body and keeps x-user for the response template.
+    expect(lua.match(/function envoy_on_request/g)).toHaveLength(1);
+    expect(lua).toContain('dynamicMetadata():set("meshplane.inja.apps.body.request_headers", "x-user"');
+    expect(lua).toContain('table.concat({"hello ", (h:headers():get("x-user") or ""), ": ", original})');
+    expect(lua).toContain('(saved["x-user"] or "")');
+  });
+});
