@@ -137,6 +137,13 @@ function computeRouting(resources: Resource[], settings: CoreSettings): RoutingS
   }
 
   const externalServices = checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status);
+  for (const es of externalServices) {
+    es.spec.ports.forEach((p, i) => {
+      // `clientsideTls: {}` is what meshplane does for HTTPS/TLS ports; settings inside it are not mapped yet.
+      const keys = Object.keys(p.clientsideTls ?? {});
+      if (keys.length) status.add(resourceKey(es), 'ACCEPTED', `spec.ports[${i}].clientsideTls.${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} not applied yet: TLS is originated with the host as SNI and the system's trust, without client certificates or a custom CA`);
+    });
+  }
   const slicesByService = new Map<string, EndpointSliceR[]>();
   for (const s of of<EndpointSliceR>('EndpointSlice')) {
     const svc = s.metadata.labels['kubernetes.io/service-name'];

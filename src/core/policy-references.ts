@@ -61,11 +61,11 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
       case 'ExtAuthPolicy': {
         const server = admin('ExtAuthServer', config.server as { name: string; namespace?: string }, 'config.server');
         if (server) {
-          const spec = server.spec as { destinationServer: PolicyDestination; requestTimeout?: string; failureModeAllow?: boolean };
+          const spec = server.spec as { destinationServer: PolicyDestination; requestTimeout?: string; failureModeAllow?: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
           const owner = ctx.ws.ownerOf(server);
           if (!owner) ir.errors.push(`config.server: ExtAuthServer ${nsName(server)} is in a namespace no workspace selects`);
           else destination('extAuth', spec.destinationServer, server.metadata.namespace, owner, server);
-          ir.extAuth = { server: nsName(server), requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false };
+          ir.extAuth = { server: nsName(server), requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false, ...(spec.requestBody ? { requestBody: spec.requestBody } : {}) };
         }
         break;
       }

@@ -164,7 +164,7 @@ export interface PolicyIR extends PolicyRef {
   hosts: Record<string, string>;
   /** Unresolvable references; security kinds then fail closed. */
   errors: string[];
-  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean };
+  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
   rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
 }
 

@@ -16,6 +16,10 @@ export const UNSUPPORTED_GLOO_KINDS: Record<string, [string, string]> = {
   GraphQLStitchedSchema: ['apimanagement.gloo.solo.io/v2', 'GraphQL resolution runs in Gloo\'s own Envoy filter; upstream Envoy has none'],
   GraphQLResolverMap: ['apimanagement.gloo.solo.io/v2', 'GraphQL resolution runs in Gloo\'s own Envoy filter; upstream Envoy has none'],
   WasmDeploymentPolicy: ['extensions.policy.gloo.solo.io/v2', 'Wasm module distribution is not implemented by meshplane'],
+  KubernetesCluster: ['admin.gloo.solo.io/v2', 'meshplane learns its clusters from --config-dir/--cluster-name pairs (or a Kubernetes source\'s context), not from registration resources; this one is not needed'],
+  RootTrustPolicy: ['admin.gloo.solo.io/v2', 'the mesh certificate authority belongs to the service mesh (Istio); meshplane does not issue workload certificates'],
+  IstioLifecycleManager: ['admin.gloo.solo.io/v2', 'meshplane configures proxies; it does not install Istio'],
+  GatewayLifecycleManager: ['admin.gloo.solo.io/v2', 'meshplane configures gateways; it does not deploy them'],
 };
 
 /** A field that is recognised but refused: any value fails validation with the reason. */

@@ -246,6 +246,8 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
             grpcService: { envoyGrpc: { clusterName: p.clusters.extAuth, authority: p.hosts.extAuth }, timeout: duration(ea.requestTimeout ?? '2s') },
             transportApiVersion: 'V3',
             failureModeAllow: ea.failureModeAllow,
+            // ExtAuthServer requestBody: the server sees (up to) this much of the body.
+            ...(ea.requestBody ? { withRequestBody: { maxRequestBytes: ea.requestBody.maxRequestBytes ?? 4096, allowPartialMessage: ea.requestBody.allowPartialMessage ?? false } } : {}),
           }),
         },
         // The route's identity travels to the server so one server can tell routes apart.
