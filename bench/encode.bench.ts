@@ -12,7 +12,7 @@ const N = 1000;
 const clusters = Array.from({ length: N }, (_, i) =>
   cluster({ cluster: `svc/ns-${i % 50}/service-${i}:8080@ws-${i % 100}`, kind: 'SERVICE', namespace: `ns-${i % 50}`, name: `service-${i}`, port: 8080, subset: {}, endpoints: [], discovery: i % 10 === 0 ? 'STRICT_DNS' : 'EDS', clientPolicies: [], protocol: i % 3 === 0 ? 'HTTP2' : 'HTTP', host: `service-${i}.ns.svc.cluster.local` }),
 );
-const listeners = Array.from({ length: 20 }, (_, i) => listener({ name: `gw/ingress:${8000 + i}`, port: 8000 + i, virtualHosts: [], policies: [] }, { listenerAddress: '0.0.0.0' }));
+const listeners = Array.from({ length: 20 }, (_, i) => listener([{ l: { name: `gw/ingress:${8000 + i}`, port: 8000 + i, virtualHosts: [], policies: [] }, filters: [], policies: [] }], { listenerAddress: '0.0.0.0' }));
 
 const Res = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 const reflection = () => {

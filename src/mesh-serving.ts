@@ -44,7 +44,7 @@ export class MeshServing {
   /** The resources a proxy gets: a sidecar's with its secrets. */
   withSecrets(key: string, resources: EnvoyResources): EnvoyResources {
     const id = this.identities.get(key);
-    return id && this.certs ? { ...resources, secret: this.certs.secrets(id) } : resources;
+    return id && this.certs ? { ...resources, secret: [...resources.secret, ...this.certs.secrets(id)] } : resources; // gateway TLS secrets stay
   }
 
   /** The last snapshot, when the proxy's resources are exactly the objects it was built from. */

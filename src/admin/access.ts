@@ -65,8 +65,10 @@ export function scopeStatus(v: Viewer, status: Record<string, ResourceStatus>, i
   if (v.all) return status;
   const out: Record<string, ResourceStatus> = {};
   for (const [key, s] of Object.entries(status)) {
-    const ns = key.split('/')[1];
-    if (sees(v, ir?.namespaces[ns])) out[key] = s;
+    // Kind/ns/name, with "@cluster" at the end outside the default cluster.
+    const [, ns, rest = ''] = key.split('/');
+    const at = rest.indexOf('@');
+    if (sees(v, ir?.namespaces[`${ns}${at >= 0 ? rest.slice(at) : ''}`])) out[key] = s;
   }
   return out;
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // meshplane CLI: `serve` runs the control plane; `explain` prints the core's view.
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startAdminServer } from '../admin/server.js';
 import { isLoopback } from '../admin/access.js';
@@ -10,7 +9,8 @@ import { createLogger } from '../log.js';
 import { addIdentityCommand, DEFAULT_TRUST_DOMAIN, lifetime, startMesh } from './mesh.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings, positiveInt } from '../settings.js';
-import { DEFAULT_FILE_LIMITS, LIMIT_FLAGS, ManifestDirectory, SourceState, watchManifestDirectory, type FileLimits } from '../sources/file.js';
+import { DEFAULT_FILE_LIMITS, LIMIT_FLAGS, type FileLimits } from '../sources/file.js';
+import { clusterDirs, collect, scanClusterDirs, watchClusterDirs } from './clusters.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
@@ -56,7 +56,7 @@ addIdentityCommand(program);
 withRouteLimits(withFileLimits(program
   .command('serve')))
   .description('watch a directory of manifests and serve Envoy config over ADS')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively); repeat it with --cluster-name for one directory per cluster', collect)
   .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
   .option('--xds-port <port>', 'port for the ADS gRPC server', port, 18000)
   .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
@@ -66,7 +66,7 @@ withRouteLimits(withFileLimits(program
   .option('--admin-tls-key <file>', 'private key of the admin certificate')
   .option('--admin-client-ca <file>', 'CA of admin client certificates; a certificate naming spiffe://<domain>/workspace/<ws> sees only that workspace')
   .option('--listener-address <addr>', 'address gateway listeners bind to inside Envoy', '0.0.0.0')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--cluster-name <name>', 'name of the cluster of each --config-dir, in order, matched by workloadClusters[].name (default cluster-1)', collect)
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true,VirtualDestinationWorkspacePolicyOverride=true')
   .option('--settings <file>', 'YAML with clusterName and featureGates (flags win)')
   .option('--state-file <file>', 'where first-seen times and the last valid version of every resource are kept (default: <config-dir>/.meshplane-state.json)')
@@ -85,13 +85,10 @@ withRouteLimits(withFileLimits(program
   .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
   .action(async (opts) => {
-    const settings = { ...coreSettings(opts), trustDomain: opts.trustDomain };
+    const dirs = clusterDirs(opts.configDir, opts.clusterName);
+    const settings = { ...coreSettings({ ...opts, clusterName: opts.clusterName?.[0] }), trustDomain: opts.trustDomain };
     const log = createLogger(opts.logLevel);
-    const dir = resolve(opts.configDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'));
-    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
-    const directory = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts));
+    const dir = dirs.map((d) => d.dir).join(', ');
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
@@ -100,13 +97,19 @@ withRouteLimits(withFileLimits(program
     const mesh = await startMesh(opts, dir, state, cache, log);
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
     const stop = runPipeline(
-      watchManifestDirectory(directory, {
-        debounceMs: opts.debounceMs,
-        maxDelayMs: opts.maxDelayMs,
-        rescanMs: opts.rescanIntervalMs,
-        onError: (err) => log.error({ err: err.message }, 'config directory error'),
-        onEvent: (event, path) => log.debug({ event, path }, 'config file event'),
-      }),
+      watchClusterDirs(
+        dirs,
+        opts.stateFile,
+        {
+          debounceMs: opts.debounceMs,
+          maxDelayMs: opts.maxDelayMs,
+          rescanMs: opts.rescanIntervalMs,
+          onError: (err) => log.error({ err: err.message }, 'config directory error'),
+          onEvent: (event, path) => log.debug({ event, path }, 'config file event'),
+        },
+        fileLimitsOf(opts),
+        (msg) => log.warn(msg),
+      ),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
@@ -150,23 +153,21 @@ withRouteLimits(withFileLimits(program
 withRouteLimits(withFileLimits(program
   .command('explain')))
   .description('compute routes, destinations, policies and status for a directory once and print them, with the reason for every policy that does not apply')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests; repeat it with --cluster-name for one directory per cluster', collect)
   .option('--output <format>', 'json, yaml or table', 'json')
   .option('--route <table:route>', 'only routes with this link on their chain, e.g. apps/shop:checkout')
   .option('--policy <Kind/ns/name>', 'only what concerns this policy, e.g. RetryTimeoutPolicy/apps/retries')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--cluster-name <name>', 'name of the cluster of each --config-dir, in order, matched by workloadClusters[].name (default cluster-1)', collect)
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
   .option('--state-file <file>', 'first-seen times and last valid versions written by `serve` (read only here)')
   .action((opts) => {
     if (!['json', 'yaml', 'table'].includes(opts.output)) throw new InvalidArgumentError('--output must be json, yaml or table');
-    const settings = coreSettings(opts);
-    const dir = resolve(opts.configDir);
+    const dirs = clusterDirs(opts.configDir, opts.clusterName);
+    const settings = coreSettings({ ...opts, clusterName: opts.clusterName?.[0] });
     const log = createLogger('warn');
     // explain never writes the state file: it only reads what `serve` recorded.
-    const sourceState = new SourceState(opts.stateFile ?? resolve(dir, '.meshplane-state.json'), false);
-    if (sourceState.loadProblem) log.warn(sourceState.loadProblem);
-    const set = new ManifestDirectory(dir, sourceState, [], fileLimitsOf(opts)).scan();
+    const set = scanClusterDirs(dirs, opts.stateFile, fileLimitsOf(opts), (msg) => log.warn(msg));
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
     const out = explainView(core, explainPolicies(set.resources, settings, core), set.resources, { route: opts.route, policy: opts.policy });
@@ -176,17 +177,16 @@ withRouteLimits(withFileLimits(program
 withRouteLimits(withFileLimits(program
   .command('validate')))
   .description('run the whole pipeline once (core, translation, Envoy encoding) and report every INVALID and WARNING; exit 1 on INVALID, for CI')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests')
+  .requiredOption('--config-dir <dir>', 'directory of YAML manifests; repeat it with --cluster-name for one directory per cluster', collect)
   .option('--output <format>', 'text or json', 'text')
-  .option('--cluster-name <name>', 'name of this cluster, matched by workloadClusters[].name (default cluster-1)')
+  .option('--cluster-name <name>', 'name of the cluster of each --config-dir, in order, matched by workloadClusters[].name (default cluster-1)', collect)
   .option('--feature-gates <list>', 'e.g. gatewayDefaultDenyAllHTTPRequests=true')
   .option('--settings <file>', 'YAML with clusterName, featureGates and limits (flags win)')
   .action((opts) => {
     if (!['text', 'json'].includes(opts.output)) throw new InvalidArgumentError('--output must be text or json');
-    const settings = coreSettings(opts);
-    const dir = resolve(opts.configDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const set = new ManifestDirectory(dir, new SourceState(resolve(dir, '.meshplane-state.json'), false), [], fileLimitsOf(opts)).scan();
+    const dirs = clusterDirs(opts.configDir, opts.clusterName);
+    const settings = coreSettings({ ...opts, clusterName: opts.clusterName?.[0] });
+    const set = scanClusterDirs(dirs, undefined, fileLimitsOf(opts));
     const core = computeCore(set.resources, settings, set.rejected);
     const findings = validationFindings(core, set.resources, encodingFindings(core, { listenerAddress: '0.0.0.0' }));
     const invalid = findings.some((f) => f.state === 'INVALID');

@@ -13,6 +13,8 @@ import type {
   ServiceR,
   VirtualDestinationR,
 } from '../resources/schema.js';
+import { clusterSuffix, nsName } from '../resources/schema.js';
+import type { Clusters } from './clusters.js';
 import { labelsMatch, selectorMatches } from './match.js';
 import type { WorkspaceIndex } from './workspaces.js';
 
@@ -24,6 +26,7 @@ export interface DestinationCatalog {
   slicesByService: Map<string, EndpointSliceR[]>;
   pods: Map<string, PodR>;
   clusterName: string;
+  clusters: Clusters;
 }
 
 export type DestinationObject = ServiceR | VirtualDestinationR | ExternalServiceR;
@@ -59,10 +62,13 @@ export function resolveDestination(
 ): { resolved?: ResolvedDestination; error?: string } {
   const kind = ref.kind ?? 'SERVICE';
   const ns = ref.ref.namespace ?? defaultNamespace;
-  const key = `${ns}/${ref.ref.name}`;
+  // ref.cluster: the cluster the destination lives in (route tables of other clusters have it filled in).
+  const inCluster = cat.clusters.resolve(ref.ref.cluster);
+  const key = `${ns}/${ref.ref.name}${clusterSuffix(inCluster.cluster)}`;
+  if (inCluster.error) return { error: `destination ${KIND_NAME[kind]} ${key}: ${inCluster.error}` };
   const obj = lookupDestination(cat, kind, key);
-  if (!obj) return { error: `destination ${KIND_NAME[kind]} ${key} not found${kind === 'EXTERNAL_SERVICE' ? ' (or not translated: see its status)' : ''}` };
-  const owner = ws.workspaceOf(ns);
+  if (!obj) return { error: `destination ${KIND_NAME[kind]} ${key} not found${cat.clusters.known.size > 1 ? ` in cluster "${inCluster.cluster ?? cat.clusterName}"` : ''}${kind === 'EXTERNAL_SERVICE' ? ' (or not translated: see its status)' : ''}` };
+  const owner = ws.workspaceOf(ns, inCluster.cluster);
   if (!owner) return { error: `destination ${KIND_NAME[kind]} ${key} is in namespace "${ns}", which no workspace selects` };
   if (!ws.isVisible(SHARED_KIND[kind], obj, owner, rootWorkspace)) {
     return { error: `destination ${KIND_NAME[kind]} ${key} is not visible in workspace "${rootWorkspace}" (the root table's): ${ws.explainInvisible(SHARED_KIND[kind], obj, owner, rootWorkspace)}` };
@@ -70,7 +76,7 @@ export function resolveDestination(
   const effectiveSubset = kind === 'EXTERNAL_SERVICE' ? {} : { ...(subset ?? {}), ...(ref.subset ?? {}) };
   const subsetSuffix = Object.keys(effectiveSubset).length ? `#${shortHash(Object.entries(effectiveSubset).sort())}` : '';
   const host = kind === 'SERVICE' ? `${ref.ref.name}.${ns}.svc.cluster.local` : kind === 'VIRTUAL_DESTINATION' ? (obj as VirtualDestinationR).spec.hosts[0] : ((obj as ExternalServiceR).spec.hosts[0] ?? `${ref.ref.name}.${ns}.external`);
-  const base = { kind, namespace: ns, name: ref.ref.name, subset: effectiveSubset, clientPolicies: [], host };
+  const base = { kind, namespace: ns, name: ref.ref.name, subset: effectiveSubset, clientPolicies: [], host, ...(inCluster.cluster ? { resourceCluster: inCluster.cluster } : {}) };
 
   if (kind === 'SERVICE') {
     const svc = obj as ServiceR;
@@ -97,8 +103,8 @@ export function resolveDestination(
     if (!vport) return { error: `destination VirtualDestination ${key} has no port ${describePort(ref.port)}` };
     const endpoints: Backend['endpoints'] = [];
     for (const svc of [...cat.services.values()]) {
-      const svcWs = ws.workspaceOf(svc.metadata.namespace);
-      if (!vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: svcWs, cluster: cat.clusterName }))) continue;
+      const svcWs = ws.ownerOf(svc);
+      if (!vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: svcWs, cluster: cat.clusters.nameOf(svc) }))) continue;
       const target = vport.targetPort;
       const sp = svc.spec.ports.find((p) => (target?.name ? p.name === target.name : p.port === (target?.number ?? vport.number)));
       if (sp) for (const e of serviceEndpoints(cat, svc, sp, effectiveSubset)) endpoints.push(e);
@@ -148,13 +154,13 @@ function serviceEndpoints(
   subset: Record<string, string>,
 ): Backend['endpoints'] {
   const out: Backend['endpoints'] = [];
-  for (const slice of cat.slicesByService.get(`${svc.metadata.namespace}/${svc.metadata.name}`) ?? []) {
+  for (const slice of cat.slicesByService.get(nsName(svc)) ?? []) {
     // EndpointSlice ports carry the Service port's name ("" or absent when unnamed).
     const sp = slice.body.ports.find((p) => (p.name ?? '') === (port.name ?? '')) ?? (slice.body.ports.length === 1 ? slice.body.ports[0] : undefined);
     if (!sp) continue;
     for (const ep of slice.body.endpoints) {
       if (Object.keys(subset).length) {
-        const pod = ep.targetRef?.name ? cat.pods.get(`${ep.targetRef.namespace ?? svc.metadata.namespace}/${ep.targetRef.name}`) : undefined;
+        const pod = ep.targetRef?.name ? cat.pods.get(`${ep.targetRef.namespace ?? svc.metadata.namespace}/${ep.targetRef.name}${clusterSuffix(svc.cluster)}`) : undefined;
         if (!pod || !labelsMatch(subset, pod.metadata.labels)) continue;
       }
       for (const address of ep.addresses) out.push({ address, port: sp.port, ready: ep.conditions?.ready !== false, ...(ep.zone ? { zone: ep.zone } : {}) });
@@ -173,7 +179,7 @@ function externalEndpoints(
   const endpoints: Backend['endpoints'] = [];
   if (es.spec.selector) {
     for (const ee of cat.externalEndpoints) {
-      if (ee.metadata.namespace !== es.metadata.namespace || !labelsMatch(es.spec.selector, ee.metadata.labels)) continue;
+      if (ee.metadata.namespace !== es.metadata.namespace || ee.cluster !== es.cluster || !labelsMatch(es.spec.selector, ee.metadata.labels)) continue;
       const p = ee.spec.ports.find((x) => x.name === port.name) ?? ee.spec.ports[0];
       endpoints.push({ address: ee.spec.address, port: p.number, ready: true });
     }

@@ -5,14 +5,15 @@
 // path of the core pays nothing for it.
 import type { CoreResult, DestinationIR, FinalRoute, PolicyRef, SkippedPolicy } from '../ir/types.js';
 import type { PolicyR, Resource, RouteTableR, WorkspaceR, WorkspaceSettingsR } from '../resources/schema.js';
-import { isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
 import type { CoreSettings } from './index.js';
 import { labelsMatch, selectorMatches } from './match.js';
 import { MERGING_KINDS, SERVER_SIDE_KINDS, WORKLOAD_SCOPED_KINDS, destinationSelected, placePolicies, selectsNothing, type PlacedPolicy } from './policies.js';
 import { SHARED_KIND, type DestinationObject } from './destinations.js';
 import { StatusBook } from './status.js';
-import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
+import { normalizeClusters } from './clusters.js';
+import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 
 export interface PolicyVerdicts {
   applied: PolicyRef[];
@@ -38,13 +39,16 @@ interface Context {
 
 export function explainPolicies(input: readonly Resource[], settings: CoreSettings, core: CoreResult): PolicyExplanation {
   const first = new Map<string, Resource>();
-  for (const r of [...input].sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : resourceKey(a) > resourceKey(b) ? 1 : 0))) if (!first.has(resourceKey(r))) first.set(resourceKey(r), r);
+  for (const r of [...normalizeClusters(input, settings.clusterName)].sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : resourceKey(a) > resourceKey(b) ? 1 : 0))) if (!first.has(resourceKey(r))) first.set(resourceKey(r), r);
   const resources = [...first.values()];
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
-  const namespaceLabels = new Map<string, Record<string, string>>();
-  for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
-  for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
-  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), namespaceLabels, settings.clusterName, new StatusBook());
+  const namespaces = new Map<string, NamespaceInfo>();
+  for (const r of resources) {
+    const k = `${r.metadata.namespace}${clusterSuffix(r.cluster)}`;
+    if (r.metadata.namespace && !namespaces.has(k)) namespaces.set(k, { name: r.metadata.namespace, cluster: r.cluster, labels: {} });
+  }
+  for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
+  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, new StatusBook());
   const policies = resources.filter((r) => isPolicyKind(r.kind) && !UNSUPPORTED_KINDS[r.kind]) as PolicyR[];
   const ctx: Context = { ws, tables: new Map(of<RouteTableR>('RouteTable').map((t) => [nsName(t), t])), placed: placePolicies(policies, ws), clusterName: settings.clusterName };
   const routes = new Map(core.ir.routes.map((r) => [r.id, explainRoute(ctx, r)]));
@@ -52,7 +56,7 @@ export function explainPolicies(input: readonly Resource[], settings: CoreSettin
   for (const r of resources) if (r.kind === 'Service' || r.kind === 'VirtualDestination' || r.kind === 'ExternalService') objects.set(`${r.kind}/${nsName(r)}`, r as DestinationObject);
   const destinations = new Map<string, PolicyVerdicts>();
   for (const d of core.ir.destinations) {
-    const obj = objects.get(`${KIND_NAME[d.kind]}/${d.namespace}/${d.name}`);
+    const obj = objects.get(`${KIND_NAME[d.kind]}/${d.namespace}/${d.name}${clusterSuffix(d.cluster)}`);
     if (obj) destinations.set(destinationKey(d), explainDestination(ctx, d, obj, settings));
   }
   return { routes, destinations };

@@ -9,7 +9,7 @@ import type { WorkspaceIndex } from './workspaces.js';
 export function checkExternalServiceOverlap(all: ExternalServiceR[], ws: WorkspaceIndex, status: StatusBook): ExternalServiceR[] {
   const accepted: Array<{ es: ExternalServiceR; workspace: string; addresses: Set<string> }> = [];
   for (const es of [...all].sort(byAge)) {
-    const workspace = ws.workspaceOf(es.metadata.namespace)!;
+    const workspace = ws.ownerOf(es)!;
     const addresses = new Set([...es.spec.hosts, ...es.spec.addresses].map((a) => a.toLowerCase()));
     const clash = accepted.find(
       (o) =>

@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute, GatewayIR, ListenerIR, VirtualHostIR } from '../ir/types.js';
+import type { Backend, CoreResult, FinalRoute } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -9,15 +9,18 @@ import type {
   PolicyR,
   Resource,
   RouteTableR,
+  SecretR,
   ServiceR,
   VirtualDestinationR,
   VirtualGatewayR,
   WorkspaceR,
   WorkspaceSettingsR,
 } from '../resources/schema.js';
-import { isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { indexClusters, normalizeClusters } from './clusters.js';
+import { buildGateways } from './gateways.js';
 import { checkExternalServiceOverlap } from './external-services.js';
-import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
+import { byAge, compareStr, selectorMatches } from './match.js';
 import { resolvePolicyReferences } from './policy-references.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
 import {
@@ -30,9 +33,9 @@ import {
   type FeatureGates,
   type RouteAttachMemo,
 } from './policies.js';
-import { DEFAULT_ROUTE_LIMITS, flattenRootTable, hostAllowed, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
+import { DEFAULT_ROUTE_LIMITS, flattenRootTable, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
-import { indexWorkspaces, type WorkspaceIndex } from './workspaces.js';
+import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
 import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
@@ -61,7 +64,7 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Workspace']);
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Secret', 'Workspace']);
 const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
@@ -106,14 +109,14 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
       }
     }
     const pre = new StatusBook();
-    const resources = dedupe(input, pre);
+    const resources = dedupe(normalizeClusters(input, settings.clusterName), pre);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     // Namespaces that hold only policies must still be claimed by their workspace.
-    const policyNamespaces = [...new Set(policies.map((p) => p.metadata.namespace))].sort();
-    const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.join(',');
+    const policyNamespaces = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
+    const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
-    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces);
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info));
     if (!reuse) attachMemo = newRouteAttachMemo();
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
@@ -158,16 +161,22 @@ function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
   return resources;
 }
 
-function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly string[] = []): RoutingStage {
+function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = []): RoutingStage {
   const status = new StatusBook();
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
-  const namespaceLabels = new Map<string, Record<string, string>>();
-  for (const ns of extraNamespaces) namespaceLabels.set(ns, {});
-  for (const r of resources) if (r.metadata.namespace && !namespaceLabels.has(r.metadata.namespace)) namespaceLabels.set(r.metadata.namespace, {});
-  for (const n of of<Resource>('Namespace')) namespaceLabels.set(n.metadata.name, n.metadata.labels);
+  // Namespaces are per cluster: every namespace some resource (or policy) is in, with the Namespace's labels.
+  const namespaces = new Map<string, NamespaceInfo>();
+  const seen = (ns: string, cluster: string | undefined) => {
+    const k = `${ns}${clusterSuffix(cluster)}`;
+    if (!namespaces.has(k)) namespaces.set(k, { name: ns, cluster, labels: {} });
+  };
+  for (const n of extraNamespaces) seen(n.name, n.cluster);
+  for (const r of resources) if (r.metadata.namespace) seen(r.metadata.namespace, r.cluster);
+  for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
+  const clusters = indexClusters(resources, settings.clusterName);
 
-  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), namespaceLabels, settings.clusterName, status);
-  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
+  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const r of resources) {
     if (!KUBE_KINDS.has(r.kind) && !owned(r)) {
       status.invalid(resourceKey(r), `namespace "${r.metadata.namespace}" is not selected by any workspace, so this ${r.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
@@ -175,11 +184,18 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   }
 
   const externalServices = checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status);
+  for (const es of externalServices) {
+    es.spec.ports.forEach((p, i) => {
+      // `clientsideTls: {}` is what meshplane does for HTTPS/TLS ports; settings inside it are not mapped yet.
+      const keys = Object.keys(p.clientsideTls ?? {});
+      if (keys.length) status.add(resourceKey(es), 'ACCEPTED', `spec.ports[${i}].clientsideTls.${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} not applied yet: TLS is originated with the host as SNI and the system's trust, without client certificates or a custom CA`);
+    });
+  }
   const slicesByService = new Map<string, EndpointSliceR[]>();
   for (const s of of<EndpointSliceR>('EndpointSlice')) {
     const svc = s.metadata.labels['kubernetes.io/service-name'];
     if (!svc) continue;
-    const key = `${s.metadata.namespace}/${svc}`;
+    const key = `${s.metadata.namespace}/${svc}${clusterSuffix(s.cluster)}`;
     slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
   }
   const catalog: DestinationCatalog = {
@@ -190,14 +206,16 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     slicesByService,
     pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
     clusterName: settings.clusterName,
+    clusters,
   };
 
   // ---- route tables -------------------------------------------------------
   const tables: TableInfo[] = of<RouteTableR>('RouteTable')
     .filter(owned)
-    .map((t) => ({ table: t, key: nsName(t), workspace: ws.workspaceOf(t.metadata.namespace)! }));
+    .map((t) => ({ table: t, key: nsName(t), workspace: ws.ownerOf(t)! }));
   for (const t of tables) {
     status.accept(resourceKey(t.table));
+    if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
     const names = t.table.spec.http.map((r) => r.name);
     for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
       status.warn(resourceKey(t.table), `several routes are named "${n}"; policies and explain tell them apart by position only`);
@@ -229,16 +247,24 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
       continue;
     }
     for (const ref of refs) {
-      const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}`;
+      const inCluster = clusters.resolve(ref.cluster);
+      const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}${clusterSuffix(inCluster.cluster)}`;
+      if (inCluster.error) {
+        status.invalid(resourceKey(root.table), `virtual gateway ${key}: ${inCluster.error}`);
+        continue;
+      }
       const gw = gatewaysByKey.get(key);
       if (!gw) {
         status.invalid(resourceKey(root.table), `virtual gateway ${key} not found (or in a namespace no workspace selects)`);
         continue;
       }
-      const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
-      // A gateway is shared only by a full (kind ALL) export/import between the workspaces.
-      if (gwWs !== root.workspace && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
-        status.invalid(resourceKey(root.table), `virtual gateway ${key} belongs to workspace "${gwWs}", which does not share it (kind ALL) with "${root.workspace}"`);
+      const gwWs = ws.ownerOf(gw)!;
+      // Semantics §3: the table is visible to the gateway's workspace, or the gateway is shared wholesale (kind ALL).
+      if (gwWs !== root.workspace && !ws.isVisible('ROUTE_TABLE', root.table, root.workspace, gwWs) && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
+        status.invalid(
+          resourceKey(root.table),
+          `virtual gateway ${key} belongs to workspace "${gwWs}": bind it by sharing this table with that workspace (${ws.explainInvisible('ROUTE_TABLE', root.table, root.workspace, gwWs)}), or share the gateway wholesale (kind ALL both ways)`,
+        );
         continue;
       }
       const flat = flattenRootTable(fctx, root, key, root.table.spec.hosts!);
@@ -260,17 +286,17 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   }
 
   for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
-  const namespaces: Record<string, string> = {};
-  for (const ns of [...namespaceLabels.keys()].sort()) {
-    const w = ws.workspaceOf(ns);
-    if (w) namespaces[ns] = w;
+  const namespaceOwners: Record<string, string> = {};
+  for (const [key, info] of [...namespaces.entries()].sort(([a], [b]) => compareStr(a, b))) {
+    const w = ws.workspaceOf(info.name, info.cluster);
+    if (w) namespaceOwners[key] = w;
   }
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces };
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: namespaceOwners };
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
   const { ws, catalog, resources, gatewaysByKey, bindings } = stage;
-  const owned = (r: Resource): boolean => ws.workspaceOf(r.metadata.namespace) !== undefined;
+  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const p of policyResources) {
     if (!owned(p)) status.invalid(resourceKey(p), `namespace "${p.metadata.namespace}" is not selected by any workspace, so this ${p.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
   }
@@ -293,73 +319,43 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const uses = new Map<string, DestinationUse>();
   const use = (kind: DestinationUse['kind'], object: DestinationUse['object'], consumer: string) => {
     const k = `${kind}/${nsName(object)}`;
-    const owner = ws.workspaceOf(object.metadata.namespace)!;
+    const owner = ws.ownerOf(object)!;
     const u = uses.get(k) ?? { kind, object, owner, consumers: new Set([owner]) };
     u.consumers.add(consumer);
     uses.set(k, u);
   };
-  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.workspaceOf(s.metadata.namespace)!);
-  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.workspaceOf(v.metadata.namespace)!);
-  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.workspaceOf(e.metadata.namespace)!);
+  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.ownerOf(s)!);
+  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.ownerOf(v)!);
+  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.ownerOf(e)!);
   for (const b of allBackends.values()) {
-    const obj = b.kind === 'SERVICE' ? catalog.services.get(`${b.namespace}/${b.name}`) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(`${b.namespace}/${b.name}`) : catalog.externalServices.get(`${b.namespace}/${b.name}`);
+    const k = `${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}`;
+    const obj = b.kind === 'SERVICE' ? catalog.services.get(k) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(k) : catalog.externalServices.get(k);
     use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
   }
   const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates, (d, consumer) => hasEnforcementPoint(plan, meshCtx, d, consumer));
-  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}@${d.consumer}`, d]));
+  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}${clusterSuffix(d.cluster)}@${d.consumer}`, d]));
   const finalBackends = [...allBackends.values()]
-    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
+    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
     .sort((a, b) => compareStr(a.cluster, b.cluster));
 
   // Workload and listener selection: counted so status says what a policy reaches.
   const pods = resources.filter((r) => r.kind === 'Pod') as PodR[];
   for (const p of placed) {
     for (const sel of p.policy.spec.applyToWorkloads ?? []) {
-      const n = pods.filter((pod) => ws.workspaceOf(pod.metadata.namespace) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: settings.clusterName })).length;
+      const n = pods.filter((pod) => ws.ownerOf(pod) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: catalog.clusters.nameOf(pod) })).length;
       if (n) status.count(p.key, 'workloadsSelected', n);
     }
   }
 
   // ---- gateways -----------------------------------------------------------
-  const gateways: GatewayIR[] = [];
-  for (const [key, gw] of [...gatewaysByKey.entries()].sort(([a], [b]) => compareStr(a, b))) {
-    const gwWs = ws.workspaceOf(gw.metadata.namespace)!;
-    const listeners: ListenerIR[] = gw.spec.listeners.map((l) => {
-      const hostRoutes = new Map<string, FinalRoute[]>();
-      for (const b of bindings.filter((x) => x.gateway === key)) {
-        for (const host of b.root.table.spec.hosts!) {
-          if (!hostAllowed(l.allowedRouteTables, host)) continue;
-          hostRoutes.set(host, [...(hostRoutes.get(host) ?? []), ...b.routes.map((r) => byId.get(r.id)!)]);
-        }
-      }
-      const virtualHosts: VirtualHostIR[] = [...hostRoutes.entries()]
-        .sort(([a], [b]) => compareStr(a, b))
-        .map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));
-      const policies = placed
-        .filter((p) => p.workspace === gwWs && (p.policy.spec.applyToListeners ?? []).some((s) => selectorMatches(s.virtualGateway, { metadata: gw.metadata, workspace: gwWs, cluster: settings.clusterName }) && (s.port?.number === undefined || s.port.number === l.port.number)))
-        .map((p) => {
-          status.count(p.key, 'listenersSelected');
-          return p.ref;
-        });
-      // Workload-scoped policies (access logs) reach a gateway whose workload labels they select.
-      const gwLabels = gw.spec.workloads.map((w) => w.selector?.labels ?? {});
-      for (const p of placed) {
-        if (p.ref.kind !== 'AccessLogPolicy' || p.workspace !== gwWs) continue;
-        if ((p.policy.spec.applyToWorkloads ?? []).some((sel) => gwLabels.some((l) => labelsMatch(sel.selector?.labels, l) && Object.keys(sel.selector?.labels ?? {}).length > 0))) {
-          status.count(p.key, 'listenersSelected');
-          policies.push(p.ref);
-        }
-      }
-      return { name: `${key}:${l.port.number}`, port: l.port.number, virtualHosts, policies };
-    });
-    gateways.push({ ref: key, workspace: gwWs, listeners });
-  }
+  const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
+  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets });
 
   const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
 
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: sds, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

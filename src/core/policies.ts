@@ -35,7 +35,7 @@ export function placePolicies(policies: PolicyR[], ws: WorkspaceIndex): PlacedPo
   const ts = new Map(policies.map((p) => [p, p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : Number.POSITIVE_INFINITY]));
   const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? byAge(a, b) : 0));
   for (const p of sorted) {
-    const w = ws.workspaceOf(p.metadata.namespace);
+    const w = ws.ownerOf(p);
     if (!w) continue;
     out.push({ policy: p, workspace: w, key: resourceKey(p), rank: out.length, ref: { kind: p.kind as PolicyKind, namespace: p.metadata.namespace, name: p.metadata.name, workspace: w } });
   }
@@ -163,8 +163,10 @@ function attachToRoute(
   gates: FeatureGates,
   effects: RouteEffects,
 ): FinalRoute {
-  const [ns, name] = route.table.split('/');
-  const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: clusterName };
+  // route.table is "ns/name", with "@cluster" for a table outside the default cluster.
+  const [ns, nameAt] = route.table.split('/');
+  const [name, tableCluster] = nameAt.split('@');
+  const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: tableCluster ?? clusterName };
   const found = new Set<PlacedPolicy>();
   const labelPairs = Object.entries(route.labels).map(([k, v]) => `${k}\0${v}`);
   for (const w of route.chainWorkspaces) {
@@ -206,7 +208,7 @@ export function destinationSelected(p: PlacedPolicy, d: DestinationUse, clusterN
     // An AccessPolicy that selects nothing at all applies to every destination of its workspace.
     return p.ref.kind === 'AccessPolicy' && selectsNothing(p.policy) && d.owner === p.workspace;
   }
-  return sels.some((s) => (s.kind ?? 'SERVICE') === d.kind && selectorMatches(s.selector, { metadata: d.object.metadata, workspace: d.owner, cluster: clusterName }));
+  return sels.some((s) => (s.kind ?? 'SERVICE') === d.kind && selectorMatches(s.selector, { metadata: d.object.metadata, workspace: d.owner, cluster: d.object.cluster ?? clusterName }));
 }
 
 /** One DestinationIR per (destination, consuming workspace), with the §6 table applied. */
@@ -265,7 +267,7 @@ export function attachDestinationPolicies(
           status.warn(p.key, `${p.ref.kind} applies server-side to ${d.kind} ${d.object.metadata.namespace}/${d.object.metadata.name}, but it has no enforcement point: ${behind} a sidecar (label the Pods sidecar.istio.io/inject: "true" or the namespace istio-injection: enabled)`);
         }
       }
-      out.push({ kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name, owner: d.owner, consumer, clientPolicies: c.applied, serverPolicies: s.applied });
+      out.push({ kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name, ...(d.object.cluster ? { cluster: d.object.cluster } : {}), owner: d.owner, consumer, clientPolicies: c.applied, serverPolicies: s.applied });
     }
   }
   return out;

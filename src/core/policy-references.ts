@@ -4,7 +4,9 @@
 import type { Backend, PolicyIR } from '../ir/types.js';
 import type { PolicyDestination } from '../resources/policy-configs.js';
 import type { Resource } from '../resources/schema.js';
-import { resourceKey } from '../resources/schema.js';
+import { clusterSuffix, nsName, resourceKey } from '../resources/schema.js';
+import type { Descriptor, RateLimitEntry, SetDescriptor } from '../resources/rate-limit-configs.js';
+import { expandRateLimits } from './rate-limit-sets.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import type { PlacedPolicy } from './policies.js';
 import type { StatusBook } from './status.js';
@@ -30,8 +32,9 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
     const config = p.policy.spec.config as Record<string, unknown>;
     const ir: PolicyIR = { ...p.ref, key: p.key, config, ...phaseOf(config), clusters: {}, hosts: {}, errors: [] };
     const ns = p.policy.metadata.namespace;
-    const destination = (name: string, d: PolicyDestination, defaultNs: string, consumer: string) => {
-      const r = resolveDestination(ctx.catalog, ctx.ws, { ref: d.ref, kind: d.kind, port: d.port }, defaultNs, consumer, undefined);
+    // A reference without a cluster points into its referrer's cluster.
+    const destination = (name: string, d: PolicyDestination, defaultNs: string, consumer: string, referrer: Resource = p.policy) => {
+      const r = resolveDestination(ctx.catalog, ctx.ws, { ref: { ...d.ref, cluster: d.ref.cluster ?? referrer.cluster }, kind: d.kind, port: d.port }, defaultNs, consumer, undefined);
       if (r.error) ir.errors.push(`${name}: ${r.error}`);
       else {
         ctx.addBackend(r.resolved!.backend);
@@ -39,10 +42,11 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
         ir.hosts[name] = r.resolved!.backend.host;
       }
     };
-    const admin = (kind: string, ref: { name: string; namespace?: string }, field: string): Resource | undefined => {
-      const key = `${kind}/${ref.namespace ?? ns}/${ref.name}`;
-      const r = ctx.admin.get(key);
-      if (!r) ir.errors.push(`${field}: ${kind} ${ref.namespace ?? ns}/${ref.name} not found`);
+    const admin = (kind: string, ref: { name: string; namespace?: string; cluster?: string }, field: string): Resource | undefined => {
+      const inCluster = ctx.catalog.clusters.resolve(ref.cluster, p.policy.cluster);
+      const name = `${ref.namespace ?? ns}/${ref.name}${clusterSuffix(inCluster.cluster)}`;
+      const r = inCluster.error ? undefined : ctx.admin.get(`${kind}/${name}`);
+      if (!r) ir.errors.push(`${field}: ${kind} ${name} ${inCluster.error ?? 'not found'}`);
       return r;
     };
     switch (p.ref.kind) {
@@ -57,30 +61,36 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
       case 'ExtAuthPolicy': {
         const server = admin('ExtAuthServer', config.server as { name: string; namespace?: string }, 'config.server');
         if (server) {
-          const spec = server.spec as { destinationServer: PolicyDestination; requestTimeout?: string; failureModeAllow?: boolean };
-          const owner = ctx.ws.workspaceOf(server.metadata.namespace);
-          if (!owner) ir.errors.push(`config.server: ExtAuthServer ${server.metadata.namespace}/${server.metadata.name} is in a namespace no workspace selects`);
-          else destination('extAuth', spec.destinationServer, server.metadata.namespace, owner);
-          ir.extAuth = { server: `${server.metadata.namespace}/${server.metadata.name}`, requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false };
+          const spec = server.spec as { destinationServer: PolicyDestination; requestTimeout?: string; failureModeAllow?: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
+          const owner = ctx.ws.ownerOf(server);
+          if (!owner) ir.errors.push(`config.server: ExtAuthServer ${nsName(server)} is in a namespace no workspace selects`);
+          else destination('extAuth', spec.destinationServer, server.metadata.namespace, owner, server);
+          ir.extAuth = { server: nsName(server), requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false, ...(spec.requestBody ? { requestBody: spec.requestBody } : {}) };
         }
         break;
       }
       case 'RateLimitPolicy': {
         if (!config.serverSettings) break; // local limits only
         const settings = admin('RateLimitServerSettings', config.serverSettings as { name: string; namespace?: string }, 'config.serverSettings');
-        const client = admin('RateLimitClientConfig', config.ratelimitClientConfig as { name: string; namespace?: string }, 'config.ratelimitClientConfig');
+        // The actions come from a RateLimitClientConfig or inline from config.raw.
+        const client = config.ratelimitClientConfig ? admin('RateLimitClientConfig', config.ratelimitClientConfig as { name: string; namespace?: string }, 'config.ratelimitClientConfig') : undefined;
+        const entries = client ? (client.spec as { raw: { rateLimits: RateLimitEntry[] } }).raw.rateLimits : (config.raw as { rateLimits: RateLimitEntry[] } | undefined)?.rateLimits;
         const server = admin('RateLimitServerConfig', config.ratelimitServerConfig as { name: string; namespace?: string }, 'config.ratelimitServerConfig');
-        if (settings && client && server) {
+        if (settings && entries && server) {
           const s = settings.spec as { destinationServer: PolicyDestination; requestTimeout?: string; denyOnFail?: boolean; domain?: string };
-          const owner = ctx.ws.workspaceOf(settings.metadata.namespace) ?? p.workspace;
-          destination('rateLimit', s.destinationServer, settings.metadata.namespace, owner);
+          const owner = ctx.ws.ownerOf(settings) ?? p.workspace;
+          destination('rateLimit', s.destinationServer, settings.metadata.namespace, owner, settings);
+          const raw = (server.spec as { raw: { descriptors?: Descriptor[]; setDescriptors?: SetDescriptor[] } }).raw;
+          const expanded = expandRateLimits(`${server.metadata.namespace}.${server.metadata.name}`, raw.descriptors ?? [], raw.setDescriptors ?? [], entries);
+          for (const e of expanded.errors) ir.errors.push(`config.ratelimitServerConfig: RateLimitServerConfig ${nsName(server)}: ${e}`);
+          for (const n of expanded.notes) status.add(p.key, 'ACCEPTED', `RateLimitServerConfig ${nsName(server)}: ${n}`);
           ir.rateLimit = {
             settings: resourceKey(settings),
             domain: s.domain ?? `meshplane`,
             requestTimeout: s.requestTimeout,
             denyOnFail: s.denyOnFail ?? false,
-            actions: (client.spec as { raw: { rateLimits: unknown[] } }).raw.rateLimits,
-            descriptors: (server.spec as { raw: { descriptors: unknown[] } }).raw.descriptors,
+            actions: expanded.actions,
+            descriptors: expanded.descriptors,
           };
         }
         break;

@@ -1,12 +1,22 @@
 // Namespace -> workspace resolution and import/export visibility (semantics §2).
 import type { Resource, SharedKind, SharingRule, WorkspaceR, WorkspaceSettingsR } from '../resources/schema.js';
-import { resourceKey } from '../resources/schema.js';
-import { byAge, globMatch, labelsMatch } from './match.js';
+import { clusterSuffix, resourceKey } from '../resources/schema.js';
+import { byAge, compareStr, globMatch, labelsMatch } from './match.js';
 import type { StatusBook } from './status.js';
+
+/** A namespace of one cluster; `cluster` undefined is the default cluster. */
+export interface NamespaceInfo {
+  name: string;
+  cluster?: string;
+  labels: Record<string, string>;
+}
 
 export interface WorkspaceIndex {
   readonly names: readonly string[];
-  workspaceOf(namespace: string): string | undefined;
+  /** Namespaces are per cluster: `cluster` undefined is the default cluster. */
+  workspaceOf(namespace: string, cluster?: string): string | undefined;
+  /** The workspace of the namespace a resource lives in (in its cluster). */
+  ownerOf(r: { metadata: { namespace: string }; cluster?: string }): string | undefined;
   /** R (of shared kind `kind`, owned by `owner`) is visible in `consumer`. */
   isVisible(kind: Exclude<SharedKind, 'ALL'>, r: Resource, owner: string, consumer: string): boolean;
   /** Why R is not visible, naming the missing export and/or import. */
@@ -19,24 +29,26 @@ export interface WorkspaceIndex {
 export function indexWorkspaces(
   workspaces: WorkspaceR[],
   settings: WorkspaceSettingsR[],
-  namespaceLabels: Map<string, Record<string, string>>,
+  namespaces: readonly NamespaceInfo[],
   clusterName: string,
   status: StatusBook,
 ): WorkspaceIndex {
   const ordered = [...workspaces].sort(byAge);
   const byName = new Map(ordered.map((w) => [w.metadata.name, w]));
   const nsOwner = new Map<string, string>();
+  const nsKey = (name: string, cluster: string | undefined) => `${name}${clusterSuffix(cluster)}`;
 
-  for (const ns of [...namespaceLabels.keys()].sort()) {
+  for (const info of [...namespaces].sort((a, b) => compareStr(nsKey(a.name, a.cluster), nsKey(b.name, b.cluster)))) {
+    const { name: ns, labels } = info;
     const claimants = ordered.filter((ws) =>
       ws.spec.workloadClusters.some(
         (wc) =>
-          globMatch(wc.name, clusterName) &&
-          wc.namespaces.some((n) => (n.name === undefined || globMatch(n.name, ns)) && labelsMatch(n.labels, namespaceLabels.get(ns)!)),
+          globMatch(wc.name, info.cluster ?? clusterName) &&
+          wc.namespaces.some((n) => (n.name === undefined || globMatch(n.name, ns)) && labelsMatch(n.labels, labels)),
       ),
     );
     if (claimants.length === 0) continue;
-    nsOwner.set(ns, claimants[0].metadata.name);
+    nsOwner.set(nsKey(ns, info.cluster), claimants[0].metadata.name);
     if (claimants.length > 1) {
       // Name a bounded number of claimants: N workspaces on one namespace must not make N^2 text.
       const shown = claimants.slice(0, 5).map((c) => c.metadata.name);
@@ -45,7 +57,7 @@ export function indexWorkspaces(
       for (const c of claimants) {
         status.invalid(
           resourceKey(c),
-          `namespace "${ns}" is selected by ${claimants.length} workspaces (${names}); the oldest, "${shown[0]}", keeps it. Narrow workloadClusters so each namespace has one workspace`,
+          `namespace "${ns}"${info.cluster ? ` of cluster "${info.cluster}"` : ''} is selected by ${claimants.length} workspaces (${names}); the oldest, "${shown[0]}", keeps it. Narrow workloadClusters so each namespace has one workspace`,
         );
       }
     }
@@ -55,7 +67,7 @@ export function indexWorkspaces(
   // One WorkspaceSettings per workspace: the oldest one in the workspace's namespaces wins.
   const settingsOf = new Map<string, WorkspaceSettingsR>();
   for (const s of [...settings].sort(byAge)) {
-    const ws = nsOwner.get(s.metadata.namespace);
+    const ws = nsOwner.get(nsKey(s.metadata.namespace, s.cluster));
     if (!ws) continue; // reported with the other unowned resources
     const prev = settingsOf.get(ws);
     if (prev) {
@@ -86,7 +98,8 @@ export function indexWorkspaces(
 
   return {
     names: ordered.map((w) => w.metadata.name),
-    workspaceOf: (ns) => nsOwner.get(ns),
+    workspaceOf: (ns, cluster) => nsOwner.get(nsKey(ns, cluster)),
+    ownerOf: (r) => nsOwner.get(nsKey(r.metadata.namespace, r.cluster)),
     exportsTo,
     importsFrom,
     isVisible: (kind, r, owner, consumer) => owner === consumer || (exportsTo(owner, consumer, kind, r) && importsFrom(consumer, owner, kind, r)),

@@ -63,6 +63,8 @@ export interface Backend {
   protocol: 'HTTP' | 'HTTP2' | 'HTTPS';
   /** Host name for :authority / Host where Envoy would otherwise use the cluster name. */
   host: string;
+  /** The Kubernetes cluster of the destination resource; undefined = the default cluster. */
+  resourceCluster?: string;
 }
 
 export type RouteAction =
@@ -103,10 +105,51 @@ export interface VirtualHostIR {
 }
 
 export interface ListenerIR {
+  /** `<ns>/<gateway>:<port>`, with `#<n>` for the n-th further listener entry on the same port. */
   name: string;
   port: number;
   virtualHosts: VirtualHostIR[];
   policies: PolicyRef[];
+  /** TLS termination with certificates served over SDS. */
+  tls?: ListenerTlsIR;
+  /** SNI names this listener entry answers (a filter chain match); absent = any. */
+  serverNames?: string[];
+  /** Every request is answered with a redirect to https. */
+  httpsRedirect?: boolean;
+  /** HTTP codec from appProtocol; absent = auto (HTTP/1.1 and HTTP/2). */
+  codec?: 'HTTP1' | 'HTTP2';
+}
+
+export interface ListenerTlsIR {
+  /** SDS secret with the certificate chain and key. */
+  certificateSecret: string;
+  /** SDS secret with the CA that signs client certificates (MUTUAL). */
+  validationSecret?: string;
+  requireClientCertificate: boolean;
+  minimumProtocolVersion?: string;
+  maximumProtocolVersion?: string;
+  cipherSuites?: string[];
+  ecdhCurves?: string[];
+}
+
+/**
+ * Key material for SDS. JSON (explain, /debug/ir) shows "[redacted]"; only
+ * translate reads `pem`.
+ */
+export class SecretMaterial {
+  constructor(readonly pem: string) {}
+  toJSON(): string {
+    return '[redacted]';
+  }
+}
+
+/** An SDS secret: a certificate and key, or a validation CA. */
+export interface SecretIR {
+  /** The Kubernetes Secret it comes from (Secret/ns/name). */
+  source: string;
+  certificateChain?: SecretMaterial;
+  privateKey?: SecretMaterial;
+  trustedCa?: SecretMaterial;
 }
 
 export interface GatewayIR {
@@ -120,6 +163,8 @@ export interface DestinationIR {
   kind: DestinationKind;
   namespace: string;
   name: string;
+  /** The cluster of the destination resource; undefined = the default cluster. */
+  cluster?: string;
   owner: string;
   consumer: string;
   clientPolicies: PolicyRef[];
@@ -138,7 +183,7 @@ export interface PolicyIR extends PolicyRef {
   hosts: Record<string, string>;
   /** Unresolvable references; security kinds then fail closed. */
   errors: string[];
-  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean };
+  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
   rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
   /** AccessPolicy: its allow rules with clients resolved to SPIFFE principals. */
   access?: AccessIR;
@@ -242,8 +287,10 @@ export interface IR {
   backends: Backend[];
   /** Every attached policy by "Kind/ns/name", for the translator. */
   policies: Record<string, PolicyIR>;
-  /** Every namespace a workspace owns -> that workspace (tenant-scoped views, explain). */
+  /** Every namespace a workspace owns (`ns`, or `ns@cluster` outside the default cluster) -> that workspace (tenant-scoped views, explain). */
   namespaces: Record<string, string>;
+  /** SDS secrets by name, for the gateways' TLS listeners. */
+  secrets?: Record<string, SecretIR>;
 }
 
 export interface CoreResult {

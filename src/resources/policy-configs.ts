@@ -2,6 +2,9 @@
 // reported). Shapes follow Gloo Platform v2 where meshplane can honour them;
 // docs/policies.md lists every field and what it becomes in Envoy.
 import { z } from 'zod';
+import { rateLimitsRaw } from './rate-limit-configs.js';
+import { injaTemplate } from './inja.js';
+import { unsupportedField } from './unsupported.js';
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration such as 250ms, 5s, 1m');
 const percentage = z.number().min(0).max(100);
@@ -75,6 +78,8 @@ export const mirrorConfig = z.strictObject({
 export const extAuthConfig = z.strictObject({
   server: objectRef, // an ExtAuthServer
   customAuth: z.strictObject({ contextExtensions: z.record(z.string(), z.string()).optional() }).optional(),
+  // Recognised so the message is useful; refused until meshplane has its own ext-auth server.
+  glooAuth: z.unknown().superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', message: 'NOT YET SUPPORTED: glooAuth (Gloo\'s built-in apiKeyAuth, opaAuth, oauth2, jwt, passThrough) needs meshplane\'s own ext-auth server, which is not there yet; until then point customAuth at an ExtAuthServer of your own' })).optional(),
 });
 
 const jwtProvider = z
@@ -82,12 +87,23 @@ const jwtProvider = z
     issuer: z.string().optional(),
     audiences: z.array(z.string()).optional(),
     local: z.strictObject({ inline: z.string().min(1) }).optional(),
-    remote: z.strictObject({ url: z.string().url(), destinationRef: destination, cacheDuration: duration.optional() }).optional(),
+    remote: z
+      .strictObject({
+        url: z.string().url(),
+        destinationRef: destination,
+        cacheDuration: duration.optional(),
+        /** Fetch the JWKS when the listener starts, not on the first request (Envoy's async_fetch). */
+        enableAsyncFetch: z.boolean().optional(),
+      })
+      .optional(),
     claimsToHeaders: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).optional(),
     keepToken: z.boolean().optional(),
     tokenSource: z
       .strictObject({
-        headers: z.array(z.strictObject({ header: z.string(), prefix: z.string().optional() })).optional(),
+        // Gloo names the header `name`; meshplane's first shape called it `header`.
+        headers: z
+          .array(z.strictObject({ name: z.string().min(1).optional(), header: z.string().min(1).optional(), prefix: z.string().optional() }).refine((h) => !!h.name !== !!h.header, { message: 'set name (the header to read the token from)' }))
+          .optional(),
         queryParams: z.array(z.string()).optional(),
       })
       .optional(),
@@ -96,15 +112,24 @@ const jwtProvider = z
 export const jwtConfig = z.strictObject({
   phase,
   providers: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), jwtProvider).refine((p) => Object.keys(p).length > 0, { message: 'at least one provider' }),
+  /** Each claim must have one of the values (`*` is a wildcard), e.g. {key: email, values: ["*@example.com"]}. */
+  claims: z.array(z.strictObject({ key: z.string().min(1), values: z.array(z.string()).min(1) })).optional(),
+  /** Every scope must be in the token's space-separated `scope` claim. */
+  requiredScopes: z.array(z.string().min(1)).optional(),
 });
 
-const transformation = z.strictObject({
-  /** Header name -> value; Envoy substitution format (e.g. %REQ(x-user)%). Set, replacing any earlier value. */
-  setHeaders: headerMap.optional(),
-  removeHeaders: z.array(z.string()).optional(),
-  /** JSON body built from a format template; MERGE merges it into the original JSON body. */
-  jsonBody: z.strictObject({ template: z.record(z.string(), z.unknown()), action: z.enum(['MERGE', 'REPLACE']).default('MERGE') }).optional(),
-});
+const transformation = z
+  .strictObject({
+    /** Header name -> value; Envoy substitution format (e.g. %REQ(x-user)%). Set, replacing any earlier value. */
+    setHeaders: headerMap.optional(),
+    removeHeaders: z.array(z.string()).optional(),
+    /** JSON body built from a format template; MERGE merges it into the original JSON body. */
+    jsonBody: z.strictObject({ template: z.record(z.string(), z.unknown()), action: z.enum(['MERGE', 'REPLACE']).default('MERGE') }).optional(),
+    /** Gloo's Inja template, mapped onto Envoy's transform, header_to_metadata and Lua filters. */
+    injaTemplate: injaTemplate.optional(),
+    xsltTransformation: unsupportedField('XSLT needs an XSLT processor in the proxy; upstream Envoy has none (Gloo ships its own filter)').optional(),
+  })
+  .refine((t) => !(t.injaTemplate && (t.setHeaders || t.removeHeaders || t.jsonBody)), { message: 'set injaTemplate or setHeaders/removeHeaders/jsonBody, not both' });
 export const transformationConfig = z.strictObject({
   phase,
   request: transformation.optional(),
@@ -118,12 +143,15 @@ export const rateLimitConfig = z
     serverSettings: objectRef.optional(), // RateLimitServerSettings
     ratelimitClientConfig: objectRef.optional(), // RateLimitClientConfig
     ratelimitServerConfig: objectRef.optional(), // RateLimitServerConfig
+    /** The client config inline (Gloo's `config.raw`), instead of ratelimitClientConfig. */
+    raw: rateLimitsRaw.optional(),
     /** Local limits in Envoy (token bucket). */
     local: z.strictObject({ tokenBucket: z.strictObject({ maxTokens: z.number().int().min(1), tokensPerFill: z.number().int().min(1).optional(), fillInterval: duration }) }).optional(),
   })
-  .refine((c) => c.local || (c.serverSettings && c.ratelimitClientConfig && c.ratelimitServerConfig), {
-    message: 'set local, or serverSettings + ratelimitClientConfig + ratelimitServerConfig',
-  });
+  .refine((c) => c.local || (c.serverSettings && c.ratelimitServerConfig && (c.ratelimitClientConfig || c.raw)), {
+    message: 'set local, or serverSettings + ratelimitServerConfig + the actions (ratelimitClientConfig or raw)',
+  })
+  .refine((c) => !(c.ratelimitClientConfig && c.raw), { message: 'set one of ratelimitClientConfig or raw, not both' });
 
 export const outlierDetectionConfig = z.strictObject({
   consecutiveErrors: z.number().int().min(1).default(5),
@@ -167,20 +195,47 @@ export const loadBalancerConfig = z
   })
   .refine((c) => !!c.simple !== !!c.consistentHash, { message: 'set one of simple or consistentHash' });
 
+// Envoy's core.v3.HealthCheck, in the fields Gloo passes through (camelCase).
+const httpHealthCheck = z.strictObject({
+  path: z.string().startsWith('/'),
+  host: z.string().optional(),
+  expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional(),
+  retriableStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional(),
+  requestHeadersToRemove: z.array(z.string()).optional(),
+  codecClientType: z.enum(['HTTP1', 'HTTP2', 'HTTP3']).optional(),
+});
 export const activeHealthCheckConfig = z.strictObject({
-  healthCheck: z.strictObject({
-    timeout: duration.default('1s'),
-    interval: duration.default('5s'),
-    unhealthyThreshold: z.number().int().min(1).default(2),
-    healthyThreshold: z.number().int().min(1).default(1),
-    httpHealthCheck: z.strictObject({ path: z.string().startsWith('/'), host: z.string().optional(), expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional() }),
-  }),
+  healthCheck: z
+    .strictObject({
+      timeout: duration.default('1s'),
+      interval: duration.default('5s'),
+      initialJitter: duration.optional(),
+      intervalJitter: duration.optional(),
+      intervalJitterPercent: z.number().int().min(0).max(100).optional(),
+      unhealthyThreshold: z.number().int().min(1).default(2),
+      healthyThreshold: z.number().int().min(1).default(1),
+      reuseConnection: z.boolean().optional(),
+      /** Default: the policy's interval (Envoy's own default is 60s without traffic). */
+      noTrafficInterval: duration.optional(),
+      noTrafficHealthyInterval: duration.optional(),
+      unhealthyInterval: duration.optional(),
+      unhealthyEdgeInterval: duration.optional(),
+      healthyEdgeInterval: duration.optional(),
+      alwaysLogHealthCheckFailures: z.boolean().optional(),
+      alwaysLogHealthCheckSuccess: z.boolean().optional(),
+      httpHealthCheck: httpHealthCheck.optional(),
+      tcpHealthCheck: z.strictObject({ send: z.strictObject({ text: z.string() }).optional(), receive: z.array(z.strictObject({ text: z.string() })).optional() }).optional(),
+      grpcHealthCheck: z.strictObject({ serviceName: z.string().optional(), authority: z.string().optional() }).optional(),
+    })
+    .refine((h) => [h.httpHealthCheck, h.tcpHealthCheck, h.grpcHealthCheck].filter(Boolean).length === 1, { message: 'set exactly one of httpHealthCheck, tcpHealthCheck, grpcHealthCheck' }),
+  /** Only these gateways run the check (default: every proxy that uses the destination). */
+  virtualGateways: z.array(objectRef).optional(),
 });
 
 export const failoverConfig = z.strictObject({
   localityMappings: z
     .array(z.strictObject({ from: z.strictObject({ region: z.string().optional(), zone: z.string().optional() }), to: z.array(z.strictObject({ region: z.string().optional(), zone: z.string().optional() })).min(1) }))
-    .min(1),
+    .default([]), // no mappings: Envoy's default balancing over every locality
 });
 
 export const accessLogConfig = z.strictObject({

@@ -3,6 +3,9 @@
 // their path instead of being dropped silently.
 import { z } from 'zod';
 import { POLICY_CONFIGS } from './policy-configs.js';
+import { rateLimitClientConfigSpec, rateLimitServerConfigSpec } from './rate-limit-configs.js';
+import { UNSUPPORTED_GLOO_KINDS, unsupportedField } from './unsupported.js';
+import { exposedExternalServices, listenerAppProtocol, listenerPort, listenerTls, secretBody, type SecretBody } from './gateway-listeners.js';
 
 // Kubernetes' own limits (apimachinery validation): names are DNS subdomains
 // (253), namespaces DNS labels (63), label keys an optional DNS-subdomain
@@ -70,6 +73,16 @@ const destinationRef = z.strictObject({
   subset: labels.optional(),
 });
 export type DestinationRef = z.infer<typeof destinationRef>;
+/** A route's destination: a reference, or Gloo's awsLambda (refused). */
+const routeDestination = destinationRef
+  .extend({
+    ref: destinationRef.shape.ref.optional(),
+    awsLambda: unsupportedField('AWS Lambda destinations need Gloo\'s CloudProvider credential exchange and Lambda discovery, which meshplane does not implement').optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.ref && d.awsLambda === undefined) ctx.addIssue({ code: 'custom', path: ['ref'], message: 'required: the destination to forward to' });
+  })
+  .transform((d) => d as DestinationRef);
 
 // ---- admin.gloo.solo.io/v2 ------------------------------------------------
 
@@ -132,40 +145,21 @@ const rateLimitServerSettingsSpec = z.strictObject({
   domain: z.string().optional(),
 });
 const looseConfig = z.record(z.string(), z.unknown());
-// Descriptors as the reference rate-limit service reads them (camelCase here).
-interface Descriptor { key: string; value?: string; rateLimit?: { unit: 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY'; requestsPerUnit: number }; descriptors?: Descriptor[] }
-const descriptor: z.ZodType<Descriptor> = z.lazy(() =>
-  z.strictObject({
-    key: z.string().min(1),
-    value: z.string().optional(),
-    rateLimit: z.strictObject({ unit: z.enum(['SECOND', 'MINUTE', 'HOUR', 'DAY']), requestsPerUnit: z.number().int().min(0) }).optional(),
-    descriptors: z.array(descriptor).optional(),
-  }),
-);
-const rateLimitServerConfigSpec = z.strictObject({
-  destinationServers: z.array(z.record(z.string(), z.unknown())).optional(),
-  raw: z.strictObject({ descriptors: z.array(descriptor).min(1) }),
-});
-const rateLimitAction = z
-  .strictObject({
-    genericKey: z.strictObject({ descriptorValue: z.string().min(1), descriptorKey: z.string().optional() }).optional(),
-    requestHeaders: z.strictObject({ headerName: z.string().min(1), descriptorKey: z.string().min(1) }).optional(),
-    remoteAddress: z.strictObject({}).optional(),
-  })
-  .refine((a) => [a.genericKey, a.requestHeaders, a.remoteAddress].filter(Boolean).length === 1, { message: 'set exactly one of genericKey, requestHeaders, remoteAddress' });
-const rateLimitClientConfigSpec = z.strictObject({
-  raw: z.strictObject({ rateLimits: z.array(z.strictObject({ actions: z.array(rateLimitAction).min(1) })).min(1) }),
-});
 
 // ---- networking.gloo.solo.io/v2 -------------------------------------------
 
 const virtualGatewaySpec = z.strictObject({
-  workloads: z.array(z.strictObject({ selector: objectSelector.optional() })).default([]),
+  // Unknown selector keys (e.g. `istio: ingressgateway` one level too high) are kept for the core to report and ignore.
+  workloads: z.array(z.strictObject({ selector: objectSelector.catchall(z.unknown()).optional() })).default([]),
   listeners: z
     .array(
       z.strictObject({
-        port: z.strictObject({ number: z.number().int().min(1).max(65535) }),
+        port: listenerPort,
         http: z.strictObject({}).optional(),
+        tls: listenerTls.optional(),
+        httpsRedirect: z.boolean().optional(),
+        appProtocol: listenerAppProtocol.optional(),
+        exposedExternalServices: exposedExternalServices.optional(),
         allowedRouteTables: z.array(z.strictObject({ host: namePattern.optional(), selector: objectSelector.optional() })).optional(),
       }),
     )
@@ -199,12 +193,14 @@ export type HttpMatcher = z.infer<typeof httpMatcher>;
 const redirectCodes = ['MOVED_PERMANENTLY', 'FOUND', 'SEE_OTHER', 'TEMPORARY_REDIRECT', 'PERMANENT_REDIRECT'] as const;
 const httpRoute = z
   .strictObject({
-    name: z.string().min(1),
+    /** Optional as in Gloo; an unnamed route is called by its position, e.g. "http[0]". */
+    name: z.string().min(1).optional(),
     labels: labels.optional(),
     matchers: z.array(httpMatcher).optional(),
     forwardTo: z
       .strictObject({
-        destinations: z.array(destinationRef).min(1),
+        /** Optional: the table's defaultDestination is used when there are none. */
+        destinations: z.array(routeDestination).min(1).optional(),
         pathRewrite: z.string().optional(),
         hostRewrite: z.string().optional(),
       })
@@ -228,7 +224,12 @@ const httpRoute = z
   .refine((r) => [r.forwardTo, r.directResponse, r.redirect, r.delegate].filter(Boolean).length === 1, {
     message: 'a route needs exactly one action: forwardTo, directResponse, redirect or delegate',
   });
-export type HttpRoute = z.infer<typeof httpRoute>;
+type HttpRouteInput = z.infer<typeof httpRoute>;
+/** After the table filled in names and default destinations. */
+export type HttpRoute = Omit<HttpRouteInput, 'name' | 'forwardTo'> & {
+  name: string;
+  forwardTo?: Omit<NonNullable<HttpRouteInput['forwardTo']>, 'destinations'> & { destinations: DestinationRef[] };
+};
 
 const routeTableSpec = z
   .strictObject({
@@ -238,7 +239,23 @@ const routeTableSpec = z
     weight: z.number().int().optional(),
     defaultDestination: destinationRef.optional(),
     http: z.array(httpRoute).default([]),
-  });
+    /** Developer-portal metadata: accepted and ignored (the core says so in the table's status). */
+    portalMetadata: looseConfig.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    spec.http.forEach((r, i) => {
+      if (r.forwardTo && !r.forwardTo.destinations && !spec.defaultDestination) {
+        ctx.addIssue({ code: 'custom', path: ['http', i, 'forwardTo', 'destinations'], message: 'required, or set the table\'s defaultDestination' });
+      }
+    });
+  })
+  .transform((spec) => ({
+    ...spec,
+    http: spec.http.map((r, i): HttpRoute => {
+      const { name, forwardTo, ...rest } = r;
+      return { ...rest, name: name ?? `http[${i}]`, ...(forwardTo ? { forwardTo: { ...forwardTo, destinations: forwardTo.destinations ?? [spec.defaultDestination!] } } : {}) };
+    }),
+  }));
 export type RouteTableSpec = z.infer<typeof routeTableSpec>;
 
 const virtualDestinationSpec = z.strictObject({
@@ -257,6 +274,7 @@ const externalServiceSpec = z.strictObject({
         number: z.number().int().min(1).max(65535),
         protocol: z.enum(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TCP', 'TLS']).default('HTTP'),
         clientsideTls: z.record(z.string(), z.unknown()).optional(),
+        egressGatewayRoutes: unsupportedField('egress gateway routes send mesh traffic through an Istio egress gateway; meshplane serves ingress gateways only').optional(),
       }),
     )
     .min(1),
@@ -328,6 +346,8 @@ const endpointSliceBody = z
 
 interface KindDef {
   group: string; // apiVersion
+  /** Other apiVersions Gloo has used for the kind; read as `group`. */
+  altGroups?: readonly string[];
   spec?: z.ZodType;
   /** EndpointSlice keeps its fields at the top level. */
   body?: z.ZodType;
@@ -348,7 +368,8 @@ export const KINDS = {
   ExtAuthServer: { group: ADMIN, spec: extAuthServerSpec },
   RateLimitServerConfig: { group: ADMIN, spec: rateLimitServerConfigSpec },
   RateLimitServerSettings: { group: ADMIN, spec: rateLimitServerSettingsSpec },
-  RateLimitClientConfig: { group: ADMIN, spec: rateLimitClientConfigSpec },
+  // Gloo's API reference puts it in trafficcontrol; meshplane read it from admin before, so both work.
+  RateLimitClientConfig: { group: TRAFFIC, altGroups: [ADMIN], spec: rateLimitClientConfigSpec },
   VirtualGateway: { group: NET, spec: virtualGatewaySpec },
   RouteTable: { group: NET, spec: routeTableSpec },
   VirtualDestination: { group: NET, spec: virtualDestinationSpec },
@@ -378,6 +399,8 @@ export const KINDS = {
   Pod: { group: 'v1' },
   ServiceAccount: { group: 'v1' },
   EndpointSlice: { group: 'discovery.k8s.io/v1', body: endpointSliceBody },
+  // TLS listeners read type kubernetes.io/tls; key material never reaches status, logs or explain.
+  Secret: { group: 'v1', body: secretBody },
 } satisfies Record<string, KindDef>;
 
 export type Kind = keyof typeof KINDS;
@@ -428,6 +451,7 @@ export type EndpointSliceR = Resource<'EndpointSlice', undefined> & { body: z.in
 export type NamespaceR = Resource<'Namespace', unknown>;
 export type PodR = Resource<'Pod', unknown>;
 export type ServiceAccountR = Resource<'ServiceAccount', unknown>;
+export type SecretR = Resource<'Secret', undefined> & { body: SecretBody };
 export type PolicyR = Resource<PolicyKind, PolicySpec>;
 export type ExtAuthServerR = Resource<'ExtAuthServer', z.infer<typeof extAuthServerSpec>>;
 
@@ -472,8 +496,10 @@ export function validateResource(doc: unknown, defaultNamespace = 'default'): Va
 
   if (!kind) return fail([{ path: 'kind', message: 'required' }]);
   const def = (KINDS as Record<string, KindDef>)[kind];
+  const refused = UNSUPPORTED_GLOO_KINDS[kind];
+  if (!def && refused) return fail([{ path: 'kind', message: `UNSUPPORTED: kind ${kind} (${refused[0]}): ${refused[1]}` }]);
   if (!def) return fail([{ path: 'kind', message: `unknown kind "${kind}"; known kinds: ${Object.keys(KINDS).join(', ')}` }]);
-  if (raw.apiVersion !== def.group) {
+  if (raw.apiVersion !== def.group && !def.altGroups?.includes(raw.apiVersion as string)) {
     return fail([{ path: 'apiVersion', message: `${kind} needs apiVersion "${def.group}", got ${JSON.stringify(raw.apiVersion)}` }]);
   }
   const problems: ValidationProblem[] = [];
@@ -512,6 +538,8 @@ export function validateResource(doc: unknown, defaultNamespace = 'default'): Va
   return { ok: true, resource: { apiVersion: def.group, kind: kind as Kind, metadata, spec, ...(body ? { body } : {}) } };
 }
 
-export const resourceKey = (r: { kind: string; metadata: { namespace: string; name: string } }): string =>
-  `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
-export const nsName = (r: { metadata: { namespace: string; name: string } }): string => `${r.metadata.namespace}/${r.metadata.name}`;
+/** `@<cluster>` for a resource of a cluster other than the default one (the core clears `cluster` for the default). */
+export const clusterSuffix = (cluster: string | undefined): string => (cluster ? `@${cluster}` : '');
+export const resourceKey = (r: { kind: string; metadata: { namespace: string; name: string }; cluster?: string }): string =>
+  `${r.kind}/${r.metadata.namespace}/${r.metadata.name}${clusterSuffix(r.cluster)}`;
+export const nsName = (r: { metadata: { namespace: string; name: string }; cluster?: string }): string => `${r.metadata.namespace}/${r.metadata.name}${clusterSuffix(r.cluster)}`;

@@ -7,7 +7,8 @@ import { duration } from './types.js';
 export const backendPolicies = (b: Backend, byKey: Record<string, PolicyIR>): PolicyIR[] =>
   resolvePolicies(b.clientPolicies, byKey);
 
-export function clusterPolicyFields(policies: PolicyIR[], host: string): { fields: Record<string, unknown>; commonHttp: Record<string, unknown> } {
+/** `gateway` (ns/name) is the proxy the cluster is for, when it is a gateway. */
+export function clusterPolicyFields(policies: PolicyIR[], host: string, gateway?: string): { fields: Record<string, unknown>; commonHttp: Record<string, unknown> } {
   const fields: Record<string, unknown> = {};
   const commonHttp: Record<string, unknown> = {};
   const healthChecks: unknown[] = [];
@@ -57,20 +58,10 @@ export function clusterPolicyFields(policies: PolicyIR[], host: string): { field
         break;
       }
       case 'ActiveHealthCheckPolicy': {
-        const h = (p.config as ActiveHealthCheckConfig).healthCheck;
-        healthChecks.push({
-          timeout: duration(h.timeout),
-          interval: duration(h.interval),
-          // Without traffic Envoy would check only every 60 s; the policy's interval is meant always.
-          noTrafficInterval: duration(h.interval),
-          unhealthyThreshold: { value: h.unhealthyThreshold },
-          healthyThreshold: { value: h.healthyThreshold },
-          httpHealthCheck: {
-            path: h.httpHealthCheck.path,
-            host: h.httpHealthCheck.host ?? host,
-            ...(h.httpHealthCheck.expectedStatuses ? { expectedStatuses: h.httpHealthCheck.expectedStatuses.map((s) => ({ start: s.start, end: s.end })) } : {}),
-          },
-        });
+        const cfg = p.config as ActiveHealthCheckConfig;
+        // config.virtualGateways limits the check to those gateways' proxies.
+        if (cfg.virtualGateways?.length && !cfg.virtualGateways.some((g) => `${g.namespace ?? p.namespace}/${g.name}` === gateway)) break;
+        healthChecks.push(envoyHealthCheck(cfg.healthCheck, host));
         break;
       }
     }
@@ -94,5 +85,47 @@ export function endpointPriority(policies: PolicyIR[]): ((zone: string | undefin
   return (zone) => {
     const i = zone ? order.indexOf(zone) : -1;
     return i === -1 ? order.length : i;
+  };
+}
+
+const durationIf = (d: string | undefined) => (d ? duration(d) : undefined);
+
+/** ActiveHealthCheckPolicy's healthCheck is Envoy's core.v3.HealthCheck. */
+function envoyHealthCheck(h: ActiveHealthCheckConfig['healthCheck'], host: string): Record<string, unknown> {
+  const optional: Record<string, unknown> = {
+    initialJitter: durationIf(h.initialJitter),
+    intervalJitter: durationIf(h.intervalJitter),
+    intervalJitterPercent: h.intervalJitterPercent,
+    reuseConnection: h.reuseConnection === undefined ? undefined : { value: h.reuseConnection },
+    noTrafficHealthyInterval: durationIf(h.noTrafficHealthyInterval),
+    unhealthyInterval: durationIf(h.unhealthyInterval),
+    unhealthyEdgeInterval: durationIf(h.unhealthyEdgeInterval),
+    healthyEdgeInterval: durationIf(h.healthyEdgeInterval),
+    alwaysLogHealthCheckFailures: h.alwaysLogHealthCheckFailures,
+    alwaysLogHealthCheckSuccess: h.alwaysLogHealthCheckSuccess,
+  };
+  const http = h.httpHealthCheck;
+  return {
+    timeout: duration(h.timeout),
+    interval: duration(h.interval),
+    // Without traffic Envoy would check only every 60 s; the policy's interval is meant always.
+    noTrafficInterval: duration(h.noTrafficInterval ?? h.interval),
+    unhealthyThreshold: { value: h.unhealthyThreshold },
+    healthyThreshold: { value: h.healthyThreshold },
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    ...(http
+      ? {
+          httpHealthCheck: {
+            path: http.path,
+            host: http.host ?? host,
+            ...(http.expectedStatuses ? { expectedStatuses: http.expectedStatuses.map((s) => ({ start: s.start, end: s.end })) } : {}),
+            ...(http.retriableStatuses ? { retriableStatuses: http.retriableStatuses.map((s) => ({ start: s.start, end: s.end })) } : {}),
+            ...(http.requestHeadersToRemove ? { requestHeadersToRemove: http.requestHeadersToRemove } : {}),
+            ...(http.codecClientType ? { codecClientType: http.codecClientType } : {}),
+          },
+        }
+      : {}),
+    ...(h.tcpHealthCheck ? { tcpHealthCheck: h.tcpHealthCheck } : {}),
+    ...(h.grpcHealthCheck ? { grpcHealthCheck: h.grpcHealthCheck } : {}),
   };
 }

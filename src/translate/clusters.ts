@@ -24,9 +24,10 @@ export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<st
   };
 }
 
-export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}): NamedResource {
+/** `gateway` (ns/name): the gateway this cluster is served to, if any. */
+export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gateway?: string): NamedResource {
   const policies = backendPolicies(b, byKey);
-  const { fields, commonHttp } = clusterPolicyFields(policies, b.host);
+  const { fields, commonHttp } = clusterPolicyFields(policies, b.host, gateway);
   const body: Record<string, unknown> = {
     name: b.cluster,
     connectTimeout: { seconds: 5 },

@@ -12,6 +12,7 @@ import type {
   TransformationConfig,
 } from '../resources/policy-configs.js';
 import { ANY, duration } from './types.js';
+import { extractorNamespace, luaScript, translateInja, type Side } from './inja.js';
 import { fractionalPercent, protoStruct, stringMatcher } from './values.js';
 
 /** Where a filter sits in the fixed order (semantics §8). */
@@ -40,7 +41,36 @@ const T = {
   ratelimit: 'envoy.extensions.filters.http.ratelimit.v3',
   local: 'envoy.extensions.filters.http.local_ratelimit.v3',
   extAuthz: 'envoy.extensions.filters.http.ext_authz.v3',
+  rbac: 'envoy.extensions.filters.http.rbac.v3',
+  h2m: 'envoy.extensions.filters.http.header_to_metadata.v3',
+  lua: 'envoy.extensions.filters.http.lua.v3',
+  headerMutation: 'envoy.extensions.filters.http.header_mutation.v3',
 };
+
+/** Where jwt_authn puts the verified payload for the claims check. */
+const JWT_PAYLOAD_KEY = 'meshplane_jwt_payload';
+
+/** `*` globs as Envoy string matchers (exact, prefix, suffix, else an anchored RE2 regex). */
+export function globStringMatcher(glob: string): Record<string, unknown> {
+  const stars = glob.split('*').length - 1;
+  if (stars === 0) return { exact: glob };
+  if (stars === 1 && glob.endsWith('*')) return { prefix: glob.slice(0, -1) };
+  if (stars === 1 && glob.startsWith('*')) return { suffix: glob.slice(1) };
+  return { safeRegex: { regex: `^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$` } };
+}
+
+/** RBAC principals for JWTPolicy claims and requiredScopes, or undefined when it has none. */
+function jwtClaimPrincipals(cfg: JwtConfig): Array<Record<string, unknown>> | undefined {
+  const claim = (key: string, value: Record<string, unknown>) => ({ metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: JWT_PAYLOAD_KEY }, { key }], value } });
+  const ids: Array<Record<string, unknown>> = [];
+  for (const c of cfg.claims ?? []) {
+    // A claim may be a string or a list of strings (e.g. groups): either form may hold the value.
+    const alternatives = c.values.flatMap((v) => [claim(c.key, { stringMatch: globStringMatcher(v) }), claim(c.key, { listMatch: { oneOf: { stringMatch: globStringMatcher(v) } } })]);
+    ids.push({ orIds: { ids: alternatives } });
+  }
+  for (const scope of cfg.requiredScopes ?? []) ids.push(claim('scope', { listMatch: { oneOf: { stringMatch: { exact: scope } } } }));
+  return ids.length ? ids : undefined;
+}
 
 /** Name of the JWT requirement / provider prefix for one policy. */
 export const policyToken = (p: PolicyIR): string => `${p.namespace}.${p.name}`;
@@ -89,6 +119,7 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
       // collected from every JWTPolicy on the listener (see mergeFilter).
       const cfg = c as JwtConfig;
       const token = policyToken(p);
+      const claimRules = jwtClaimPrincipals(cfg);
       const providers: Record<string, unknown> = {};
       for (const [name, prov] of Object.entries(cfg.providers)) {
         providers[`${token}.${name}`] = {
@@ -96,37 +127,74 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
           ...(prov.audiences ? { audiences: prov.audiences } : {}),
           ...(prov.local ? { localJwks: { inlineString: prov.local.inline } } : {}),
           ...(prov.remote
-            ? { remoteJwks: { httpUri: { uri: prov.remote.url, cluster: p.clusters[`jwks:${name}`], timeout: { seconds: 5 } }, ...(prov.remote.cacheDuration ? { cacheDuration: duration(prov.remote.cacheDuration) } : {}) } }
+            ? { remoteJwks: { httpUri: { uri: prov.remote.url, cluster: p.clusters[`jwks:${name}`], timeout: { seconds: 5 } }, ...(prov.remote.cacheDuration ? { cacheDuration: duration(prov.remote.cacheDuration) } : {}), ...(prov.remote.enableAsyncFetch ? { asyncFetch: {} } : {}) } }
             : {}),
           ...(prov.keepToken ? { forward: true } : {}),
           ...(prov.claimsToHeaders ? { claimToHeaders: prov.claimsToHeaders.map((h) => ({ headerName: h.header, claimName: h.claim })) } : {}),
-          ...(prov.tokenSource?.headers ? { fromHeaders: prov.tokenSource.headers.map((h) => ({ name: h.header, ...(h.prefix ? { valuePrefix: h.prefix } : {}) })) } : {}),
+          ...(prov.tokenSource?.headers ? { fromHeaders: prov.tokenSource.headers.map((h) => ({ name: h.name ?? h.header, ...(h.prefix ? { valuePrefix: h.prefix } : {}) })) } : {}),
+          ...(claimRules ? { payloadInMetadata: JWT_PAYLOAD_KEY, ...(cfg.requiredScopes?.length ? { normalizePayloadInMetadata: { spaceDelimitedClaims: ['scope'] } } : {}) } : {}),
           ...(prov.tokenSource?.queryParams ? { fromParams: prov.tokenSource.queryParams } : {}),
         };
       }
       const names = Object.keys(providers);
       const requirement = names.length === 1 ? { providerName: names[0] } : { requiresAny: { requirements: names.map((n) => ({ providerName: n })) } };
-      return [{
+      const uses: FilterUse[] = [{
         filter: { name: `envoy.filters.http.jwt_authn.${p.phase}`, slot: 'jwt', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.jwt}.JwtAuthentication`, { providers, requirementMap: { [token]: requirement } }) },
         perRoute: ANY(`${T.jwt}.PerRouteConfig`, { requirementName: token }),
       }];
+      // Claims and scopes: RBAC on the verified payload. Its name sorts after jwt_authn's, so it runs right after it.
+      if (claimRules) {
+        uses.push({
+          filter: { name: `envoy.filters.http.rbac.jwt_claims.${p.phase}`, slot: 'jwt', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.rbac}.RBAC`) },
+          perRoute: ANY(`${T.rbac}.RBACPerRoute`, { rbac: { rules: { action: 'ALLOW', policies: { [token]: { permissions: [{ any: true }], principals: [{ andIds: { ids: claimRules } }] } } } } }),
+        });
+      }
+      return uses;
     }
     case 'TransformationPolicy': {
       const cfg = c as TransformationConfig;
-      const transformation = (t: NonNullable<TransformationConfig['request']>) => ({
-        headersMutations: [
-          ...Object.entries(t.setHeaders ?? {}).map(([key, value]) => ({ append: { header: { key, value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } })),
-          ...(t.removeHeaders ?? []).map((h) => ({ remove: h })),
-        ],
-        ...(t.jsonBody ? { bodyTransformation: { bodyFormat: { jsonFormat: protoStruct(t.jsonBody.template) }, action: t.jsonBody.action } } : {}),
-      });
-      return [{
-        filter: { name: `envoy.filters.http.transform.${p.phase}`, slot: 'transform', phase: p.phase, priority: p.priority, typedConfig: ANY(`${T.transform}.TransformConfig`) },
-        perRoute: ANY(`${T.transform}.TransformConfig`, {
-          ...(cfg.request ? { requestTransformation: transformation(cfg.request) } : {}),
-          ...(cfg.response ? { responseTransformation: transformation(cfg.response) } : {}),
-        }),
-      }];
+      const ns = extractorNamespace(p);
+      const inja = { request: cfg.request?.injaTemplate && translateInja(cfg.request.injaTemplate, 'request', ns), response: cfg.response?.injaTemplate && translateInja(cfg.response.injaTemplate, 'response', ns) };
+      const transformation = (side: Side, t: NonNullable<TransformationConfig['request']>) =>
+        t.injaTemplate ? inja[side]?.transformation : {
+          headersMutations: [
+            ...Object.entries(t.setHeaders ?? {}).map(([key, value]) => ({ append: { header: { key, value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' } })),
+            ...(t.removeHeaders ?? []).map((h) => ({ remove: h })),
+          ],
+          ...(t.jsonBody ? { bodyTransformation: { bodyFormat: { jsonFormat: protoStruct(t.jsonBody.template) }, action: t.jsonBody.action } } : {}),
+        };
+      const instance = (name: string, type: string, typedConfig: Record<string, unknown> = {}) => ({ name: `envoy.filters.http.${name}.${p.phase}`, slot: 'transform' as const, phase: p.phase, priority: p.priority, typedConfig: ANY(type, typedConfig) });
+      const uses: FilterUse[] = [];
+      const request = cfg.request && transformation('request', cfg.request);
+      const response = cfg.response && transformation('response', cfg.response);
+      if (request || response) {
+        uses.push({
+          filter: instance('transform', `${T.transform}.TransformConfig`),
+          perRoute: ANY(`${T.transform}.TransformConfig`, { ...(request ? { requestTransformation: request } : {}), ...(response ? { responseTransformation: response } : {}) }),
+        });
+      }
+      const requestMutations = inja.request?.headerMutations ?? [];
+      const responseMutations = inja.response?.headerMutations ?? [];
+      if (requestMutations.length || responseMutations.length) {
+        uses.push({
+          filter: instance('transform_headers', `${T.headerMutation}.HeaderMutation`),
+          perRoute: ANY(`${T.headerMutation}.HeaderMutationPerRoute`, { mutations: { ...(requestMutations.length ? { requestMutations } : {}), ...(responseMutations.length ? { responseMutations } : {}) } }),
+        });
+      }
+      // Names order the instances of one phase: header_to_metadata (request extractors),
+      // transform (JSON), transform_headers, transform_lua_body, transform_response_extractors;
+      // responses run the chain in reverse, so their extractors come last.
+      // The listener-level header_to_metadata needs a rule to be valid; it never matches (routes bring their own).
+      const idle = { requestRules: [{ header: 'x-meshplane-unused', onHeaderPresent: { key: 'unused', metadataNamespace: 'meshplane.unused' } }] };
+      if (inja.request?.extractorRules.length) {
+        uses.push({ filter: instance('header_to_metadata', `${T.h2m}.Config`, idle), perRoute: ANY(`${T.h2m}.Config`, { requestRules: inja.request.extractorRules }) });
+      }
+      if (inja.response?.extractorRules.length) {
+        uses.push({ filter: instance('transform_response_extractors', `${T.h2m}.Config`, idle), perRoute: ANY(`${T.h2m}.Config`, { responseRules: inja.response.extractorRules }) });
+      }
+      const lua = luaScript([inja.request?.lua, inja.response?.lua]);
+      if (lua) uses.push({ filter: instance('transform_lua_body', `${T.lua}.Lua`, { defaultSourceCode: { inlineString: '-- bodies are set per route\n' } }), perRoute: ANY(`${T.lua}.LuaPerRoute`, { sourceCode: { inlineString: lua } }) });
+      return uses;
     }
     case 'RateLimitPolicy': {
       const cfg = c as RateLimitConfig;
@@ -178,6 +246,8 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
             grpcService: { envoyGrpc: { clusterName: p.clusters.extAuth, authority: p.hosts.extAuth }, timeout: duration(ea.requestTimeout ?? '2s') },
             transportApiVersion: 'V3',
             failureModeAllow: ea.failureModeAllow,
+            // ExtAuthServer requestBody: the server sees (up to) this much of the body.
+            ...(ea.requestBody ? { withRequestBody: { maxRequestBytes: ea.requestBody.maxRequestBytes ?? 4096, allowPartialMessage: ea.requestBody.allowPartialMessage ?? false } } : {}),
           }),
         },
         // The route's identity travels to the server so one server can tell routes apart.

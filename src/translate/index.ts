@@ -1,8 +1,7 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
 import type { Backend, GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
-import { cluster, clusterLoadAssignment } from './clusters.js';
-import { listener } from './listeners.js';
+import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
 import { translateSidecar } from './sidecar.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
@@ -16,19 +15,21 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
   const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
   const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [], secret: [] };
   const used = new Set<string>();
+  const byPort = new Map<number, ListenerChain[]>();
   for (const l of gw.listeners) {
     const rc = routeConfiguration(l, ir, backendsByCluster);
-    const listenerPolicies = resolvePolicies(l.policies, ir.policies);
     out.route.push(rc.resource);
-    out.listener.push(listener(l, opts, rc.filters, listenerPolicies));
+    byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
     collectClusters(rc.resource.body, used);
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
+  for (const chains of byPort.values()) out.listener.push(listener(chains, opts));
+  out.secret = listenerSecrets(gw.listeners, ir.secrets);
   const backends = ir.backends.filter((b) => used.has(b.cluster));
   // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
   const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
-  out.cluster = backends.map((b) => meshCluster(b, ir, tls(b)));
+  out.cluster = backends.map((b) => meshCluster(b, ir, tls(b), gw.ref));
   out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => meshEndpoints(b, ir, tls(b)));
   return out;
 }

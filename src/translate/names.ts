@@ -10,8 +10,12 @@ export function ownerOfEnvoyResource(type: ResourceType, name: string): string |
     return m ? `${KIND_OF_TAG[m[1]]}/${m[2]}/${m[3]}` : undefined;
   }
   if (type === 'listener' || type === 'route') {
-    const m = /^([^/]+)\/([^:]+):\d+$/.exec(name);
+    const m = /^([^/]+)\/([^:]+):\d+(#\d+)?$/.exec(name);
     return m ? `VirtualGateway/${m[1]}/${m[2]}` : undefined;
+  }
+  if (type === 'secret') {
+    const m = /^(?:tls|ca)\/([^/]+)\/(.+)$/.exec(name);
+    return m ? `Secret/${m[1]}/${m[2]}` : undefined;
   }
   return undefined;
 }

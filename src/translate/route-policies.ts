@@ -5,6 +5,8 @@ import { policyKey, resolvePolicies } from './attached.js';
 import { rateLimitStage } from './filter-policies.js';
 import { duration } from './types.js';
 import { fractionalPercent } from './values.js';
+import type { ExpandedRateLimits } from '../core/rate-limit-sets.js';
+import type { RateLimitAction } from '../resources/rate-limit-configs.js';
 
 const headerOptions = (h: Record<string, string>, action: string) =>
   Object.entries(h).map(([key, value]) => ({ header: { key, value }, appendAction: action }));
@@ -53,16 +55,11 @@ export function routeActionFields(policies: PolicyIR[], backends: Backend[], pol
       case 'RateLimitPolicy': {
         const c = p.config as RateLimitConfig;
         if (c.serverSettings && p.rateLimit) {
-          for (const rl of p.rateLimit.actions as Array<{ actions: Array<Record<string, Record<string, string>>> }>) {
+          for (const rl of p.rateLimit.actions as ExpandedRateLimits['actions']) {
             rateLimits.push({
               stage: { value: rateLimitStage(p.phase) }, // a UInt32Value here, a plain uint32 on the filter
-              actions: rl.actions.map((a) =>
-                a.genericKey
-                  ? { genericKey: { descriptorValue: a.genericKey.descriptorValue, ...(a.genericKey.descriptorKey ? { descriptorKey: a.genericKey.descriptorKey } : {}) } }
-                  : a.requestHeaders
-                    ? { requestHeaders: { headerName: a.requestHeaders.headerName, descriptorKey: a.requestHeaders.descriptorKey } }
-                    : { remoteAddress: {} },
-              ),
+              actions: rl.actions.map(envoyRateLimitAction),
+              ...(rl.limit ? { limit: rl.limit } : {}),
             });
           }
         }
@@ -94,3 +91,24 @@ export const failsClosed = (policies: PolicyIR[]): boolean =>
 
 export const attachedPolicies = (r: FinalRoute, byKey: Record<string, PolicyIR>): PolicyIR[] =>
   resolvePolicies(r.policies, byKey);
+
+/** A Gloo rate-limit action is Envoy's RateLimit.Action; header matchers move to string_match. */
+export function envoyRateLimitAction(a: RateLimitAction): Record<string, unknown> {
+  if (!a.headerValueMatch) return a as Record<string, unknown>;
+  const { headers, expectMatch, ...rest } = a.headerValueMatch;
+  return {
+    headerValueMatch: {
+      ...rest,
+      ...(expectMatch !== undefined ? { expectMatch: { value: expectMatch } } : {}),
+      headers: headers.map((h) => ({
+        name: h.name,
+        ...(h.exactMatch !== undefined ? { stringMatch: { exact: h.exactMatch } } : {}),
+        ...(h.prefixMatch !== undefined ? { stringMatch: { prefix: h.prefixMatch } } : {}),
+        ...(h.suffixMatch !== undefined ? { stringMatch: { suffix: h.suffixMatch } } : {}),
+        ...(h.regexMatch !== undefined ? { stringMatch: { safeRegex: { regex: h.regexMatch } } } : {}),
+        ...(h.presentMatch !== undefined || [h.exactMatch, h.prefixMatch, h.suffixMatch, h.regexMatch].every((x) => x === undefined) ? { presentMatch: h.presentMatch ?? true } : {}),
+        ...(h.invertMatch ? { invertMatch: true } : {}),
+      })),
+    },
+  };
+}

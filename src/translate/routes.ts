@@ -99,6 +99,8 @@ export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByClust
   const virtualHosts = listener.virtualHosts.map((vh) => ({
     name: vh.name,
     domains: vh.domains,
+    // httpsRedirect: Envoy answers every request with a 301 to https.
+    ...(listener.httpsRedirect ? { requireTls: 'ALL' } : {}),
     routes: vh.routes.flatMap((r) => {
       const t = envoyRoutes(r, ir, backendsByCluster);
       filters.push(...t.filters);

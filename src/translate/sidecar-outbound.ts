@@ -203,8 +203,8 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
 }
 
 /** Auto mTLS: endpoints that run a sidecar get the mesh's TLS, the others plain text (Istio's transport socket match). */
-export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
-  const c = cluster(b, ir.policies);
+export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway?: string): NamedResource {
+  const c = cluster(b, ir.policies, gateway);
   if (!tls) return c;
   return {
     name: c.name,

@@ -29,6 +29,8 @@ export class TypeLedger {
   wildcard = true;
   names = new Set<string>();
   inFlight?: InFlight;
+  /** Nonce of the last response sent; a request quoting it is current, not stale. */
+  lastNonce?: string;
   /** Content the proxy ACKed, by resource name. */
   readonly accepted = new Map<string, EncodedResource>();
   /** Resources the proxy rejected, by name: the rejected content hash and the error. */

@@ -139,7 +139,11 @@ export class XdsServer {
     const resources: Record<string, unknown[]> = {};
     for (const t of RESOURCE_TYPES) {
       const type = lookupType(TYPES[t]);
-      resources[t] = [...snap[t].resources.values()].map((r) => redactKeys({ version: r.version, ...(type.toObject(type.decode(r.value), { longs: String, enums: String, json: true }) as object) }));
+      resources[t] = [...snap[t].resources.values()].map((r) => {
+        const body = type.toObject(type.decode(r.value), { longs: String, enums: String, json: true }) as Record<string, unknown>;
+        // Key material stays in the proxy's SDS stream: the debug view names the secret only (as Envoy's config_dump does).
+        return t === 'secret' ? { version: r.version, name: body.name, redacted: Object.keys(body).filter((k) => k !== 'name') } : { version: r.version, ...body };
+      });
     }
     return { key, resources };
   }
@@ -158,10 +162,4 @@ export class XdsServer {
       });
     });
   }
-}
-
-/** Debug views never show private keys (sidecars' workload certificates travel as SDS secrets). */
-function redactKeys<T extends Record<string, unknown>>(r: T): T {
-  const tls = r.tlsCertificate as { privateKey?: unknown } | undefined;
-  return tls?.privateKey ? { ...r, tlsCertificate: { ...tls, privateKey: { inlineString: '[redacted]' } } } : r;
 }

@@ -221,6 +221,7 @@ export abstract class ProxyStream {
   protected startFlight(st: TypeLedger, f: Omit<InFlight, 'nonce'>): string {
     const nonce = this.host.nextNonce();
     st.inFlight = { ...f, nonce };
+    st.lastNonce = nonce;
     st.sentVersion = f.version;
     st.force = false;
     return nonce;
@@ -271,7 +272,9 @@ export class SotwStream extends ProxyStream {
     const type = this.typeOf(req.typeUrl);
     if (!type) return;
     const st = this.ledgers.get(type)!;
-    if (req.responseNonce && !this.handleAck(type, st, req.responseNonce, req.versionInfo, req.errorDetail)) return;
+    // A request quoting the last response, already ACKed, still changes the subscription
+    // (Envoy asks for a new SDS secret that way when a listener starts using it).
+    if (req.responseNonce && !this.handleAck(type, st, req.responseNonce, req.versionInfo, req.errorDetail) && req.responseNonce !== st.lastNonce) return;
     st.subscribed = true;
     const names: string[] = req.resourceNames ?? [];
     st.wildcard = names.length === 0 || names.includes('*');

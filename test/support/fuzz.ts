@@ -39,7 +39,8 @@ export function loadFixtures(): Fixture[] {
           .sort()
           .map((f) => [f, readFileSync(join(SCENARIOS_DIR, name, f), 'utf8')]),
       ),
-    }));
+    }))
+    .filter((f) => Object.keys(f.files).length > 0); // multi-cluster fixtures keep their files one directory down
   return fixtures;
 }
 

@@ -62,10 +62,10 @@ describe('error locations', () => {
   });
 
   it('a missing field points at the mapping that lacks it', () => {
-    const text = 'apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: x, namespace: apps}\nspec:\n  http:\n  - directResponse: {status: 200}\n';
+    const text = 'apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: x, namespace: apps}\nspec:\n  http:\n  - name: r\n    directResponse: {body: hello}\n';
     const d = parseManifestText(text, 'x.yaml').diagnostics[0];
-    expect(d.problems[0]).toMatchObject({ path: 'spec.http[0].name' });
-    expect(d).toMatchObject(posOf(text, 'directResponse'));
+    expect(d.problems[0]).toMatchObject({ path: 'spec.http[0].directResponse.status' });
+    expect(d).toMatchObject(posOf(text, '{body: hello}'));
   });
 
   it('a YAML syntax error points at the offending token, in any document', () => {
