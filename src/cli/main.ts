@@ -9,10 +9,13 @@ import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
+import { addKubernetesOptions, kubernetesEnabled, startKubernetes, type KubernetesFlags } from '../sources/kubernetes/index.js';
+import { mergeSources, type NamedSource } from '../sources/merge.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { explainTable, explainView } from './explain.js';
+import type { CoreResult } from '../ir/types.js';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -22,10 +25,10 @@ const port = (v: string) => {
 
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
 
-program
+const serve = program
   .command('serve')
-  .description('watch a directory of manifests and serve Envoy config over ADS')
-  .requiredOption('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
+  .description('watch a directory of manifests and/or Kubernetes and serve Envoy config over ADS')
+  .option('--config-dir <dir>', 'directory of YAML manifests (watched recursively)')
   .option('--xds-address <addr>', 'address for the ADS gRPC server', '0.0.0.0')
   .option('--xds-port <port>', 'port for the ADS gRPC server', port, 18000)
   .option('--admin-address <addr>', 'address for the admin HTTP server', '127.0.0.1')
@@ -42,28 +45,40 @@ program
   .option('--max-delay-ms <ms>', 'apply a continuous burst of file changes at least this often', (v) => Number(v), 1000)
   .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
   .option('--debounce-ms <ms>', 'quiet period before a burst of file changes is applied', (v) => Number(v), 150)
-  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
+  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info');
+addKubernetesOptions(serve)
   .action(async (opts) => {
     const settings = coreSettings(opts);
     const log = createLogger(opts.logLevel);
-    const dir = resolve(opts.configDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config directory ${dir} does not exist or is not a directory`);
-    const directory = new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
+    const kubeMode = kubernetesEnabled(opts);
+    if (!opts.configDir && !kubeMode) throw new Error('serve needs --config-dir DIR, --kubeconfig FILE or --in-cluster');
+    const dir = opts.configDir ? resolve(opts.configDir) : undefined;
+    if (dir && (!existsSync(dir) || !statSync(dir).isDirectory())) throw new Error(`config directory ${dir} does not exist or is not a directory`);
+    const directory = dir && new ManifestDirectory(dir, new CreationClock(opts.stateFile ?? resolve(dir, '.meshplane-state.json')));
     const cache = new SnapshotCache();
     const state: PipelineState = { generation: 0 };
     const tlsFlags = [opts.xdsTlsCert, opts.xdsTlsKey, opts.xdsClientCa];
     if (tlsFlags.some(Boolean) && !tlsFlags.every(Boolean)) throw new Error('mTLS needs all of --xds-tls-cert, --xds-tls-key and --xds-client-ca');
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs });
+    const sources: NamedSource[] = [];
+    if (directory) {
+      sources.push({ name: `files in ${dir}`, sets: watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }) });
+    }
+    const kube = kubeMode ? startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs }, log, ads, ads.metrics.registry) : undefined;
+    if (kube) sources.push(...kube.sources);
     const stop = runPipeline(
-      watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }),
+      mergeSources(sources, settings.clusterName),
       settings,
       { listenerAddress: opts.listenerAddress },
       cache,
       log,
       state,
       ads.metrics,
-      opts.ratelimitConfigDir ? [(core) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : [],
+      [
+        ...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []),
+        ...(kube?.sink ? [kube.sink] : []),
+      ],
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {
       throw new Error(`cannot serve xDS on ${opts.xdsAddress}:${opts.xdsPort}: ${e.message} (choose another --xds-port)`);
@@ -73,13 +88,14 @@ program
     });
     if (!tls) log.warn({ address: opts.xdsAddress, port: xdsPort }, 'xDS is serving in plain text (no TLS) and any proxy may ask for any gateway\'s config: fine on a trusted host network only; see docs/operations.md to enable mTLS');
     else log.info({ port: xdsPort }, 'xDS requires mTLS: a proxy gets only the gateway its client certificate names');
-    log.info({ configDir: dir, xdsPort, adminPort: opts.adminPort }, 'meshplane is serving');
+    log.info({ configDir: dir, kubernetes: kube?.clusters.map((c) => c.cluster), xdsPort, adminPort: opts.adminPort }, 'meshplane is serving');
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
       stop();
+      await kube?.stop();
       admin.close();
       await ads.close(3000);
       log.info('stopped');
