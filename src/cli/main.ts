@@ -9,7 +9,7 @@ import { createLogger } from '../log.js';
 import { logDiagnostics, runPipeline, type PipelineState } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
 import { CreationClock, ManifestDirectory, watchManifestDirectory } from '../sources/file.js';
-import { addKubernetesOptions, kubernetesEnabled, startKubernetes, type KubernetesFlags } from '../sources/kubernetes/index.js';
+import { addKubernetesOptions, kubernetesEnabled, type KubernetesFlags } from '../sources/kubernetes/flags.js';
 import { mergeSources, type NamedSource } from '../sources/merge.js';
 import { XdsServer } from '../xds/server.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
@@ -65,7 +65,8 @@ addKubernetesOptions(serve)
     if (directory) {
       sources.push({ name: `files in ${dir}`, sets: watchManifestDirectory(directory, { debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, onError: (err) => log.error({ err: err.message }, 'config directory error') }) });
     }
-    const kube = kubeMode ? startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs }, log, ads, ads.metrics.registry) : undefined;
+    // Loaded only in Kubernetes mode: the client is slow to import.
+    const kube = kubeMode ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs }, log, ads, ads.metrics.registry) : undefined;
     if (kube) sources.push(...kube.sources);
     const stop = runPipeline(
       mergeSources(sources, settings.clusterName),

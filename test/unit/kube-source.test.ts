@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResourceSet } from '../../src/sources/file.js';
 import { canonicalStatus } from '../../src/sinks/kubernetes-status.js';
-import { parseContexts } from '../../src/sources/kubernetes/index.js';
+import { parseContexts } from '../../src/sources/kubernetes/flags.js';
 import { kubeKind } from '../../src/sources/kubernetes/kinds.js';
 import { convert } from '../../src/sources/kubernetes/objects.js';
 import { mergeSets } from '../../src/sources/merge.js';
