@@ -16,6 +16,19 @@ export GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kube-apiserver kubectl helm)
 
+bin_of() {
+  case "$1" in
+    etcd) echo "$out/etcd-v$ETCD_VERSION" ;;
+    kube-apiserver|kubectl) echo "$out/$1-v$K8S_VERSION" ;;
+    helm) echo "$out/helm-v$HELM_VERSION" ;;
+    *) echo "$out/unknown-$1" ;;
+  esac
+}
+# Everything cached: answer at once, without waiting for another build's lock.
+all=1
+for w in "${wanted[@]}"; do [ -x "$(bin_of "$w")" ] || all=""; done
+if [ -n "$all" ]; then echo "$out"; exit 0; fi
+
 mkdir -p "$out/.build"
 log() { echo "kube-build: $*" >&2; }
 command -v go >/dev/null || { log "go is required (the tools are built through the Go module proxy)"; exit 1; }

@@ -37,10 +37,17 @@ export interface ConnectionSpec {
   inCluster?: boolean;
 }
 
+/** A --kube-context of this name means the pod's own service account. */
+export const IN_CLUSTER_CONTEXT = 'in-cluster';
+
 export function loadKubeConfig(spec: ConnectionSpec): KubeConfig {
   const kc = new KubeConfig();
-  if (spec.inCluster) kc.loadFromCluster();
-  else if (spec.kubeconfig) kc.loadFromFile(spec.kubeconfig);
+  if (spec.inCluster || spec.context === IN_CLUSTER_CONTEXT) {
+    if (!process.env.KUBERNETES_SERVICE_HOST) throw new Error('in-cluster config needs KUBERNETES_SERVICE_HOST and a service account token: run meshplane in a pod, or pass --kubeconfig');
+    kc.loadFromCluster();
+    return kc;
+  }
+  if (spec.kubeconfig) kc.loadFromFile(spec.kubeconfig);
   else kc.loadFromDefault();
   if (spec.context) {
     if (!kc.getContextObject(spec.context)) {

@@ -21,7 +21,7 @@ export function addKubernetesOptions(cmd: Command): Command {
   return cmd
     .option('--kubeconfig <file>', 'watch Kubernetes through this kubeconfig (Gloo CRDs, Namespaces, Services, EndpointSlices, Pods)')
     .option('--in-cluster', 'watch the Kubernetes cluster meshplane runs in (its service account)')
-    .option('--kube-context <context[=cluster]>', 'a kubeconfig context to watch and its cluster name (repeatable; default: the current context, named by --cluster-name)', collect)
+    .option('--kube-context <context[=cluster]>', 'a kubeconfig context to watch and its cluster name (repeatable; "in-cluster" is the pod\'s service account; default: the current context, named by --cluster-name)', collect)
     .option('--management-context <context>', 'the context that holds the Gloo config (default: the first --kube-context); the others are workload clusters')
     .option('--no-leader-elect', 'write status without leader election (a single replica)')
     .option('--leader-election-namespace <ns>', 'namespace of the leader Lease (default: $POD_NAMESPACE, the service account\'s, or default)')
