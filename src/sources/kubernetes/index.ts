@@ -57,6 +57,15 @@ export function startKubernetes(
         for (const c of clusters) this.set({ cluster: c.cluster }, c.synced() ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'meshplane_kube_watches_failing',
+      help: 'Watched kinds whose watch is failing and being retried, by cluster (the last objects seen are served meanwhile)',
+      labelNames: ['cluster'],
+      registers: [registry],
+      collect() {
+        for (const c of clusters) this.set({ cluster: c.cluster }, c.failing().length);
+      },
+    });
   }
   const management = clusters.find((c) => c.management)!;
   let elector: LeaseElector | undefined;

@@ -36,14 +36,17 @@ export class KindInformer {
 
   constructor(private readonly o: KindInformerOptions) {
     const { kind, http } = o;
-    this.backoff = o.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    this.backoff = o.backoff ?? { initialMs: 250, maxMs: 5_000 };
     this.delayMs = this.backoff.initialMs;
     const listFn = async () => {
       const list = await http.list(collectionPath(kind), kind.apiVersion, kind.kind);
       if (!this.synced) setImmediate(() => this.markSynced()); // after the informer applied the items
       return list as never;
     };
-    this.informer = makeInformer(o.kc, collectionPath(kind), listFn) as unknown as Informer<KubeObject>;
+    // The API server ends each watch after timeoutSeconds (5-10 min, spread like client-go's
+    // reflector does); the informer then re-watches from its resourceVersion. No stream lives for ever.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    this.informer = makeInformer(o.kc, `${collectionPath(kind)}?timeoutSeconds=${timeoutSeconds}`, listFn) as unknown as Informer<KubeObject>;
     this.informer.on('add', (obj) => o.onEvent('add', withType(obj, kind)));
     this.informer.on('update', (obj) => o.onEvent('update', withType(obj, kind)));
     this.informer.on('delete', (obj) => o.onEvent('delete', withType(obj, kind)));
@@ -62,7 +65,8 @@ export class KindInformer {
     o.onRestart?.(msg);
     (first ? o.log.warn : o.log.debug).call(o.log, { cluster: o.cluster, kind: o.kind.kind, err: msg, retryInMs: this.delayMs }, `watch of ${o.kind.plural} failed; retrying with backoff (the last known objects are still served)`);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), this.delayMs);
+    // Jitter, so many informers (and replicas) do not retry in lockstep.
+    this.timer = setTimeout(() => this.run(), this.delayMs * (0.75 + Math.random() * 0.5));
     this.delayMs = Math.min(this.delayMs * 2, this.backoff.maxMs);
   }
 
