@@ -36,6 +36,8 @@ export interface KubeApi {
   ca: string;
   /** kubectl against this server; throws with kubectl's stderr on failure. */
   kubectl(args: string[], input?: string): string;
+  /** The HTTP status a watch request gets (without waiting for its stream). */
+  watchStatus(path: string): Promise<number>;
   /** Raw JSON request as admin. */
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   /** Writes a kubeconfig for a bearer token (e.g. a ServiceAccount's). */
@@ -142,6 +144,16 @@ export async function startKubeApi(name = 'kube'): Promise<KubeApi> {
       if (data) req.write(data);
       req.end();
     });
+  const watchStatus = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${server}${path}${path.includes('?') ? '&' : '?'}watch=true`, { agent, timeout: 10_000 }, (res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('timeout', () => req.destroy(new Error(`watch ${path} timed out`)));
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.end();
+    });
   const startApiServer = async () => {
     apiserver = spawnLogged(join(bin, `kube-apiserver-v${K8S_VERSION}`), apiArgs, join(dir, 'apiserver.log'));
     const child = apiserver;
@@ -175,6 +187,7 @@ export async function startKubeApi(name = 'kube'): Promise<KubeApi> {
       }
     },
     api,
+    watchStatus,
     tokenKubeconfig(tok, ctx) {
       const file = join(dir, `kubeconfig-${ctx}`);
       writeFileSync(file, kubeconfigYaml(server, dir, { token: tok }, ctx));
@@ -199,12 +212,18 @@ export function uniqueNamespace(prefix: string): string {
 /** Applies the CRDs in deploy/crds and waits until a watch on each works (fresh CRDs answer 429 for a moment). */
 export async function installCrds(kube: KubeApi): Promise<void> {
   kube.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'deploy/crds')]);
-  kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=meshplane']);
-  const crds = (await kube.api('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions?labelSelector=app.kubernetes.io%2Fpart-of%3Dmeshplane')).body.items as Array<{ spec: { group: string; versions: Array<{ name: string }>; names: { plural: string } } }>;
-  for (const c of crds) {
-    const path = `/apis/${c.spec.group}/${c.spec.versions[0].name}/${c.spec.names.plural}?watch=true&timeoutSeconds=1`;
-    await waitFor(`a watch on ${c.spec.names.plural}`, async () => ((await kube.api('GET', path)).status === 200 ? true : undefined), 30_000, 200);
-  }
+  const list = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions?labelSelector=app.kubernetes.io%2Fpart-of%3Dmeshplane';
+  type CrdItem = { spec: { group: string; versions: Array<{ name: string }>; names: { plural: string } }; status?: { conditions?: Array<{ type: string; status: string }> } };
+  const crds = await waitFor('the CRDs to be Established', async () => {
+    const items = (await kube.api('GET', list)).body.items as CrdItem[];
+    return items.length && items.every((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) ? items : undefined;
+  }, 60_000, 100);
+  await Promise.all(
+    crds.map((c) => {
+      const path = `/apis/${c.spec.group}/${c.spec.versions[0].name}/${c.spec.names.plural}`;
+      return waitFor(`a watch on ${c.spec.names.plural}`, async () => ((await kube.watchStatus(path)) === 200 ? true : undefined), 30_000, 200);
+    }),
+  );
 }
 
 export const ensureDir = (d: string): string => {
