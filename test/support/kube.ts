@@ -40,8 +40,8 @@ export interface KubeApi {
   watchStatus(path: string): Promise<number>;
   /** Raw JSON request as admin. */
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
-  /** Writes a kubeconfig for a bearer token (e.g. a ServiceAccount's). */
-  tokenKubeconfig(token: string, name: string): string;
+  /** Writes a kubeconfig for a bearer token (e.g. a ServiceAccount's); self-contained (CA inline) with embed. */
+  tokenKubeconfig(token: string, name: string, embed?: boolean): string;
   /** SIGKILLs the API server (etcd keeps running). */
   killApiServer(): Promise<void>;
   /** Starts the API server again on the same port and data. */
@@ -188,9 +188,11 @@ export async function startKubeApi(name = 'kube'): Promise<KubeApi> {
     },
     api,
     watchStatus,
-    tokenKubeconfig(tok, ctx) {
+    tokenKubeconfig(tok, ctx, embed = false) {
       const file = join(dir, `kubeconfig-${ctx}`);
-      writeFileSync(file, kubeconfigYaml(server, dir, { token: tok }, ctx));
+      const cfg = JSON.parse(kubeconfigYaml(server, dir, { token: tok }, ctx));
+      if (embed) cfg.clusters[0].cluster = { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') };
+      writeFileSync(file, JSON.stringify(cfg));
       return file;
     },
     killApiServer: () => stopChild(apiserver, 'SIGKILL'),
