@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterRules, leaseRules } from '../../src/sources/kubernetes/rbac.js';
 import { REPO_ROOT, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startKubeMeshplane } from '../support/kube-meshplane.js';
 import { installCrds, kubeBinDir, startKubeApi, type KubeApi } from '../support/kube.js';
 import { hostAddress, type HostAddress } from '../support/kube-net.js';
 import { freePort, httpGet, startUpstream, waitFor, type Upstream } from '../support/net.js';
@@ -74,6 +75,40 @@ describe('the Helm chart', () => {
 
   it('refuses workload clusters without their kubeconfig Secret, saying which value is missing', () => {
     expect(() => helm('template', 'mp', CHART, '--set', 'workloadClusters.contexts={west}')).toThrow(/workloadClusters.kubeconfigSecret/);
+  });
+});
+
+describe('the Kubernetes example (README: run in Kubernetes)', () => {
+  it('applies, its gateway bootstrap is valid Envoy config, and meshplane accepts and serves it', async () => {
+    const example = readFileSync(join(REPO_ROOT, 'deploy/examples/kubernetes.yaml'), 'utf8');
+    kube.kubectl(['apply', '-f', '-'], example);
+    for (const f of ['workspace.yaml', 'gateway.yaml', 'routes.yaml']) kube.kubectl(['apply', '-f', join(REPO_ROOT, 'examples/basic', f)]);
+    // What the EndpointSlice controller would write for the echo pod (no controllers run here).
+    kube.kubectl(['apply', '-f', '-'], `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-abcde, namespace: web, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: 9080}]
+endpoints: [{addresses: [198.18.0.10], conditions: {ready: true}}]
+`);
+    const bootstrap = docs(example).find((o) => o.kind === 'ConfigMap')!.data['envoy.yaml'];
+    const envoyBin = process.env.ENVOY_BIN ?? execFileSync(join(REPO_ROOT, 'scripts/install-envoy.sh'), { encoding: 'utf8' }).trim();
+    expect(execFileSync(envoyBin, ['--mode', 'validate', '--config-yaml', bootstrap, '--service-node', 'ingress-1'], { encoding: 'utf8' })).toMatch(/configuration .* OK/);
+    const mp = await startKubeMeshplane({ kubeconfig: kube.kubeconfig, args: ['--no-leader-elect'] });
+    try {
+      const state = async (path: string) => (await kube.api('GET', path)).body.status?.state;
+      await waitFor('the example accepted', async () =>
+        (await state('/apis/networking.gloo.solo.io/v2/namespaces/web/routetables/www')) === 'ACCEPTED' &&
+        (await state('/apis/networking.gloo.solo.io/v2/namespaces/gateways/virtualgateways/ingress')) === 'ACCEPTED' &&
+        (await state('/apis/admin.gloo.solo.io/v2/namespaces/gloo-mesh/workspaces/web-team')) === 'ACCEPTED'
+          ? true
+          : undefined, 30_000);
+      const cfg = JSON.stringify(await mp.get('/debug/config/gateways/ingress'));
+      expect(cfg).toContain('www.example.com');
+      expect(cfg).toContain('198.18.0.10');
+    } finally {
+      await mp.stop();
+    }
   });
 });
 
