@@ -14,6 +14,9 @@ import { lookupType, typeUrl } from '../src/xds/protos.js';
 import { REPO_ROOT } from '../test/support/envoy.js';
 import { installCrds, K8S_VERSION, ETCD_VERSION, startKubeApi, type KubeApi } from '../test/support/kube.js';
 import { freePort, waitFor } from '../test/support/net.js';
+import pino from 'pino';
+import { loadKubeConfig } from '../src/sources/kubernetes/client.js';
+import { ClusterSource } from '../src/sources/kubernetes/source.js';
 import { median } from './stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -154,6 +157,27 @@ async function run(kube: KubeApi, runNo: number): Promise<{ readyMs: number; rss
   }
 }
 
+/** The source alone: a PATCH until the Kubernetes source emits the next resource set (serve's default 150 ms debounce). */
+async function sourceLatency(kube: KubeApi): Promise<number[]> {
+  const src = new ClusterSource({ cluster: 'cluster-1', kc: loadKubeConfig({ kubeconfig: kube.kubeconfig }), management: true, log: pino({ level: 'warn' }), debounceMs: 150 });
+  src.start();
+  await src.whenSynced();
+  let resolveNext: (() => void) | undefined;
+  const sub = src.sets().subscribe(() => resolveNext?.());
+  const out: number[] = [];
+  for (let u = 0; u < UPDATES; u++) {
+    const got = new Promise<void>((r) => (resolveNext = r));
+    const sent = performance.now();
+    await kube.api('PATCH', '/apis/networking.gloo.solo.io/v2/namespaces/team-0/routetables/rt-0', { spec: routeTableSpec(0, `/src-${u}`) }, 'application/merge-patch+json');
+    await got;
+    out.push(performance.now() - sent);
+    await new Promise((x) => setTimeout(x, 300));
+  }
+  sub.unsubscribe();
+  await src.stop();
+  return out;
+}
+
 const kube = await startKubeApi('kube-bench');
 try {
   await installCrds(kube);
@@ -164,6 +188,7 @@ try {
     console.log(`run ${r + 1}: ready ${(res.readyMs / 1000).toFixed(2)} s, RSS ${res.rss.toFixed(0)} MiB (peak ${res.hwm.toFixed(0)}), update -> snapshot median ${median(res.updates).toFixed(0)} ms`);
     results.push(res);
   }
+  const source = await sourceLatency(kube);
   const f = (xs: number[], d = 0) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
   console.log(`\nkube-apiserver v${K8S_VERSION}, etcd v${ETCD_VERSION}, ${objects} objects, ${RUNS} runs`);
   console.log('| measure | target | median (min-max) |\n|---|---|---|');
@@ -171,6 +196,7 @@ try {
   console.log(`| meshplane RSS when ready | <= 400 MiB | ${f(results.map((r) => r.rss))} MiB |`);
   console.log(`| meshplane RSS peak (VmHWM) | | ${f(results.map((r) => r.hwm))} MiB |`);
   console.log(`| RouteTable update -> snapshot (ADS push) | <= 200 ms | ${f(results.flatMap((r) => r.updates))} ms |`);
+  console.log(`| of which the source: update -> resource set (150 ms debounce) | | ${f(source)} ms |`);
 } finally {
   await kube.stop();
 }
