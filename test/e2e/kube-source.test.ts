@@ -23,10 +23,9 @@ let source: ClusterSource;
 
 beforeAll(async () => {
   kube = await startKubeApi('kube-source');
-  await installCrds(kube);
-  source = new ClusterSource({ cluster: 'cluster-1', kc: loadKubeConfig({ kubeconfig: kube.kubeconfig }), management: true, log: pino({ level: 'warn' }), debounceMs: 20 });
+  // Started before the CRDs exist: the source must wait for every kind (this is what /readyz waits for).
+  source = new ClusterSource({ cluster: 'cluster-1', kc: loadKubeConfig({ kubeconfig: kube.kubeconfig }), management: true, log: pino({ level: 'silent' }), debounceMs: 20, backoff: { initialMs: 100, maxMs: 500 } });
   source.start();
-  await source.whenSynced();
 });
 
 afterAll(async () => {
@@ -41,6 +40,21 @@ const canon = (v: unknown): string =>
 const keyOf = (d: Doc) => resourceKey({ kind: d.kind, metadata: { namespace: d.kind === 'Namespace' ? '' : (d.metadata.namespace ?? 'default'), name: d.metadata.name } });
 
 describe('CRDs', () => {
+  it('are needed before the source is synced: it emits nothing until every kind is listed, retrying the missing ones', async () => {
+    const emitted: number[] = [];
+    const sub = source.sets().subscribe((s) => emitted.push(s.resources.length));
+    await waitFor('the watches of the missing CRDs to fail', () => (source.failing().length === CUSTOM_KINDS.length ? true : undefined), 20_000, 50);
+    expect(source.failing()[0].error).toMatch(/404/);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(source.synced()).toBe(false);
+    expect(emitted).toEqual([]);
+    await installCrds(kube);
+    await source.whenSynced();
+    await waitFor('the first resource set', () => (emitted.length ? true : undefined), 10_000, 20);
+    expect(source.failing()).toEqual([]);
+    sub.unsubscribe();
+  });
+
   it('are established for every Gloo kind, with status subresource and a State column', () => {
     const crds = JSON.parse(kube.kubectl(['get', 'crd', '-l', 'app.kubernetes.io/part-of=meshplane', '-o', 'json'])).items;
     expect(crds.map((c: any) => c.spec.names.kind).sort()).toEqual(CUSTOM_KINDS.map((k) => k.kind).sort());
@@ -105,9 +119,14 @@ function forKubernetes(d: Doc): Doc {
   return doc;
 }
 
-/** Routes and the statuses of the given keys, with file locations dropped from messages. */
+/**
+ * Routes and the statuses of the given keys, with file locations dropped from
+ * messages. Routes as a set: their order among tables follows creation times,
+ * which the API server sets.
+ */
 function view(core: CoreResult, keys: Set<string>): unknown {
-  const text = JSON.stringify({ routes: explainView(core).routes, status: Object.fromEntries(Object.entries(core.status).filter(([k]) => keys.has(k))) });
+  const routes = (explainView(core).routes as unknown[]).map((r) => JSON.stringify(r)).sort().map((r) => JSON.parse(r));
+  const text = JSON.stringify({ routes, status: Object.fromEntries(Object.entries(core.status).filter(([k]) => keys.has(k))) });
   return JSON.parse(text.replace(/test\/fixtures\/scenarios\/[^"]*? document \d+ \(line \d+\): /g, '').replace(/198\.18\./g, '127.0.'));
 }
 
