@@ -47,6 +47,7 @@ describe('the Helm chart', () => {
     const c = dep.spec.template.spec.containers[0];
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=512' }); // V8 stays under the memory limit
     expect(c.args).toEqual(expect.arrayContaining(['serve', '--in-cluster', '--leader-id=$(POD_NAME)', '--leader-election-namespace=$(POD_NAMESPACE)']));
     expect(dep.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9902', 'prometheus.io/path': '/metrics' });
     const svc = by('Service')[0];
