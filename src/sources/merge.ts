@@ -21,7 +21,7 @@ export function mergeSets(parts: ReadonlyArray<{ name: string; set: ResourceSet 
   const order: string[] = [];
   for (const { name, set } of parts) {
     for (const r of set.resources) {
-      const id = `${r.cluster ?? defaultCluster}|${resourceKey(r)}`;
+      const id = `${r.cluster ?? defaultCluster}|${r.kind}/${r.metadata.namespace}/${r.metadata.name}`; // the default cluster written or not
       const prev = chosen.get(id);
       if (!prev) {
         chosen.set(id, { r, from: name });
