@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKey } from '../../src/resources/schema.js';
 import { startKubernetes } from '../../src/sources/kubernetes/index.js';
 import type { KubernetesFlags } from '../../src/sources/kubernetes/flags.js';
 import { mergeSources } from '../../src/sources/merge.js';
@@ -121,7 +120,8 @@ describe('a management cluster and a workload cluster', () => {
     try {
       expect(kube.clusters.map((c) => [c.cluster, c.management])).toEqual([['mgmt', true], ['west', false]]);
       const set = await firstValueFrom(mergeSources(kube.sources, 'cluster-1'));
-      const where = (key: string) => set.resources.filter((r) => resourceKey(r) === key).map((r) => r.cluster).sort();
+      // resourceKey ends in @cluster outside the default cluster: compare kind/namespace/name alone.
+      const where = (key: string) => set.resources.filter((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}` === key).map((r) => r.cluster).sort();
       expect(where('RouteTable/shop/shop')).toEqual(['mgmt']);
       expect(where('Workspace/gloo-mesh/shop')).toEqual(['mgmt']);
       expect(where('Service/shop/cart')).toEqual(['west']);
