@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { authorize, nodeInfo, proxyKey, proxyRole, type NodeInfo } from './identity.js';
 import { TypeLedger, type InFlight, type Rejection } from './ledger.js';
 import type { Metrics } from './metrics.js';
+import { StallWatchdog } from './watchdog.js';
 import { typeUrl, type ResourceType } from './protos.js';
 import { RESOURCE_TYPES, typeOfUrl, versionOf, type EncodedResource, type SnapshotCache, type TypeSnapshot } from './snapshot.js';
 
@@ -45,7 +46,7 @@ export abstract class ProxyStream {
   readonly connectedAt = new Date().toISOString();
   protected log: Logger;
   private blocked = false;
-  private stallTimer?: NodeJS.Timeout;
+  private readonly watchdog: StallWatchdog;
   private closed = false;
   private unsubscribe?: () => void;
   private warnedMissing = false;
@@ -58,6 +59,7 @@ export abstract class ProxyStream {
     private readonly allowed: readonly ResourceType[],
   ) {
     this.log = host.log;
+    this.watchdog = new StallWatchdog(host.stallTimeoutMs, () => this.rawStream()?.session, (idleMs) => this.stalled(idleMs));
     call.on('data', (req) => {
       try {
         this.onRequest(req);
@@ -161,7 +163,7 @@ export abstract class ProxyStream {
   }
 
   /** The HTTP/2 stream under the grpc-js call (behind its interceptor chain). */
-  private rawStream(): { writableLength: number; destroyed: boolean; close(code: number): void } | undefined {
+  private rawStream(): { destroyed: boolean; session?: { socket?: { bytesWritten?: number } | null }; close(code: number): void } | undefined {
     let c: any = (this.call as any).call;
     while (c && !c.stream) c = c.nextCall;
     return c?.stream;
@@ -169,28 +171,18 @@ export abstract class ProxyStream {
 
   /**
    * Writes a response. grpc-js signals backpressure only after 16 queued
-   * messages, so a watchdog also checks, one stall timeout after the write,
-   * whether the proxy has read what was sent; if not, the stream is closed.
+   * messages, so the watchdog also follows each write until it is flushed.
    */
-  protected write(type: ResourceType, message: Record<string, unknown>): void {
+  protected write(type: ResourceType, message: unknown): void {
     this.host.metrics.pushes.inc({ type, protocol: this.protocol });
-    if (!this.call.write(message)) this.blocked = true;
-    if (!this.stallTimer) this.stallTimer = setTimeout(() => this.checkStall(), this.host.stallTimeoutMs);
+    if (!this.call.write(message, this.watchdog.writing())) this.blocked = true;
   }
 
-  private checkStall(suspected?: number): void {
-    this.stallTimer = undefined;
+  /** The proxy read nothing for the whole stall timeout while data waited for it. */
+  private stalled(idleMs: number): void {
     if (this.closed) return;
-    const pending = this.rawStream()?.writableLength ?? 0;
-    if (!this.blocked && pending === 0) return;
-    // A write a moment ago may simply not be flushed yet: look again shortly,
-    // and give up on the stream only if nothing moved in between.
-    if (suspected === undefined || pending < suspected) {
-      this.stallTimer = setTimeout(() => this.checkStall(pending), Math.max(50, this.host.stallTimeoutMs / 4));
-      return;
-    }
     this.host.metrics.stalled.inc();
-    this.log.warn({ timeoutMs: this.host.stallTimeoutMs, unreadBytes: pending }, 'proxy stopped reading its xDS stream; closing it');
+    this.log.warn({ timeoutMs: this.host.stallTimeoutMs, idleMs: Math.round(idleMs) }, 'proxy stopped reading its xDS stream; closing it');
     // Trailers cannot reach a peer that does not read: reset the HTTP/2 stream.
     const raw = this.rawStream();
     if (raw && !raw.destroyed) raw.close(http2.NGHTTP2_CANCEL);
@@ -199,6 +191,7 @@ export abstract class ProxyStream {
   }
 
   protected handleAck(type: ResourceType, st: TypeLedger, nonce: string, version: string, error: { code?: number; message?: string } | undefined): boolean {
+    this.watchdog.progress(); // an answer, even a stale one, means the proxy reads
     if (!st.inFlight || nonce !== st.inFlight.nonce) return false; // stale
     if (error && (error.code || error.message)) {
       const { flight, names } = st.nack(error.message ?? '');
@@ -247,7 +240,7 @@ export abstract class ProxyStream {
   }
 
   private cleanup(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.watchdog.stop();
     if (this.unsubscribe === undefined && this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
