@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { gatewayKey } from '../ir/keys.js';
-import type { Rejection } from './ledger.js';
+import type { InFlight, Rejection } from './ledger.js';
 import { Metrics } from './metrics.js';
 import { lookupType, TYPES, type ResourceType } from './protos.js';
 import { RESOURCE_TYPES, type SnapshotCache } from './snapshot.js';
@@ -22,6 +22,8 @@ export interface XdsServerOptions {
   /** Close a stream whose proxy has not read for this long. */
   stallTimeoutMs?: number;
   metrics?: Metrics;
+  /** Called on every ACK (for benchmarks and tests): the proxy now has this response. */
+  onAck?: (proxy: ProxyStream, type: ResourceType, flight: InFlight) => void;
 }
 
 /** A rejection as the status API shows it. */
@@ -90,6 +92,7 @@ export class XdsServer {
       reportRejected: (s, type, names, r) => {
         for (const resource of names) self.rejections.set(`${s.node!.id}|${type}|${resource}`, { ...r, node: s.node!.id, key: s.key!, type, resource });
       },
+      acked: opts.onAck,
       reportAccepted: (s, type, names) => {
         for (const resource of names) self.rejections.delete(`${s.node?.id}|${type}|${resource}`);
       },

@@ -26,6 +26,7 @@ export interface StreamHost {
   /** A proxy rejected (names) or accepted (names) resources of a type. */
   reportRejected(s: ProxyStream, type: ResourceType, names: string[], rejection: Rejection): void;
   reportAccepted(s: ProxyStream, type: ResourceType, names: string[]): void;
+  acked?(s: ProxyStream, type: ResourceType, flight: InFlight): void;
 }
 
 export interface ProxyInfo {
@@ -203,6 +204,7 @@ export abstract class ProxyStream {
       if (flight) {
         this.host.metrics.pushLatency.observe({ type }, Math.max(0, performance.now() - flight.since) / 1000);
         this.host.reportAccepted(this, type, flight.resources.map((r) => r.name));
+        this.host.acked?.(this, type, flight);
       }
       this.log.debug({ type, version }, 'ACK');
     }
