@@ -36,7 +36,7 @@ async function finish(w: Waiting): Promise<void> {
   const ms = performance.now() - w.started;
   const cpu = process.cpuUsage(w.cpu);
   const pushes = (await counter('meshplane_xds_pushes_total')) - w.pushesBefore;
-  process.send!({ event: 'changed', ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: server.proxies().length, digest: digest(served()) });
+  process.send!({ event: 'changed', ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
 }
 
 const prepared = new Map<number, Array<[string, EnvoyResources]>>();

@@ -1,6 +1,7 @@
 // The xDS gRPC server: aggregated (ADS) and per-type discovery services, each
 // in state-of-the-world and delta form, on one port, plain text or mTLS.
 import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { gatewayKey } from '../ir/keys.js';
@@ -51,8 +52,14 @@ function method(path: string, req: string, res: string): grpc.MethodDefinition<u
     requestStream: true,
     responseStream: true,
     requestSerialize: (m: unknown) => Buffer.from(Req.encode(Req.fromObject(m as object)).finish()),
-    requestDeserialize: (b: Buffer) => Req.toObject(Req.decode(b), { longs: String, enums: String, defaults: true }),
-    responseSerialize: (m: unknown) => Buffer.from(Res.encode(m as object).finish()),
+    // Only a first request carries a node; the others (ACKs, mostly) are read as decoded,
+    // with protobufjs's defaults on the message prototype.
+    requestDeserialize: (b: Buffer) => {
+      const m = Req.decode(b) as protobuf.Message & { node?: unknown };
+      return m.node ? Req.toObject(m, { longs: String, enums: String, defaults: true }) : m;
+    },
+    // Streams write responses as bytes (src/xds/wire.ts); objects are encoded here.
+    responseSerialize: (m: unknown) => (Buffer.isBuffer(m) ? m : Buffer.from(Res.encode(m as object).finish())),
     responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), { longs: String, enums: String, defaults: true }),
   };
 }
