@@ -204,6 +204,7 @@ export abstract class ProxyStream {
         if (resolved.length) this.host.reportAccepted(this, type, resolved);
         this.host.acked?.(this, type, flight);
       }
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ type, version }, 'ACK');
     }
     return true;
   }
