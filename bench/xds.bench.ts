@@ -47,7 +47,7 @@ function goPeer(bin: string): Child {
   return wrap(p, (h) => lines.on('line', (l) => h(JSON.parse(l))), (m) => p.stdin!.write(JSON.stringify(m) + '\n'));
 }
 
-interface Changed { ms: number; cpuMs: number; pushes: number; rss: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
+interface Changed { ms: number; cpuMs: number; pushes: number; rss: number; heap?: number; external?: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
 interface Side {
   name: string;
   server: Child;
@@ -157,6 +157,10 @@ if (STORM > 0) {
     await pause(200);
   }
 }
+if (process.env.HEAP_SNAPSHOT) {
+  sides[0].server.send({ cmd: 'heapsnapshot' });
+  progress(`heap snapshot: ${(await sides[0].server.once<{ file: string }>('heapsnapshot')).file}`);
+}
 for (const s of sides) {
   s.clients!.send({ cmd: 'exit' });
   s.server.send({ cmd: 'exit' });
@@ -175,7 +179,8 @@ const figures = (s: Side) => {
     cpuMsPerChange: r1(median(s.changes.map((c) => c.cpuMs))),
     cpuMsPerPush: r3(median(cpuPerPush)),
     pushesPerChange: median(s.changes.map((c) => c.pushes)),
-    rssMiB: { connected: r1(s.rssConnected / 2 ** 20), peak: r1(Math.max(s.rssConnected, ...s.changes.map((c) => c.rss)) / 2 ** 20) },
+    rssMiB: { connected: r1(s.rssConnected / 2 ** 20), median: r1(median(s.changes.map((c) => c.rss)) / 2 ** 20), peak: r1(Math.max(s.rssConnected, ...s.changes.map((c) => c.rss)) / 2 ** 20) },
+    ...(s.changes[0]?.heap ? { heapMiB: r1(median(s.changes.map((c) => c.heap!)) / 2 ** 20), externalMiB: r1(median(s.changes.map((c) => c.external!)) / 2 ** 20) } : {}),
     connectAndFirstAckMs: Math.round(s.connectMs),
     ...(s.storm
       ? { storm: { changes: STORM, lastAckMs: r1(s.storm.ms), proxiesConverged: CLIENTS, proxiesConnected: s.storm.proxies, stalledStreams: s.storm.stalled ?? 0, clientStreamErrors: s.storm.clientErrors, clientStreamsEnded: s.storm.clientEnded } }
@@ -192,6 +197,7 @@ if (WITH_PEER) {
     cpuPerPush: r3(m.cpuMsPerPush / g.cpuMsPerPush),
     cpuPerChange: r3(m.cpuMsPerChange / g.cpuMsPerChange),
     rssPeak: r3(m.rssMiB.peak / g.rssMiB.peak),
+    rssMedian: r3(m.rssMiB.median / g.rssMiB.median),
     rssConnected: r3(m.rssMiB.connected / g.rssMiB.connected),
     ...(m.storm && g.storm ? { stormLastAck: r3(m.storm.lastAckMs / g.storm.lastAckMs) } : {}),
   };

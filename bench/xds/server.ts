@@ -36,7 +36,7 @@ async function finish(w: Waiting): Promise<void> {
   const ms = performance.now() - w.started;
   const cpu = process.cpuUsage(w.cpu);
   const pushes = (await counter('meshplane_xds_pushes_total')) - w.pushesBefore;
-  process.send!({ event: 'changed', ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
+  process.send!({ event: 'changed', ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
 }
 
 const prepared = new Map<number, Array<[string, EnvoyResources]>>();
@@ -67,6 +67,10 @@ process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; cl
       // Back to back: let the pushes of this generation start before the next lands.
       if (i < gens.length - 1) await new Promise((r) => setImmediate(r));
     }
+  }
+  if (m.cmd === 'heapsnapshot') {
+    global.gc?.();
+    process.send!({ event: 'heapsnapshot', file: (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT) });
   }
   if (m.cmd === 'exit') {
     await server.close(500);

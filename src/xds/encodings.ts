@@ -5,11 +5,12 @@
 // encoded under that name (a translator that kept the object costs nothing)
 // or is compared with it (a walk with no allocation that stops at the first
 // difference). Bodies handed over must
-// not be mutated afterwards. Entries not used for two generations
+// not be mutated afterwards. Entries the last generation did not use
 // (SnapshotCache.setAll calls sweep()) are dropped, so memory follows what is served.
 import { hash as oneShotHash } from 'node:crypto';
 import { assertKnownFields, encodeResource, lookupType, TYPES, typeUrl, type ResourceType } from './protos.js';
 import type { EncodedResource } from './snapshot.js';
+import { ownedEntry } from './wire.js';
 
 /** A content hash: the first 16 hex digits of SHA-256. */
 export const hash = (data: string | Uint8Array): string => oneShotHash('sha256', data, 'hex').slice(0, 16);
@@ -41,13 +42,13 @@ export class ResourceEncodings {
       for (const v of variants) if (v.body === body) e = v;
       e ??= variants.find((v) => sameContent(v.body, body));
     }
-    if (e) {
-      this.stats.reused++;
-      if (e.body !== body) e.body = body; // compare with the newest next time (older objects can be collected)
-    } else {
+    if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
+    else {
       if (strict) assertKnownFields(lookupType(TYPES[type]), body);
-      const value = encodeResource(TYPES[type], body);
-      e = { resource: { name, typeUrl: typeUrl(type), value, version: hash(value) }, type, body, strict, used: this.generation };
+      const encoded = encodeResource(TYPES[type], body);
+      const url = typeUrl(type);
+      const { entry, value } = ownedEntry(url, encoded);
+      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation };
       this.stats.encoded++;
       if (!variants) names.set(name, [e]);
       else {
@@ -63,9 +64,9 @@ export class ResourceEncodings {
     return e.resource;
   }
 
-  /** Ends a generation: drops what the last two did not use. */
+  /** Ends a generation: drops what it did not use (what is served is what the last build used). */
   sweep(): void {
-    const oldest = ++this.generation - 2;
+    const oldest = this.generation++;
     for (const names of this.byName.values()) {
       for (const [name, variants] of names) {
         let stale = 0;

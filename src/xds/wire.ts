@@ -47,30 +47,78 @@ function fields(list: Array<[number, Part]>, extra = 0): { buf: Buffer; at: numb
   return { buf, at };
 }
 
-/** google.protobuf.Any { type_url = 1; value = 2 }. */
-const anyOf = (r: EncodedResource): Buffer => fields([[1, r.typeUrl], [2, r.value]]).buf;
+/** Writes tag and length of a length-delimited field. */
+function header(buf: Buffer, at: number, field: number, len: number): number {
+  buf[at++] = tag(field);
+  return writeVarint(buf, at, len);
+}
 
-/** The resource as one entry of DiscoveryResponse.resources (field 2, an Any). */
+/**
+ * A resource's encoded bytes in their own memory, laid out as one entry of
+ * DiscoveryResponse.resources (field 2, an Any { type_url = 1; value = 2 });
+ * `value` is a view into it. Long-lived bytes are not carved out of Node's
+ * shared 8 KiB pool, where one small survivor keeps a whole slab alive.
+ */
+export function ownedEntry(typeUrl: string, encoded: Uint8Array): { entry: Buffer; value: Uint8Array } {
+  const urlLen = Buffer.byteLength(typeUrl);
+  const anyLen = fieldSize(urlLen) + fieldSize(encoded.byteLength);
+  const entry = Buffer.allocUnsafeSlow(fieldSize(anyLen));
+  let at = header(entry, 0, 2, anyLen);
+  at = header(entry, at, 1, urlLen);
+  at += entry.write(typeUrl, at, 'latin1');
+  at = header(entry, at, 2, encoded.byteLength);
+  entry.set(encoded, at);
+  return { entry, value: entry.subarray(at) };
+}
+
+/** The resource as one entry of DiscoveryResponse.resources. */
 export function sotwEntry(r: EncodedResource): Buffer {
-  return (r.sotwEntry ??= fields([[2, anyOf(r)]]).buf);
+  return (r.sotwEntry ??= ownedEntry(r.typeUrl, r.value).entry);
 }
 
-/** The resource as one entry of DeltaDiscoveryResponse.resources (field 2): Resource { version = 1; resource = 2; name = 3 }. */
+/** The resource as one entry of DeltaDiscoveryResponse.resources (field 2): Resource { version = 1; resource = 2 (the Any); name = 3 }. */
 export function deltaEntry(r: EncodedResource): Buffer {
-  return (r.deltaEntry ??= fields([[2, fields([[1, r.version], [2, anyOf(r)], [3, r.name]]).buf]]).buf);
+  if (r.deltaEntry) return r.deltaEntry;
+  const any = sotwEntry(r); // field 2 holding the Any: the same bytes Resource.resource needs
+  const nameLen = Buffer.byteLength(r.name);
+  const len = fieldSize(Buffer.byteLength(r.version)) + any.byteLength + fieldSize(nameLen);
+  const buf = Buffer.allocUnsafeSlow(fieldSize(len));
+  let at = header(buf, 0, 2, len);
+  at = header(buf, at, 1, Buffer.byteLength(r.version));
+  at += buf.write(r.version, at, 'latin1');
+  buf.set(any, at);
+  at += any.byteLength;
+  at = header(buf, at, 3, nameLen);
+  buf.write(r.name, at, 'utf8');
+  return (r.deltaEntry = buf);
 }
 
-/** The shared `resources` block of a SotW response. */
-export const sotwBlock = (resources: readonly EncodedResource[]): Buffer => Buffer.concat(resources.map(sotwEntry));
+/** The shared `resources` block of a SotW response (in its own memory: it lives as long as its snapshot). */
+export function sotwBlock(resources: readonly EncodedResource[]): Buffer {
+  let size = 0;
+  for (const r of resources) size += sotwEntry(r).byteLength;
+  const block = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const r of resources) {
+    block.set(r.sotwEntry!, at);
+    at += r.sotwEntry!.byteLength;
+  }
+  return block;
+}
 
 /** DiscoveryResponse { version_info = 1; resources = 2 (shared block); type_url = 4; nonce = 5 }. */
 export function sotwResponse(version: string, block: Buffer, typeUrl: string, nonce: string): Buffer {
-  const head = fields([[1, version]], 0);
-  const tail = fields([[4, typeUrl], [5, nonce]]);
-  const out = Buffer.allocUnsafe(head.at + block.length + tail.at);
-  head.buf.copy(out, 0, 0, head.at);
-  block.copy(out, head.at);
-  tail.buf.copy(out, head.at + block.length, 0, tail.at);
+  const v = Buffer.byteLength(version);
+  const u = Buffer.byteLength(typeUrl);
+  const n = Buffer.byteLength(nonce);
+  const out = Buffer.allocUnsafe(fieldSize(v) + block.byteLength + fieldSize(u) + fieldSize(n));
+  let at = header(out, 0, 1, v);
+  at += out.write(version, at, 'utf8');
+  block.copy(out, at);
+  at = header(out, at + block.byteLength, 4, u);
+  at += out.write(typeUrl, at, 'utf8');
+  at = header(out, at, 5, n);
+  out.write(nonce, at, 'utf8');
   return out;
 }
 
