@@ -38,7 +38,9 @@ function wrap(proc: ChildProcess, onMessage: (h: (m: any) => void) => void, send
   return { proc, send, once: (event) => new Promise((resolve) => waiters.push({ event, resolve })) };
 }
 function node(file: string, env: Record<string, string> = {}): Child {
-  const p = fork(join(here, file), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=2048', ...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [])], env: { ...process.env, KEYS: String(KEYS), CLIENTS: String(CLIENTS), ...env } });
+  // BUNDLED_SERVER=<file.mjs>: meshplane's side compiled ahead (esbuild), run without tsx, to see tsx's share of RSS.
+  const bundled = file === 'xds/server.ts' && process.env.BUNDLED_SERVER;
+  const p = fork(bundled || join(here, file), [], { execArgv: [...(bundled ? [] : ['--import', 'tsx']), '--max-old-space-size=2048', ...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [])], env: { ...process.env, KEYS: String(KEYS), CLIENTS: String(CLIENTS), ...env } });
   return wrap(p, (h) => p.on('message', h), (m) => p.send(m));
 }
 function goPeer(bin: string): Child {
@@ -47,7 +49,7 @@ function goPeer(bin: string): Child {
   return wrap(p, (h) => lines.on('line', (l) => h(JSON.parse(l))), (m) => p.stdin!.write(JSON.stringify(m) + '\n'));
 }
 
-interface Changed { ms: number; cpuMs: number; pushes: number; rss: number; heap?: number; external?: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
+interface Changed { buildMs?: number; ms: number; cpuMs: number; pushes: number; rss: number; heap?: number; external?: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
 interface Side {
   name: string;
   server: Child;
@@ -177,6 +179,7 @@ const figures = (s: Side) => {
     lastAckMs: { median: r1(median(last)), p99: r1(percentile(last, 99)), min: r1(Math.min(...last)) },
     ...(acks.length ? { perAckMs: { median: r1(median(acks)), p99: r1(percentile(acks, 99)) } } : {}),
     cpuMsPerChange: r1(median(s.changes.map((c) => c.cpuMs))),
+    ...(s.changes[0]?.buildMs !== undefined ? { buildSnapshotsMs: r1(median(s.changes.map((c) => c.buildMs!))) } : {}),
     cpuMsPerPush: r3(median(cpuPerPush)),
     pushesPerChange: median(s.changes.map((c) => c.pushes)),
     rssMiB: { connected: r1(s.rssConnected / 2 ** 20), median: r1(median(s.changes.map((c) => c.rss)) / 2 ** 20), peak: r1(Math.max(s.rssConnected, ...s.changes.map((c) => c.rss)) / 2 ** 20) },

@@ -16,7 +16,8 @@ const cache = new SnapshotCache();
 const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot>(set.map(([k, r]) => [gatewayKey(k), buildSnapshot(r)]));
 const served = () => new Map(cache.keys().map((k) => [k.slice('gateway:'.length), cache.get(k)!]));
 
-interface Waiting { expect: number; acked: Set<string>; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[]; eds: Map<string, string> }
+let buildMs = 0;
+interface Waiting { buildMs: number; expect: number; acked: Set<string>; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[]; eds: Map<string, string> }
 let waiting: Waiting | undefined;
 
 const server = new XdsServer(cache, pino({ level: 'silent' }), {
@@ -36,7 +37,7 @@ async function finish(w: Waiting): Promise<void> {
   const ms = performance.now() - w.started;
   const cpu = process.cpuUsage(w.cpu);
   const pushes = (await counter('meshplane_xds_pushes_total')) - w.pushesBefore;
-  process.send!({ event: 'changed', ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
+  process.send!({ event: 'changed', buildMs, ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
 }
 
 const prepared = new Map<number, Array<[string, EnvoyResources]>>();
@@ -56,12 +57,15 @@ process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; cl
     // The clock starts before encoding the new snapshots: change seen -> last ACK.
     const started = performance.now();
     const cpu = process.cpuUsage();
+    buildMs = 0;
     for (const [i, g] of gens.entries()) {
+      const b0 = performance.now();
       const next = build(prepared.get(g)!);
+      buildMs += performance.now() - b0;
       prepared.delete(g);
       if (i === gens.length - 1) {
         const eds = new Map([...next].map(([k, s]) => [k, s.endpoint.version])); // by meshplane key
-        waiting = { expect: m.clients!, acked: new Set(), started, cpu, pushesBefore, latencies: [], eds };
+        waiting = { buildMs: 0, expect: m.clients!, acked: new Set(), started, cpu, pushesBefore, latencies: [], eds };
       }
       cache.setAll(next);
       // Back to back: let the pushes of this generation start before the next lands.

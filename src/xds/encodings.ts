@@ -37,11 +37,8 @@ export class ResourceEncodings {
     if (!names) this.byName.set(type, (names = new Map()));
     const variants = names.get(name);
     let e: Entry | undefined;
-    if (variants) {
-      // The same object (a translator that kept it) first, then equal content.
-      for (const v of variants) if (v.body === body) e = v;
-      e ??= variants.find((v) => sameContent(v.body, body));
-    }
+    // The same object (a translator that kept it), else equal content.
+    if (variants) for (const v of variants) if (sameContent(v.body, body)) { e = v; break; }
     if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
     else {
       if (strict) assertKnownFields(lookupType(TYPES[type]), body);
@@ -94,15 +91,17 @@ function sameContent(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(b)) return false;
   if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && Buffer.compare(bytes(a), bytes(b)) === 0;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!sameContent((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  // for-in allocates nothing (Object.keys would, per object compared)
+  let keys = 0;
+  for (const k in a) {
+    keys++;
+    if (!hasOwn(b, k) || !sameContent((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
-  return true;
+  for (const _ in b) keys--;
+  return keys === 0;
 }
 
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 const bytes = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 
 /** The process-wide cache buildSnapshot uses. */

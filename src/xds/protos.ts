@@ -87,8 +87,11 @@ const TYPE_URLS = Object.fromEntries(Object.entries(TYPES).map(([t, name]) => [t
 /** One string per type (it is stored on every encoded resource). */
 export const typeUrl = (t: ResourceType): string => TYPE_URLS[t];
 
+const typeCache = new Map<string, protobuf.Type>();
 export function lookupType(name: string): protobuf.Type {
-  return envoyRoot().lookupType(name);
+  let t = typeCache.get(name);
+  if (!t) typeCache.set(name, (t = envoyRoot().lookupType(name)));
+  return t;
 }
 
 /**

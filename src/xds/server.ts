@@ -9,6 +9,7 @@ import type { InFlight, Rejection } from './ledger.js';
 import { Metrics } from './metrics.js';
 import { lookupType, TYPES, type ResourceType } from './protos.js';
 import { RESOURCE_TYPES, type SnapshotCache } from './snapshot.js';
+import { WireMessage } from './wire.js';
 import { DeltaStream, SotwStream, type ProxyInfo, type ProxyStream, type StreamHost } from './stream.js';
 
 export interface TlsFiles {
@@ -59,7 +60,7 @@ function method(path: string, req: string, res: string): grpc.MethodDefinition<u
       return m.node ? Req.toObject(m, { longs: String, enums: String, defaults: true }) : m;
     },
     // Streams write responses as bytes (src/xds/wire.ts); objects are encoded here.
-    responseSerialize: (m: unknown) => (Buffer.isBuffer(m) ? m : Buffer.from(Res.encode(m as object).finish())),
+    responseSerialize: (m: unknown) => (m instanceof WireMessage ? m.serialize() : Buffer.isBuffer(m) ? m : Buffer.from(Res.encode(m as object).finish())),
     responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), { longs: String, enums: String, defaults: true }),
   };
 }

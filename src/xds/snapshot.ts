@@ -69,8 +69,13 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
   for (const type of RESOURCE_TYPES) {
     const list = [...(resources[type] ?? [])].sort(byName);
     const encoded = new Map<string, EncodedResource>();
-    for (const r of list) encoded.set(r.name, encodings.encode(type, r.name, r.body, strict));
-    out[type] = { version: versionOfSorted([...encoded.values()]), resources: encoded, since: now };
+    const sorted: EncodedResource[] = [];
+    for (const r of list) {
+      const e = encodings.encode(type, r.name, r.body, strict);
+      if (!encoded.has(r.name)) sorted.push(e);
+      encoded.set(r.name, e);
+    }
+    out[type] = { version: versionOfSorted(encoded.size === sorted.length ? sorted : [...encoded.values()]), resources: encoded, since: now };
   }
   return out;
 }

@@ -106,25 +106,61 @@ export function sotwBlock(resources: readonly EncodedResource[]): Buffer {
   return block;
 }
 
+/**
+ * A response whose bytes are assembled only when grpc-js serializes it, into
+ * a scratch buffer that grpc-js copies at once into its framed message: one
+ * copy of the shared block per push and no buffer allocated for it.
+ */
+export class WireMessage {
+  constructor(
+    readonly size: number,
+    private readonly fill: (out: Buffer) => void,
+  ) {}
+
+  /** The bytes; valid only until the next message is serialized. */
+  serialize(): Buffer {
+    if (this.size > MAX_SCRATCH) return this.toBuffer();
+    if (scratch.byteLength < this.size) scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(this.size, 2 * scratch.byteLength)));
+    const out = scratch.subarray(0, this.size);
+    this.fill(out);
+    return out;
+  }
+
+  /** The bytes in a buffer of their own. */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.size);
+    this.fill(out);
+    return out;
+  }
+}
+const MAX_SCRATCH = 4 * 1024 * 1024;
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** DiscoveryResponse { version_info = 1; resources = 2 (shared block); type_url = 4; nonce = 5 }. */
-export function sotwResponse(version: string, block: Buffer, typeUrl: string, nonce: string): Buffer {
+export function sotwResponse(version: string, block: Buffer, typeUrl: string, nonce: string): WireMessage {
   const v = Buffer.byteLength(version);
   const u = Buffer.byteLength(typeUrl);
   const n = Buffer.byteLength(nonce);
-  const out = Buffer.allocUnsafe(fieldSize(v) + block.byteLength + fieldSize(u) + fieldSize(n));
-  let at = header(out, 0, 1, v);
-  at += out.write(version, at, 'utf8');
-  block.copy(out, at);
-  at = header(out, at + block.byteLength, 4, u);
-  at += out.write(typeUrl, at, 'utf8');
-  at = header(out, at, 5, n);
-  out.write(nonce, at, 'utf8');
-  return out;
+  return new WireMessage(fieldSize(v) + block.byteLength + fieldSize(u) + fieldSize(n), (out) => {
+    let at = header(out, 0, 1, v);
+    at += out.write(version, at, 'utf8');
+    block.copy(out, at);
+    at = header(out, at + block.byteLength, 4, u);
+    at += out.write(typeUrl, at, 'utf8');
+    at = header(out, at, 5, n);
+    out.write(nonce, at, 'utf8');
+  });
 }
 
 /** DeltaDiscoveryResponse { system_version_info = 1; resources = 2; type_url = 4; nonce = 5; removed_resources = 6 }. */
-export function deltaResponse(systemVersion: string, resources: readonly EncodedResource[], typeUrl: string, nonce: string, removed: readonly string[]): Buffer {
-  const head = fields([[1, systemVersion]]);
-  const tail = fields([[4, typeUrl], [5, nonce], ...removed.map((n): [number, Part] => [6, n])]);
-  return Buffer.concat([head.buf, ...resources.map(deltaEntry), tail.buf]);
+export function deltaResponse(systemVersion: string, resources: readonly EncodedResource[], typeUrl: string, nonce: string, removed: readonly string[]): WireMessage {
+  const head = fields([[1, systemVersion]]).buf;
+  const tail = fields([[4, typeUrl], [5, nonce], ...removed.map((n): [number, Part] => [6, n])]).buf;
+  let size = head.byteLength + tail.byteLength;
+  for (const r of resources) size += deltaEntry(r).byteLength;
+  return new WireMessage(size, (out) => {
+    let at = head.copy(out, 0);
+    for (const r of resources) at += r.deltaEntry!.copy(out, at);
+    tail.copy(out, at);
+  });
 }

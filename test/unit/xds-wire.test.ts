@@ -17,16 +17,16 @@ const resources = [...snap.cluster.resources.values()];
 describe('wire encoding', () => {
   it('writes a SotW response byte for byte as protobufjs does', () => {
     const Res = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
-    const ours = sotwResponse('v1', sotwBlock(resources), typeUrl('cluster'), 'nonce-123');
+    const ours = sotwResponse('v1', sotwBlock(resources), typeUrl('cluster'), 'nonce-123').toBuffer();
     const theirs = Res.encode({ versionInfo: 'v1', typeUrl: typeUrl('cluster'), nonce: 'nonce-123', resources: resources.map((r) => ({ type_url: r.typeUrl, value: r.value })) }).finish();
     expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
-    expect(Buffer.from(sotwResponse('v2', sotwBlock([]), typeUrl('cluster'), '7')).equals(Buffer.from(Res.encode({ versionInfo: 'v2', typeUrl: typeUrl('cluster'), nonce: '7' }).finish()))).toBe(true);
+    expect(Buffer.from(sotwResponse('v2', sotwBlock([]), typeUrl('cluster'), '7').serialize()).equals(Buffer.from(Res.encode({ versionInfo: 'v2', typeUrl: typeUrl('cluster'), nonce: '7' }).finish()))).toBe(true);
   });
 
   it('writes a delta response byte for byte as protobufjs does, removals included', () => {
     const Res = lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
     const removed = ['gone-1', 'gone/2'];
-    const ours = deltaResponse('sys', resources, typeUrl('cluster'), '42', removed);
+    const ours = deltaResponse('sys', resources, typeUrl('cluster'), '42', removed).serialize();
     const theirs = Res.encode({ systemVersionInfo: 'sys', typeUrl: typeUrl('cluster'), nonce: '42', removedResources: removed, resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.value } })) }).finish();
     expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
   });
