@@ -139,6 +139,9 @@ export const typeOfUrl = (url: string): ResourceType | undefined =>
 
 type Listener = (key: string) => void;
 
+/** How long one turn of the event loop tells streams about a change before yielding. */
+const NOTIFY_SLICE_MS = 4;
+
 /** Latest snapshot per proxy key; streams subscribe to hear about changes of their key. */
 export class SnapshotCache {
   private readonly snapshots = new Map<string, Snapshot>();
@@ -184,7 +187,35 @@ export class SnapshotCache {
     for (const key of changed) {
       for (const l of this.listeners) l(key);
       const ls = this.keyListeners.get(key);
-      if (ls) for (const l of ls) l();
+      if (ls) for (const l of ls) this.pending.add(l);
+    }
+    this.notify();
+  }
+
+  /** Streams to tell about a change, told a batch per event-loop turn. */
+  private readonly pending = new Set<() => void>();
+  private notifying = false;
+
+  /**
+   * Tells streams in batches, yielding between them, so the first responses
+   * are on the wire (and being read) while the rest are written, and ACKs are
+   * read in between. A stream told later sees the latest snapshot then.
+   */
+  private notify(): void {
+    if (this.notifying) return;
+    this.notifying = true;
+    const started = performance.now();
+    try {
+      for (const l of this.pending) {
+        this.pending.delete(l);
+        l();
+        if (this.pending.size > 0 && performance.now() - started >= NOTIFY_SLICE_MS) {
+          setImmediate(() => this.notify());
+          return;
+        }
+      }
+    } finally {
+      this.notifying = false;
     }
   }
 
@@ -201,6 +232,7 @@ export class SnapshotCache {
     ls.add(l);
     return () => {
       ls.delete(l);
+      this.pending.delete(l);
       if (ls.size === 0 && this.keyListeners.get(key) === ls) this.keyListeners.delete(key);
     };
   }
