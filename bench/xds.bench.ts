@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildSnapshot, type Snapshot } from '../src/xds/snapshot.js';
 import { median, percentile } from './stats.js';
+import { floorOfChange } from './xds/floor.js';
 import { digest, estate, writeSnapshotFile } from './xds/snapshots.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
@@ -190,13 +191,16 @@ const figures = (s: Side) => {
       : {}),
   };
 };
-const out: Record<string, unknown> = { clients: CLIENTS, nodeConfigs: KEYS, runs: RUNS, [sides[0].name]: figures(sides[0]) };
+const floor = await floorOfChange(KEYS, CLIENTS);
+const out: Record<string, unknown> = { clients: CLIENTS, nodeConfigs: KEYS, runs: RUNS, physicalFloorMs: floor, [sides[0].name]: figures(sides[0]) };
 if (WITH_PEER) {
   const [m, g] = sides.map(figures);
   out[sides[1].name] = g;
   out.peerServesWhatMeshplaneBuilt = { ...peerCheck, check: 'proto.Equal(go-control-plane marshalled, meshplane encoded), per resource per generation' };
   out.ratioMeshplaneToGo = {
     lastAckMedian: r3(m.lastAckMs.median / g.lastAckMs.median),
+    meshplaneLastAckToFloor: r3(m.lastAckMs.median / floor.totalMs),
+    goLastAckToFloor: r3(g.lastAckMs.median / floor.totalMs),
     cpuPerPush: r3(m.cpuMsPerPush / g.cpuMsPerPush),
     cpuPerChange: r3(m.cpuMsPerChange / g.cpuMsPerChange),
     rssPeak: r3(m.rssMiB.peak / g.rssMiB.peak),
