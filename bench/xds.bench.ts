@@ -50,7 +50,7 @@ function goPeer(bin: string): Child {
   return wrap(p, (h) => lines.on('line', (l) => h(JSON.parse(l))), (m) => p.stdin!.write(JSON.stringify(m) + '\n'));
 }
 
-interface Changed { buildMs?: number; ms: number; cpuMs: number; pushes: number; rss: number; heap?: number; external?: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
+interface Changed { gcs?: number; gcPauseMs?: number; allocatedBytes?: number; buildMs?: number; ms: number; cpuMs: number; pushes: number; rss: number; heap?: number; external?: number; stalled?: number; proxies: number; digest?: string; latencies?: number[] }
 interface Side {
   name: string;
   server: Child;
@@ -182,6 +182,7 @@ const figures = (s: Side) => {
     cpuMsPerChange: r1(median(s.changes.map((c) => c.cpuMs))),
     ...(s.changes[0]?.buildMs !== undefined ? { buildSnapshotsMs: r1(median(s.changes.map((c) => c.buildMs!))) } : {}),
     cpuMsPerPush: r3(median(cpuPerPush)),
+    gcPerChange: { collections: median(s.changes.map((c) => c.gcs ?? 0)), pauseMs: r1(median(s.changes.map((c) => c.gcPauseMs ?? 0))), ...(s.changes[0]?.allocatedBytes !== undefined ? { allocatedMiB: r1(median(s.changes.map((c) => c.allocatedBytes!)) / 2 ** 20) } : {}) },
     pushesPerChange: median(s.changes.map((c) => c.pushes)),
     rssMiB: { connected: r1(s.rssConnected / 2 ** 20), median: r1(median(s.changes.map((c) => c.rss)) / 2 ** 20), peak: r1(Math.max(s.rssConnected, ...s.changes.map((c) => c.rss)) / 2 ** 20) },
     ...(s.changes[0]?.heap ? { heapMiB: r1(median(s.changes.map((c) => c.heap!)) / 2 ** 20), externalMiB: r1(median(s.changes.map((c) => c.external!)) / 2 ** 20) } : {}),

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,6 +149,7 @@ type waiting struct {
 	started time.Time
 	cpu     time.Duration
 	pushes  int64
+	mem     runtime.MemStats
 	eds     map[string]string
 	done    chan struct{}
 }
@@ -270,6 +272,7 @@ func main() {
 				}
 				if m.Cmd == "change" && i == len(list)-1 {
 					w = &waiting{expect: m.Clients, acked: map[int64]bool{}, started: started, cpu: cpu, pushes: pushes, eds: gen.eds, done: make(chan struct{})}
+					runtime.ReadMemStats(&w.mem)
 					p.mu.Lock()
 					p.wait = w
 					p.mu.Unlock()
@@ -292,7 +295,10 @@ func main() {
 				p.mu.Lock()
 				p.wait = nil
 				p.mu.Unlock()
-				p.emit(map[string]any{"event": "changed", "ms": ms, "cpuMs": cpu, "pushes": p.pushes.Load() - w.pushes, "rss": rss(), "proxies": p.streams.Load()})
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				p.emit(map[string]any{"event": "changed", "ms": ms, "cpuMs": cpu, "pushes": p.pushes.Load() - w.pushes, "rss": rss(), "proxies": p.streams.Load(),
+					"allocatedBytes": after.TotalAlloc - w.mem.TotalAlloc, "gcs": after.NumGC - w.mem.NumGC, "gcPauseMs": float64(after.PauseTotalNs-w.mem.PauseTotalNs) / 1e6})
 			}()
 		case "stats":
 			p.emit(map[string]any{"event": "stats", "rss": rss(), "proxies": p.streams.Load()})

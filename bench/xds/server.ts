@@ -3,6 +3,7 @@
 // resources (outside the clock); 'change' encodes and applies it and reports
 // when every proxy has ACKed the new endpoints; 'storm' applies several
 // generations back to back and reports when every proxy has the last one.
+import { PerformanceObserver } from 'node:perf_hooks';
 import pino from 'pino';
 import type { EnvoyResources } from '../../src/translate/index.js';
 import { gatewayKey } from '../../src/ir/keys.js';
@@ -17,7 +18,15 @@ const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot
 const served = () => new Map(cache.keys().map((k) => [k.slice('gateway:'.length), cache.get(k)!]));
 
 let buildMs = 0;
-interface Waiting { buildMs: number; expect: number; acked: Set<string>; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[]; eds: Map<string, string> }
+// Garbage collections while a change is being pushed: what allocation costs.
+const gc = { count: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+interface Waiting { gcAtStart: { count: number; ms: number }; buildMs: number; expect: number; acked: Set<string>; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[]; eds: Map<string, string> }
 let waiting: Waiting | undefined;
 
 const server = new XdsServer(cache, pino({ level: 'silent' }), {
@@ -37,7 +46,7 @@ async function finish(w: Waiting): Promise<void> {
   const ms = performance.now() - w.started;
   const cpu = process.cpuUsage(w.cpu);
   const pushes = (await counter('meshplane_xds_pushes_total')) - w.pushesBefore;
-  process.send!({ event: 'changed', buildMs, ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
+  process.send!({ event: 'changed', gcs: gc.count - w.gcAtStart.count, gcPauseMs: gc.ms - w.gcAtStart.ms, buildMs, ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
 }
 
 const prepared = new Map<number, Array<[string, EnvoyResources]>>();
@@ -65,7 +74,7 @@ process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; cl
       prepared.delete(g);
       if (i === gens.length - 1) {
         const eds = new Map([...next].map(([k, s]) => [k, s.endpoint.version])); // by meshplane key
-        waiting = { buildMs: 0, expect: m.clients!, acked: new Set(), started, cpu, pushesBefore, latencies: [], eds };
+        waiting = { gcAtStart: { ...gc }, buildMs: 0, expect: m.clients!, acked: new Set(), started, cpu, pushesBefore, latencies: [], eds };
       }
       cache.setAll(next);
       // Back to back: let the pushes of this generation start before the next lands.
