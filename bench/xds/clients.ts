@@ -57,3 +57,5 @@ process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'report') process.send!({ event: 'report', errors, ended });
   if (m.cmd === 'exit') process.exit(0);
 });
+// Gone with the benchmark that started it.
+process.on('disconnect', () => process.exit(0));

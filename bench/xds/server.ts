@@ -90,3 +90,5 @@ process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; cl
     process.exit(0);
   }
 });
+// Gone with the benchmark that started it.
+process.on('disconnect', () => process.exit(0));
