@@ -1,64 +1,94 @@
-// Benchmark child: meshplane's xDS server fed with synthetic gateway snapshots.
-// Commands over IPC: {cmd: 'change'} applies a change touching every proxy and
-// reports when the last proxy ACKed it.
+// Benchmark child: meshplane's xDS server fed with the synthetic gateway
+// snapshots. Commands over IPC: 'prepare' builds a generation's translated
+// resources (outside the clock); 'change' encodes and applies it and reports
+// when every proxy has ACKed the new endpoints; 'storm' applies several
+// generations back to back and reports when every proxy has the last one.
+import { PerformanceObserver } from 'node:perf_hooks';
 import pino from 'pino';
 import type { EnvoyResources } from '../../src/translate/index.js';
+import { gatewayKey } from '../../src/ir/keys.js';
 import { buildSnapshot, SnapshotCache, type Snapshot } from '../../src/xds/snapshot.js';
 import { XdsServer } from '../../src/xds/server.js';
+import { digest, estate } from './snapshots.js';
 
-export const KEYS = Number(process.env.KEYS ?? 250);
-export const CLUSTERS = 20;
+const KEYS = Number(process.env.KEYS ?? 250);
+const cache = new SnapshotCache();
+// Proxies name their gateway in node.cluster ("gw/<k>"); meshplane keys it "gateway:gw/<k>".
+const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot>(set.map(([k, r]) => [gatewayKey(k), buildSnapshot(r)]));
+const served = () => new Map(cache.keys().map((k) => [k.slice('gateway:'.length), cache.get(k)!]));
 
-export function gatewayResources(k: number, generation: number): EnvoyResources {
-  const clusters = Array.from({ length: CLUSTERS }, (_, i) => `svc/ns-${k}/app-${i}:80@ws-${k}`);
-  return {
-    cluster: clusters.map((name) => ({ name, body: { name, type: 'EDS', connectTimeout: { seconds: 5 }, edsClusterConfig: { edsConfig: { ads: {}, resourceApiVersion: 'V3' } } } })),
-    endpoint: clusters.map((name, i) => ({
-      name,
-      body: { clusterName: name, endpoints: [{ locality: {}, lbEndpoints: [1, 2, 3].map((j) => ({ endpoint: { address: { socketAddress: { address: `10.${k % 250}.${i}.${j}`, portValue: 8000 + generation } } } })) }] },
-    })),
-    listener: [{ name: `gw-${k}:8080`, body: { name: `gw-${k}:8080`, address: { socketAddress: { address: '0.0.0.0', portValue: 8080 } } } }],
-    route: [{ name: `gw-${k}:8080`, body: { name: `gw-${k}:8080`, virtualHosts: [{ name: 'vh', domains: ['*'], routes: clusters.map((c, i) => ({ match: { prefix: `/app-${i}` }, route: { cluster: c } })) }] } }],
-    secret: [],
-  };
+let buildMs = 0;
+// Garbage collections while a change is being pushed: what allocation costs.
+const gc = { count: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+interface Waiting { gcAtStart: { count: number; ms: number }; buildMs: number; expect: number; acked: Set<string>; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[]; eds: Map<string, string> }
+let waiting: Waiting | undefined;
+
+const server = new XdsServer(cache, pino({ level: 'silent' }), {
+  stallTimeoutMs: Number(process.env.STALL_MS ?? 30_000),
+  onAck: (s, type, flight) => {
+    const w = waiting;
+    if (!w || type !== 'endpoint' || w.eds.get(s.key!) !== flight.snapshotVersion || w.acked.has(s.node!.id)) return;
+    w.acked.add(s.node!.id);
+    w.latencies.push(performance.now() - w.started);
+    if (w.acked.size === w.expect) void finish(w);
+  },
+});
+const counter = async (name: string) => ((await server.metrics.registry.getSingleMetric(name)?.get())?.values ?? []).reduce((s, v) => s + v.value, 0);
+
+async function finish(w: Waiting): Promise<void> {
+  waiting = undefined;
+  const ms = performance.now() - w.started;
+  const cpu = process.cpuUsage(w.cpu);
+  const pushes = (await counter('meshplane_xds_pushes_total')) - w.pushesBefore;
+  process.send!({ event: 'changed', gcs: gc.count - w.gcAtStart.count, gcPauseMs: gc.ms - w.gcAtStart.ms, buildMs, ms, cpuMs: (cpu.user + cpu.system) / 1000, pushes, latencies: w.latencies, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, stalled: await counter('meshplane_xds_stalled_streams_total'), proxies: await counter('meshplane_connected_proxies'), digest: digest(served()) });
 }
 
-if (process.send) {
-  const cache = new SnapshotCache();
-  const build = (gen: number) => new Map<string, Snapshot>(Array.from({ length: KEYS }, (_, k) => [`gw/${k}`, buildSnapshot(gatewayResources(k, gen))]));
-  cache.setAll(build(0));
-  const server = new XdsServer(cache, pino({ level: 'silent' }), {});
-  let generation = 0;
-  let waiting: { expect: number; acked: number; started: number; cpu: NodeJS.CpuUsage; pushesBefore: number; latencies: number[] } | undefined;
-  const pushesTotal = async () => (await server.metrics.pushes.get()).values.reduce((s, v) => s + v.value, 0);
-  const origAccepted = (server as any).host.reportAccepted;
-  (server as any).host.reportAccepted = (s: unknown, type: string, names: string[]) => {
-    origAccepted(s, type, names);
-    if (!waiting || type !== 'endpoint') return;
-    waiting.acked++;
-    waiting.latencies.push(performance.now() - waiting.started);
-    if (waiting.acked === waiting.expect) {
-      const w = waiting;
-      waiting = undefined;
-      const cpu = process.cpuUsage(w.cpu);
-      void pushesTotal().then((p) =>
-        process.send!({ event: 'changed', ms: performance.now() - w.started, cpuMs: (cpu.user + cpu.system) / 1000, pushes: p - w.pushesBefore, latencies: w.latencies, rss: process.memoryUsage().rss }),
-      );
+const prepared = new Map<number, Array<[string, EnvoyResources]>>();
+process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; clients?: number }) => {
+  if (m.cmd === 'listen') {
+    cache.setAll(build(estate(KEYS, 0)));
+    process.send!({ event: 'listening', port: await server.listen('127.0.0.1', 0) });
+  }
+  if (m.cmd === 'stats') process.send!({ event: 'stats', rss: process.memoryUsage().rss, proxies: server.proxies().length });
+  if (m.cmd === 'prepare') {
+    for (const g of m.gens ?? [m.gen!]) prepared.set(g, estate(KEYS, g));
+    process.send!({ event: 'prepared' });
+  }
+  if (m.cmd === 'change' || m.cmd === 'storm') {
+    const gens = m.gens ?? [m.gen!];
+    const pushesBefore = await counter('meshplane_xds_pushes_total');
+    // The clock starts before encoding the new snapshots: change seen -> last ACK.
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    buildMs = 0;
+    for (const [i, g] of gens.entries()) {
+      const b0 = performance.now();
+      const next = build(prepared.get(g)!);
+      buildMs += performance.now() - b0;
+      prepared.delete(g);
+      if (i === gens.length - 1) {
+        const eds = new Map([...next].map(([k, s]) => [k, s.endpoint.version])); // by meshplane key
+        waiting = { gcAtStart: { ...gc }, buildMs: 0, expect: m.clients!, acked: new Set(), started, cpu, pushesBefore, latencies: [], eds };
+      }
+      cache.setAll(next);
+      // Back to back: let the pushes of this generation start before the next lands.
+      if (i < gens.length - 1) await new Promise((r) => setImmediate(r));
     }
-  };
-  process.on('message', async (m: { cmd: string; clients?: number }) => {
-    if (m.cmd === 'listen') process.send!({ event: 'listening', port: await server.listen('127.0.0.1', 0) });
-    if (m.cmd === 'stats') process.send!({ event: 'stats', rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, proxies: server.proxies().length });
-    if (m.cmd === 'change') {
-      generation++;
-      const pushesBefore = await pushesTotal();
-      // The clock starts before encoding the 250 new snapshots: change seen -> last ACK.
-      waiting = { expect: m.clients!, acked: 0, started: performance.now(), cpu: process.cpuUsage(), pushesBefore, latencies: [] };
-      cache.setAll(build(generation));
-    }
-    if (m.cmd === 'exit') {
-      await server.close(500);
-      process.exit(0);
-    }
-  });
-}
+  }
+  if (m.cmd === 'heapsnapshot') {
+    global.gc?.();
+    process.send!({ event: 'heapsnapshot', file: (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT) });
+  }
+  if (m.cmd === 'exit') {
+    await server.close(500);
+    process.exit(0);
+  }
+});
+// Gone with the benchmark that started it.
+process.on('disconnect', () => process.exit(0));

@@ -5,7 +5,12 @@
 // at their last accepted content (or left out if it never accepted one) until
 // their content changes, so the same rejected content is never re-sent and
 // unrelated updates keep flowing.
-import type { EncodedResource } from './snapshot.js';
+//
+// An ACK costs O(1) for SotW (the accepted set is the response's list, indexed
+// only if a NACK needs it) and O(what was sent) for delta; after it, a stream
+// that is up to date with its snapshot (`synced`) sees that at once.
+import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { subscriptionKey } from './snapshot.js';
 
 export interface Rejection {
   version: string;
@@ -15,12 +20,15 @@ export interface Rejection {
 
 export interface InFlight {
   nonce: string;
-  resources: EncodedResource[];
-  removed: string[];
+  resources: readonly EncodedResource[];
+  removed: readonly string[];
   version: string;
   /** The snapshot version this response was built from, and when it was first seen. */
   snapshotVersion: string;
   since: number;
+  /** The snapshot and subscription this response brings the proxy up to date with. */
+  snapshot: TypeSnapshot;
+  subscription: number;
 }
 
 export class TypeLedger {
@@ -28,13 +36,21 @@ export class TypeLedger {
   /** Wildcard subscription (every resource of the type). */
   wildcard = true;
   names = new Set<string>();
+  /** SotW: the key of the shared view this subscription gets ('' = wildcard). */
+  subscriptionKey = '';
+  /** Bumped on every subscription change. */
+  subscription = 0;
+  private lastNames: readonly string[] = [];
   inFlight?: InFlight;
   /** Nonce of the last response sent; a request quoting it is current, not stale. */
   lastNonce?: string;
-  /** Content the proxy ACKed, by resource name. */
-  readonly accepted = new Map<string, EncodedResource>();
+  /** SotW: the whole set the proxy accepted last. Delta: merged into `acceptedIndex`. */
+  private acceptedList: readonly EncodedResource[] = [];
+  private acceptedIndex?: Map<string, EncodedResource>;
   /** Resources the proxy rejected, by name: the rejected content hash and the error. */
   readonly rejected = new Map<string, Rejection>();
+  /** Names reported to the host as rejected, until they are accepted or gone. */
+  private readonly reported = new Set<string>();
   /** Delta: the version of each resource the proxy has (initial_resource_versions, then ACKs). */
   readonly known = new Map<string, string>();
   sentVersion?: string;
@@ -42,9 +58,56 @@ export class TypeLedger {
   lastNack?: Rejection & { names: string[] };
   /** Send even if nothing changed (EDS after CDS, RDS after LDS). */
   force = false;
+  /** The snapshot the proxy is up to date with, for the subscription it had then. */
+  private synced?: TypeSnapshot;
+  private syncedSubscription = -1;
 
   wants(name: string): boolean {
     return this.wildcard || this.names.has(name);
+  }
+
+  /** Nothing to send: the proxy has what `ts` gives its subscription. */
+  isSynced(ts: TypeSnapshot): boolean {
+    return this.synced === ts && this.syncedSubscription === this.subscription;
+  }
+
+  markSynced(ts: TypeSnapshot, subscription = this.subscription): void {
+    this.synced = ts;
+    this.syncedSubscription = subscription;
+  }
+
+  /** The snapshot the proxy is up to date with, if its subscription has not changed since. */
+  syncedSnapshot(): TypeSnapshot | undefined {
+    return this.syncedSubscription === this.subscription ? this.synced : undefined;
+  }
+
+  /** SotW: every request repeats the subscription; only a different one costs anything. */
+  setSotwSubscription(names: readonly string[]): void {
+    const wildcard = names.length === 0 || names.includes('*');
+    if (this.subscription > 0 && wildcard === this.wildcard && sameNames(names, this.lastNames)) return;
+    this.lastNames = [...names];
+    this.wildcard = wildcard;
+    this.names = new Set(names.filter((n) => n !== '*'));
+    this.subscriptionKey = wildcard ? '' : subscriptionKey(this.names);
+    this.subscription++;
+  }
+
+  /** Delta: the subscription changed (names, wildcard or what the proxy says it has). */
+  subscriptionChanged(): void {
+    this.subscription++;
+  }
+
+  /** The content the proxy accepted last for a resource. */
+  accepted(name: string): EncodedResource | undefined {
+    return this.index().get(name);
+  }
+
+  private index(): Map<string, EncodedResource> {
+    if (!this.acceptedIndex) {
+      this.acceptedIndex = new Map();
+      for (const r of this.acceptedList) this.acceptedIndex.set(r.name, r);
+    }
+    return this.acceptedIndex;
   }
 
   /** What to send for a resource: itself, or the last accepted content if this content was rejected. */
@@ -55,29 +118,32 @@ export class TypeLedger {
       this.rejected.delete(r.name); // changed since: try it
       return r;
     }
-    return this.accepted.get(r.name);
+    return this.accepted(r.name);
   }
 
   ack(version: string, sotw: boolean): InFlight | undefined {
     const f = this.inFlight;
     this.inFlight = undefined;
     if (!f) return undefined;
-    if (sotw && this.wildcard) {
+    if (sotw) {
       // A SotW response is the whole set: what it does not name, the proxy no longer has.
-      const names = new Set(f.resources.map((r) => r.name));
-      for (const n of [...this.accepted.keys()]) if (!names.has(n)) this.accepted.delete(n);
-    }
-    for (const r of f.resources) {
-      this.accepted.set(r.name, r);
-      this.known.set(r.name, r.version);
-    }
-    for (const n of f.removed) {
-      this.accepted.delete(n);
-      this.known.delete(n);
+      this.acceptedList = f.resources;
+      this.acceptedIndex = undefined;
+    } else {
+      const idx = this.index();
+      for (const r of f.resources) {
+        idx.set(r.name, r);
+        this.known.set(r.name, r.version);
+      }
+      for (const n of f.removed) {
+        idx.delete(n);
+        this.known.delete(n);
+      }
     }
     this.ackedVersion = version || f.version;
     // The last NACK stays visible while anything it rejected is still held back.
     if (this.rejected.size === 0) this.lastNack = undefined;
+    this.markSynced(f.snapshot, f.subscription);
     return f;
   }
 
@@ -91,10 +157,32 @@ export class TypeLedger {
     this.inFlight = undefined;
     if (!f) return { names: [] };
     const named = f.resources.filter((r) => message.includes(r.name));
-    const suspects = named.length ? named : f.resources.filter((r) => this.accepted.get(r.name)?.version !== r.version);
+    const suspects = named.length ? named : f.resources.filter((r) => this.accepted(r.name)?.version !== r.version);
     const at = new Date().toISOString();
-    for (const r of suspects) this.rejected.set(r.name, { version: r.version, message, at });
-    this.lastNack = { version: f.version, message, at, names: suspects.map((r) => r.name) };
-    return { flight: f, names: suspects.map((r) => r.name) };
+    for (const r of suspects) {
+      this.rejected.set(r.name, { version: r.version, message, at });
+      this.reported.add(r.name);
+    }
+    const names = suspects.map((r) => r.name);
+    this.lastNack = { version: f.version, message, at, names };
+    return { flight: f, names };
   }
+
+  /** Names reported as rejected that no longer are (their content changed and was accepted, or they are gone). */
+  takeResolved(): string[] {
+    if (this.reported.size === 0) return [];
+    const out: string[] = [];
+    for (const n of this.reported) {
+      if (this.rejected.has(n)) continue;
+      out.push(n);
+      this.reported.delete(n);
+    }
+    return out;
+  }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -94,10 +94,15 @@ export const TYPES = {
   secret: 'envoy.extensions.transport_sockets.tls.v3.Secret',
 } as const;
 export type ResourceType = keyof typeof TYPES;
-export const typeUrl = (t: ResourceType): string => TYPE_URL_PREFIX + TYPES[t];
+const TYPE_URLS = Object.fromEntries(Object.entries(TYPES).map(([t, name]) => [t, TYPE_URL_PREFIX + name])) as Record<ResourceType, string>;
+/** One string per type (it is stored on every encoded resource). */
+export const typeUrl = (t: ResourceType): string => TYPE_URLS[t];
 
+const typeCache = new Map<string, protobuf.Type>();
 export function lookupType(name: string): protobuf.Type {
-  return envoyRoot().lookupType(name);
+  let t = typeCache.get(name);
+  if (!t) typeCache.set(name, (t = envoyRoot().lookupType(name)));
+  return t;
 }
 
 /**

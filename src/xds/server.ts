@@ -1,13 +1,15 @@
 // The xDS gRPC server: aggregated (ADS) and per-type discovery services, each
 // in state-of-the-world and delta form, on one port, plain text or mTLS.
 import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { gatewayKey } from '../ir/keys.js';
-import type { Rejection } from './ledger.js';
+import type { InFlight, Rejection } from './ledger.js';
 import { Metrics } from './metrics.js';
 import { lookupType, TYPES, type ResourceType } from './protos.js';
 import { RESOURCE_TYPES, type SnapshotCache } from './snapshot.js';
+import { WireMessage } from './wire.js';
 import { DeltaStream, SotwStream, type ProxyInfo, type ProxyStream, type StreamHost } from './stream.js';
 
 export interface TlsFiles {
@@ -24,6 +26,8 @@ export interface XdsServerOptions {
   metrics?: Metrics;
   /** Mesh mode: the SPIFFE ID a sidecar's snapshot key belongs to (for mTLS authorization). */
   sidecarIdentity?: (key: string) => string | undefined;
+  /** Called on every ACK (for benchmarks and tests): the proxy now has this response. */
+  onAck?: (proxy: ProxyStream, type: ResourceType, flight: InFlight) => void;
 }
 
 /** A rejection as the status API shows it. */
@@ -51,8 +55,14 @@ function method(path: string, req: string, res: string): grpc.MethodDefinition<u
     requestStream: true,
     responseStream: true,
     requestSerialize: (m: unknown) => Buffer.from(Req.encode(Req.fromObject(m as object)).finish()),
-    requestDeserialize: (b: Buffer) => Req.toObject(Req.decode(b), { longs: String, enums: String, defaults: true }),
-    responseSerialize: (m: unknown) => Buffer.from(Res.encode(m as object).finish()),
+    // Only a first request carries a node; the others (ACKs, mostly) are read as decoded,
+    // with protobufjs's defaults on the message prototype.
+    requestDeserialize: (b: Buffer) => {
+      const m = Req.decode(b) as protobuf.Message & { node?: unknown };
+      return m.node ? Req.toObject(m, { longs: String, enums: String, defaults: true }) : m;
+    },
+    // Streams write responses as bytes (src/xds/wire.ts); objects are encoded here.
+    responseSerialize: (m: unknown) => (m instanceof WireMessage ? m.serialize() : Buffer.isBuffer(m) ? m : Buffer.from(Res.encode(m as object).finish())),
     responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), { longs: String, enums: String, defaults: true }),
   };
 }
@@ -93,6 +103,7 @@ export class XdsServer {
       reportRejected: (s, type, names, r) => {
         for (const resource of names) self.rejections.set(`${s.node!.id}|${type}|${resource}`, { ...r, node: s.node!.id, key: s.key!, type, resource });
       },
+      acked: opts.onAck,
       reportAccepted: (s, type, names) => {
         for (const resource of names) self.rejections.delete(`${s.node?.id}|${type}|${resource}`);
       },

@@ -8,8 +8,10 @@ import type { Logger } from 'pino';
 import { authorize, nodeInfo, proxyKey, proxyRole, type NodeInfo } from './identity.js';
 import { TypeLedger, type InFlight, type Rejection } from './ledger.js';
 import type { Metrics } from './metrics.js';
+import { StallWatchdog } from './watchdog.js';
 import { typeUrl, type ResourceType } from './protos.js';
-import { RESOURCE_TYPES, typeOfUrl, versionOf, type EncodedResource, type SnapshotCache, type TypeSnapshot } from './snapshot.js';
+import { changesSince, RESOURCE_TYPES, sotwView, typeOfUrl, viewOf, work, type EncodedResource, type SnapshotCache, type SotwView, type TypeSnapshot } from './snapshot.js';
+import { deltaResponse, sotwResponse } from './wire.js';
 
 export type Protocol = 'sotw' | 'delta';
 
@@ -27,6 +29,7 @@ export interface StreamHost {
   /** A proxy rejected (names) or accepted (names) resources of a type. */
   reportRejected(s: ProxyStream, type: ResourceType, names: string[], rejection: Rejection): void;
   reportAccepted(s: ProxyStream, type: ResourceType, names: string[]): void;
+  acked?(s: ProxyStream, type: ResourceType, flight: InFlight): void;
 }
 
 export interface ProxyInfo {
@@ -47,10 +50,11 @@ export abstract class ProxyStream {
   readonly connectedAt = new Date().toISOString();
   protected log: Logger;
   private blocked = false;
-  private stallTimer?: NodeJS.Timeout;
+  private readonly watchdog: StallWatchdog;
   private closed = false;
   private unsubscribe?: () => void;
   private warnedMissing = false;
+  private readonly pushCounters: Partial<Record<ResourceType, { inc(): void }>> = {};
 
   constructor(
     protected readonly host: StreamHost,
@@ -60,6 +64,7 @@ export abstract class ProxyStream {
     private readonly allowed: readonly ResourceType[],
   ) {
     this.log = host.log;
+    this.watchdog = new StallWatchdog(host.stallTimeoutMs, () => this.rawStream()?.session, (idleMs) => this.stalled(idleMs));
     call.on('data', (req) => {
       try {
         this.onRequest(req);
@@ -105,9 +110,7 @@ export abstract class ProxyStream {
     this.host.register(this);
     this.host.metrics.connected.inc({ role: proxyRole(node), protocol: this.protocol });
     this.log.info('proxy connected');
-    this.unsubscribe = this.host.cache.subscribe((k) => {
-      if (k === this.key) this.pushAll();
-    });
+    this.unsubscribe = this.host.cache.subscribeKey(key, () => this.pushAll());
     return true;
   }
 
@@ -136,20 +139,17 @@ export abstract class ProxyStream {
   }
 
   /**
-   * What the proxy should have of a type, if a response may go out now: the
-   * resources it subscribes to, with rejected content replaced by what it accepted.
+   * What the proxy should have of a type: the resources it subscribes to,
+   * with rejected content replaced by what it accepted.
    */
-  protected desired(type: ResourceType): { st: TypeLedger; ts: TypeSnapshot; resources: EncodedResource[] } | undefined {
-    const st = this.canSend(type);
-    const ts = st && this.snapshotFor(type);
-    if (!st || !ts) return undefined;
+  protected desired(st: TypeLedger, ts: TypeSnapshot): EncodedResource[] {
     const resources: EncodedResource[] = [];
-    for (const r of ts.resources.values()) {
-      if (!st.wants(r.name)) continue;
+    const candidates = st.wildcard ? ts.resources.values() : [...st.names].sort().map((n) => ts.resources.get(n)).filter((r) => r !== undefined);
+    for (const r of candidates) {
       const e = st.effective(r);
       if (e) resources.push(e);
     }
-    return { st, ts, resources };
+    return resources;
   }
 
   protected snapshotFor(type: ResourceType) {
@@ -163,7 +163,7 @@ export abstract class ProxyStream {
   }
 
   /** The HTTP/2 stream under the grpc-js call (behind its interceptor chain). */
-  private rawStream(): { writableLength: number; destroyed: boolean; close(code: number): void } | undefined {
+  private rawStream(): { destroyed: boolean; session?: { socket?: { bytesWritten?: number } | null }; close(code: number): void } | undefined {
     let c: any = (this.call as any).call;
     while (c && !c.stream) c = c.nextCall;
     return c?.stream;
@@ -171,28 +171,18 @@ export abstract class ProxyStream {
 
   /**
    * Writes a response. grpc-js signals backpressure only after 16 queued
-   * messages, so a watchdog also checks, one stall timeout after the write,
-   * whether the proxy has read what was sent; if not, the stream is closed.
+   * messages, so the watchdog also follows each write until it is flushed.
    */
-  protected write(type: ResourceType, message: Record<string, unknown>): void {
-    this.host.metrics.pushes.inc({ type, protocol: this.protocol });
-    if (!this.call.write(message)) this.blocked = true;
-    if (!this.stallTimer) this.stallTimer = setTimeout(() => this.checkStall(), this.host.stallTimeoutMs);
+  protected write(type: ResourceType, message: unknown): void {
+    (this.pushCounters[type] ??= this.host.metrics.pushes.labels(type, this.protocol)).inc();
+    if (!this.call.write(message, this.watchdog.writing())) this.blocked = true;
   }
 
-  private checkStall(suspected?: number): void {
-    this.stallTimer = undefined;
+  /** The proxy read nothing for the whole stall timeout while data waited for it. */
+  private stalled(idleMs: number): void {
     if (this.closed) return;
-    const pending = this.rawStream()?.writableLength ?? 0;
-    if (!this.blocked && pending === 0) return;
-    // A write a moment ago may simply not be flushed yet: look again shortly,
-    // and give up on the stream only if nothing moved in between.
-    if (suspected === undefined || pending < suspected) {
-      this.stallTimer = setTimeout(() => this.checkStall(pending), Math.max(50, this.host.stallTimeoutMs / 4));
-      return;
-    }
     this.host.metrics.stalled.inc();
-    this.log.warn({ timeoutMs: this.host.stallTimeoutMs, unreadBytes: pending }, 'proxy stopped reading its xDS stream; closing it');
+    this.log.warn({ timeoutMs: this.host.stallTimeoutMs, idleMs: Math.round(idleMs) }, 'proxy stopped reading its xDS stream; closing it');
     // Trailers cannot reach a peer that does not read: reset the HTTP/2 stream.
     const raw = this.rawStream();
     if (raw && !raw.destroyed) raw.close(http2.NGHTTP2_CANCEL);
@@ -201,6 +191,7 @@ export abstract class ProxyStream {
   }
 
   protected handleAck(type: ResourceType, st: TypeLedger, nonce: string, version: string, error: { code?: number; message?: string } | undefined): boolean {
+    this.watchdog.progress(); // an answer, even a stale one, means the proxy reads
     if (!st.inFlight || nonce !== st.inFlight.nonce) return false; // stale
     if (error && (error.code || error.message)) {
       const { flight, names } = st.nack(error.message ?? '');
@@ -210,17 +201,19 @@ export abstract class ProxyStream {
     } else {
       const flight = st.ack(version, this.protocol === 'sotw');
       if (flight) {
-        this.host.metrics.pushLatency.observe({ type }, Math.max(0, performance.now() - flight.since) / 1000);
-        this.host.reportAccepted(this, type, flight.resources.map((r) => r.name));
+        this.host.metrics.pushLatency.labels(type).observe(Math.max(0, performance.now() - flight.since) / 1000);
+        const resolved = st.takeResolved();
+        if (resolved.length) this.host.reportAccepted(this, type, resolved);
+        this.host.acked?.(this, type, flight);
       }
-      this.log.debug({ type, version }, 'ACK');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ type, version }, 'ACK');
     }
     return true;
   }
 
-  protected startFlight(st: TypeLedger, f: Omit<InFlight, 'nonce'>): string {
+  protected startFlight(st: TypeLedger, f: Omit<InFlight, 'nonce' | 'subscription'>): string {
     const nonce = this.host.nextNonce();
-    st.inFlight = { ...f, nonce };
+    st.inFlight = { ...f, nonce, subscription: st.subscription };
     st.lastNonce = nonce;
     st.sentVersion = f.version;
     st.force = false;
@@ -250,7 +243,7 @@ export abstract class ProxyStream {
   }
 
   private cleanup(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.watchdog.stop();
     if (this.unsubscribe === undefined && this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
@@ -264,8 +257,6 @@ export abstract class ProxyStream {
   }
 }
 
-const toAny = (r: EncodedResource) => ({ type_url: r.typeUrl, value: r.value }); // protobufjs's bundled Any keeps snake_case
-
 export class SotwStream extends ProxyStream {
   onRequest(req: Record<string, any>): void {
     if (!this.key && !this.identify(req.node)) return;
@@ -276,24 +267,27 @@ export class SotwStream extends ProxyStream {
     // (Envoy asks for a new SDS secret that way when a listener starts using it).
     if (req.responseNonce && !this.handleAck(type, st, req.responseNonce, req.versionInfo, req.errorDetail) && req.responseNonce !== st.lastNonce) return;
     st.subscribed = true;
-    const names: string[] = req.resourceNames ?? [];
-    st.wildcard = names.length === 0 || names.includes('*');
-    st.names = new Set(names.filter((n) => n !== '*'));
+    st.setSotwSubscription(req.resourceNames ?? []);
     this.push(type);
   }
 
   push(type: ResourceType): void {
-    const d = this.desired(type);
-    if (!d) return;
-    const { st, ts, resources } = d;
-    // The version names exactly what is sent (it covers names and content).
-    const version = versionOf(resources);
+    const st = this.canSend(type);
+    const ts = st && this.snapshotFor(type);
+    if (!st || !ts || (!st.force && st.isSynced(ts))) return;
+    // Streams with the same subscription share one view; rejections make a stream's own.
+    const shared = sotwView(ts, st.subscriptionKey, () => st.names);
+    const view: SotwView = st.rejected.size === 0 ? shared : viewOf(shared.resources.map((r) => st.effective(r)).filter((r) => r !== undefined));
     // After a NACK the proxy kept its accepted set: nothing to send if that is what we would send.
     const proxyHas = st.lastNack ? st.ackedVersion : st.sentVersion;
-    if (!st.force && version === proxyHas) return;
-    const nonce = this.startFlight(st, { resources, removed: [], version, snapshotVersion: ts.version, since: ts.since });
-    this.write(type, { versionInfo: version, typeUrl: typeUrl(type), nonce, resources: resources.map(toAny) });
-    this.log.debug({ type, version, nonce, count: resources.length }, 'sent');
+    if (!st.force && view.version === proxyHas) {
+      st.markSynced(ts);
+      return;
+    }
+    // The version names exactly what is sent (it covers names and content).
+    const nonce = this.startFlight(st, { resources: view.resources, removed: [], version: view.version, snapshotVersion: ts.version, since: ts.since, snapshot: ts });
+    this.write(type, sotwResponse(view.version, view.block, typeUrl(type), nonce));
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ type, version: view.version, nonce, count: view.resources.length }, 'sent');
     // A new cluster or listener set makes Envoy wait for EDS/RDS: follow up at once.
     if (type === 'cluster') this.ledgers.get('endpoint')!.force = true;
     if (type === 'listener') this.ledgers.get('route')!.force = true;
@@ -315,6 +309,7 @@ export class DeltaStream extends ProxyStream {
     const unsubscribe: string[] = req.resourceNamesUnsubscribe ?? [];
     const missing = this.toldMissing.get(type) ?? new Set<string>();
     this.toldMissing.set(type, missing);
+    if (!st.subscribed || subscribe.length || unsubscribe.length) st.subscriptionChanged();
     if (!st.subscribed) {
       st.subscribed = true;
       st.wildcard = subscribe.length === 0 || subscribe.includes('*');
@@ -340,10 +335,31 @@ export class DeltaStream extends ProxyStream {
   }
 
   push(type: ResourceType): void {
-    const d = this.desired(type);
-    if (!d) return;
-    const { st, ts } = d;
-    const send = d.resources.filter((r) => st.known.get(r.name) !== r.version);
+    const st = this.canSend(type);
+    const ts = st && this.snapshotFor(type);
+    if (!st || !ts || st.isSynced(ts)) return;
+    const { send, removed } = this.changesFor(type, st, ts);
+    st.force = false;
+    if (send.length === 0 && removed.length === 0) {
+      st.markSynced(ts);
+      return;
+    }
+    const nonce = this.startFlight(st, { resources: send, removed, version: ts.version, snapshotVersion: ts.version, since: ts.since, snapshot: ts });
+    this.write(type, deltaResponse(ts.version, send, typeUrl(type), nonce, removed));
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ type, nonce, sent: send.length, removed: removed.length }, 'sent');
+  }
+
+  /** What to send and what to remove: from the snapshot's own change list when the proxy is one snapshot behind, else by comparing everything. */
+  private changesFor(type: ResourceType, st: TypeLedger, ts: TypeSnapshot): { send: EncodedResource[]; removed: string[] } {
+    const from = st.rejected.size === 0 ? st.syncedSnapshot() : undefined;
+    const diff = from && changesSince(ts, from);
+    if (diff) {
+      const send = diff.changed.filter((r) => st.wants(r.name) && st.known.get(r.name) !== r.version);
+      const removed = diff.removed.filter((n) => st.wants(n) && st.known.has(n));
+      return { send, removed };
+    }
+    work.fullComparisons++;
+    const send = this.desired(st, ts).filter((r) => st.known.get(r.name) !== r.version);
     const removed: string[] = [];
     for (const name of st.known.keys()) if (!ts.resources.has(name) && st.wants(name)) removed.push(name);
     const missing = this.toldMissing.get(type) ?? new Set<string>();
@@ -354,16 +370,6 @@ export class DeltaStream extends ProxyStream {
       }
     }
     this.toldMissing.set(type, missing);
-    st.force = false;
-    if (send.length === 0 && removed.length === 0) return;
-    const nonce = this.startFlight(st, { resources: send, removed, version: ts.version, snapshotVersion: ts.version, since: ts.since });
-    this.write(type, {
-      systemVersionInfo: ts.version,
-      typeUrl: typeUrl(type),
-      nonce,
-      resources: send.map((r) => ({ name: r.name, version: r.version, resource: toAny(r) })),
-      removedResources: removed,
-    });
-    this.log.debug({ type, nonce, sent: send.length, removed: removed.length }, 'sent');
+    return { send, removed };
   }
 }

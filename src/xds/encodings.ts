@@ -1,0 +1,108 @@
+// Encoded resources cached by content: a resource whose translated body is
+// unchanged is never re-encoded or re-hashed, and identical resources of
+// different proxies are encoded once and share one EncodedResource (and so
+// its wire entries). Looked up by type and name; the body is the one last
+// encoded under that name (a translator that kept the object costs nothing)
+// or is compared with it (a walk with no allocation that stops at the first
+// difference). Bodies handed over must
+// not be mutated afterwards. Entries the last generation did not use
+// (SnapshotCache.setAll calls sweep()) are dropped, so memory follows what is served.
+import { hash as oneShotHash } from 'node:crypto';
+import { assertKnownFields, encodeResource, lookupType, TYPES, typeUrl, type ResourceType } from './protos.js';
+import type { EncodedResource } from './snapshot.js';
+import { ownedEntry } from './wire.js';
+
+/** A content hash: the first 16 hex digits of SHA-256. */
+export const hash = (data: string | Uint8Array): string => oneShotHash('sha256', data, 'hex').slice(0, 16);
+
+interface Entry {
+  resource: EncodedResource;
+  type: ResourceType;
+  body: unknown;
+  strict: boolean;
+  used: number;
+}
+
+/** Content variants kept per name (different proxies may get different content under one name). */
+const MAX_VARIANTS = 8;
+
+export class ResourceEncodings {
+  private readonly byName = new Map<ResourceType, Map<string, Entry[]>>();
+  private generation = 0;
+  /** Encodings done and avoided, for tests and benchmarks. */
+  readonly stats = { encoded: 0, reused: 0 };
+
+  encode(type: ResourceType, name: string, body: Record<string, unknown>, strict = false): EncodedResource {
+    let names = this.byName.get(type);
+    if (!names) this.byName.set(type, (names = new Map()));
+    const variants = names.get(name);
+    let e: Entry | undefined;
+    // The same object (a translator that kept it), else equal content.
+    if (variants) for (const v of variants) if (sameContent(v.body, body)) { e = v; break; }
+    if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
+    else {
+      if (strict) assertKnownFields(lookupType(TYPES[type]), body);
+      const encoded = encodeResource(TYPES[type], body);
+      const url = typeUrl(type);
+      const { entry, value } = ownedEntry(url, encoded);
+      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation };
+      this.stats.encoded++;
+      if (!variants) names.set(name, [e]);
+      else {
+        variants.push(e);
+        if (variants.length > MAX_VARIANTS) variants.sort((a, b) => b.used - a.used).pop();
+      }
+    }
+    if (strict && !e.strict) {
+      assertKnownFields(lookupType(TYPES[type]), body);
+      e.strict = true;
+    }
+    e.used = this.generation;
+    return e.resource;
+  }
+
+  /** Ends a generation: drops what it did not use (what is served is what the last build used). */
+  sweep(): void {
+    const oldest = this.generation++;
+    for (const names of this.byName.values()) {
+      for (const [name, variants] of names) {
+        let stale = 0;
+        for (const v of variants) if (v.used < oldest) stale++;
+        if (stale === 0) continue;
+        if (stale === variants.length) names.delete(name);
+        else names.set(name, variants.filter((v) => v.used >= oldest));
+      }
+    }
+  }
+
+  clear(): void {
+    this.byName.clear();
+  }
+}
+
+/** Structural equality of translated bodies (plain objects, arrays, primitives, byte arrays). */
+function sameContent(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameContent(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && Buffer.compare(bytes(a), bytes(b)) === 0;
+  // for-in allocates nothing (Object.keys would, per object compared)
+  let keys = 0;
+  for (const k in a) {
+    keys++;
+    if (!hasOwn(b, k) || !sameContent((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  for (const _ in b) keys--;
+  return keys === 0;
+}
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const bytes = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+/** The process-wide cache buildSnapshot uses. */
+export const encodings = new ResourceEncodings();
