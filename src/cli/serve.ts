@@ -7,6 +7,7 @@ import { startAdminServer } from '../admin/server.js';
 import type { CoreResult } from '../ir/types.js';
 import { createLogger } from '../log.js';
 import { runPipeline, type PipelineState } from '../pipeline.js';
+import { RolloutTracker } from '../rollout/tracker.js';
 import { coreSettings } from '../settings.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { addKubernetesOptions, kubernetesEnabled, type KubernetesFlags } from '../sources/kubernetes/flags.js';
@@ -61,7 +62,7 @@ export function addServeCommand(program: Command): void {
     }
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
     const cache = new SnapshotCache();
-    const state: PipelineState = { generation: 0 };
+    const state: PipelineState = { generation: 0, rollout: new RolloutTracker(settings.clusterName) };
     const mesh = await startMesh(opts, dirs[0]?.dir ?? resolve('.'), state, cache, log);
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
 
@@ -78,7 +79,7 @@ export function addServeCommand(program: Command): void {
     }
     // Loaded only in Kubernetes mode: the client is slow to import.
     const kube = kubeMode
-      ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs }, log, ads, ads.metrics.registry)
+      ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, rollout: state.rollout }, log, ads, ads.metrics.registry)
       : undefined;
     if (kube) sources.push(...kube.sources);
     const stop = runPipeline(

@@ -8,6 +8,21 @@ export interface ResourceStatus {
   state: StatusState;
   messages: string[];
   counters?: Record<string, number>;
+  /** Serving only (never from the core): the connected proxies whose config is built from this resource. */
+  proxies?: ProxyRollout;
+}
+
+/** Of the connected proxies that should have a resource: how many run its current version. */
+export interface ProxyRollout {
+  connected: number;
+  /** ACKed a config that includes the resource's current version. */
+  acked: number;
+  /** Rejected config built from it (and keep their last accepted version). */
+  rejecting: number;
+  /** Not answered yet (at most 5 named; the counts say how many). */
+  pending?: string[];
+  /** Which rejected it, with Envoy's error (at most 5). */
+  rejections?: Array<{ proxy: string; message: string }>;
 }
 
 export interface PolicyRef {

@@ -52,6 +52,8 @@ export interface TypeSnapshot {
   /** The snapshot this one replaced (one level only), until `changes` is computed. */
   previous?: TypeSnapshot;
   changes?: TypeChanges;
+  /** The last cache revision in which this was a key's current snapshot (ACK counts per resource). */
+  currentThrough?: number;
 }
 
 export type Snapshot = Record<ResourceType, TypeSnapshot>;
@@ -147,6 +149,8 @@ export class SnapshotCache {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly listeners = new Set<Listener>();
   private readonly keyListeners = new Map<string, Set<() => void>>();
+  /** Bumped by every setAll: a proxy that ACKed a snapshot current at revision r has every change made up to r. */
+  revision = 0;
 
   get(key: string): Snapshot | undefined {
     return this.snapshots.get(key);
@@ -159,6 +163,7 @@ export class SnapshotCache {
   /** Replaces the whole set of snapshots; keys that disappear are dropped. */
   setAll(next: Map<string, Snapshot>): void {
     const changed: string[] = [];
+    const revision = ++this.revision;
     for (const [key, snap] of next) {
       const prev = this.snapshots.get(key);
       let differs = !prev;
@@ -175,6 +180,7 @@ export class SnapshotCache {
         }
       }
       if (differs) changed.push(key);
+      for (const t of RESOURCE_TYPES) snap[t].currentThrough = revision;
       this.snapshots.set(key, snap);
     }
     for (const key of [...this.snapshots.keys()]) {
