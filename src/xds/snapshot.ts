@@ -74,10 +74,13 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
     const sorted: EncodedResource[] = [];
     for (const r of list) {
       const e = encodings.encode(type, r.name, r.body, strict);
-      if (!encoded.has(r.name)) sorted.push(e);
+      // The last of several resources with one name wins, in the version as in the content
+      // (the sort is stable, so duplicates are adjacent and in the order given).
+      if (encoded.has(r.name)) sorted[sorted.length - 1] = e;
+      else sorted.push(e);
       encoded.set(r.name, e);
     }
-    out[type] = { version: versionOfSorted(encoded.size === sorted.length ? sorted : [...encoded.values()]), resources: encoded, since: now };
+    out[type] = { version: versionOfSorted(sorted), resources: encoded, since: now };
   }
   return out;
 }
