@@ -47,6 +47,9 @@ const T = {
   headerMutation: 'envoy.extensions.filters.http.header_mutation.v3',
 };
 
+/** The context extension naming the glooAuth config (src/extauth). */
+export const EXT_AUTH_CONFIG_KEY = 'meshplane.ext_auth_config';
+
 /** Where jwt_authn puts the verified payload for the claims check. */
 const JWT_PAYLOAD_KEY = 'meshplane_jwt_payload';
 
@@ -252,7 +255,8 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
         },
         // The route's identity travels to the server so one server can tell routes apart.
         perRoute: ANY(`${T.extAuthz}.ExtAuthzPerRoute`, {
-          checkSettings: { contextExtensions: { 'meshplane.route': `${context.table}/${context.route}`, 'meshplane.route_id': routeId, ...(cfg.customAuth?.contextExtensions ?? {}) } },
+          // glooAuth: meshplane's ext-auth server looks its config up by the policy's key.
+          checkSettings: { contextExtensions: { 'meshplane.route': `${context.table}/${context.route}`, 'meshplane.route_id': routeId, ...(ea.glooAuth ? { [EXT_AUTH_CONFIG_KEY]: p.key } : {}), ...(cfg.customAuth?.contextExtensions ?? {}) } },
         }),
       }];
     }
