@@ -4,6 +4,9 @@
 // /debug/ir show "[redacted]".
 import type { SecretMaterial } from './types.js';
 
+/** The ext_authz context extension naming the policy whose glooAuth config decides (src/extauth). */
+export const EXT_AUTH_CONFIG_KEY = 'meshplane.ext_auth_config';
+
 export interface ApiKeyIR {
   /** The Secret it comes from (Secret/ns/name[@cluster]). */
   source: string;

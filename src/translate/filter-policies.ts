@@ -2,6 +2,7 @@
 // instance for the listener (deduplicated by name, disabled by default) and a
 // per-route config that switches it on for exactly the routes it selects.
 import type { PolicyIR } from '../ir/types.js';
+import { EXT_AUTH_CONFIG_KEY } from '../ir/ext-auth.js';
 import type {
   CorsConfig,
   CsrfConfig,
@@ -47,8 +48,6 @@ const T = {
   headerMutation: 'envoy.extensions.filters.http.header_mutation.v3',
 };
 
-/** The context extension naming the glooAuth config (src/extauth). */
-export const EXT_AUTH_CONFIG_KEY = 'meshplane.ext_auth_config';
 
 /** Where jwt_authn puts the verified payload for the claims check. */
 const JWT_PAYLOAD_KEY = 'meshplane_jwt_payload';
