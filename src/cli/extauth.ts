@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
 import { parseExtAuthFile } from '../extauth/config-file.js';
 import { Engine, type StepFactory } from '../extauth/engine.js';
+import { OpaEvaluator, opaStep } from '../extauth/opa.js';
 import { startExtAuthServer, type ExtAuthServer } from '../extauth/server.js';
 import { port } from './flags.js';
 
@@ -65,6 +66,23 @@ export async function runExtAuth(opts: ExtAuthOptions, factory: StepFactory, log
   };
 }
 
+/** The step kinds that need helpers: OPA (a child process) and OIDC. */
+export function stepFactory(opts: { opaBin?: string }, log: Logger): { factory: StepFactory; close(): void } {
+  const opa = opts.opaBin ? new OpaEvaluator(opts.opaBin, log) : undefined;
+  let used = new Set<string>();
+  const factory: StepFactory = {
+    opa: async (policy, i, step) => {
+      if (!opa) throw new Error('opaAuth needs the Rego evaluator: start meshplane ext-auth with --opa-bin (scripts/build-opa.sh builds it) or set MESHPLANE_OPA_BIN');
+      return opaStep(opa, policy, i, step, used);
+    },
+    loaded: async () => {
+      await opa?.retainOnly(used);
+      used = new Set();
+    },
+  };
+  return { factory, close: () => opa?.close() };
+}
+
 export function addExtAuthCommand(program: Command): void {
   program
     .command('ext-auth')
@@ -72,11 +90,13 @@ export function addExtAuthCommand(program: Command): void {
     .requiredOption('--config-file <file>', 'the ext-auth config file meshplane serve writes (--ext-auth-config-file)')
     .option('--address <addr>', 'address for the gRPC server', '0.0.0.0')
     .option('--port <port>', 'port for the gRPC server', port, 8083)
+    .option('--opa-bin <file>', 'the Rego evaluator for opaAuth (tools/opa, built by scripts/build-opa.sh)', process.env.MESHPLANE_OPA_BIN)
     .option('--reload-interval-ms <ms>', 'how often the config file is checked for changes', (v) => Number(v), 500)
     .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
     .action(async (opts) => {
       const log = createLogger(opts.logLevel);
-      const running = await runExtAuth(opts, {}, log);
+      const steps = stepFactory(opts, log);
+      const running = await runExtAuth(opts, steps.factory, log, [steps.close]);
       const shutdown = async (signal: string) => {
         log.info({ signal }, 'shutting down');
         await running.stop();

@@ -16,6 +16,8 @@ export interface StepFactory {
   opa?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'opa' }>): Promise<CompiledStep>;
   oidc?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'oidc' }>): Promise<CompiledStep>;
   passThroughGrpc?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'passThroughGrpc' }>): Promise<CompiledStep>;
+  /** Called after a file version is compiled: release what it no longer uses. */
+  loaded?(): Promise<void>;
 }
 
 interface CompiledPolicy {
@@ -40,6 +42,7 @@ export class Engine {
     for (const [key, cfg] of Object.entries(file.configs)) next.set(key, await this.compile(key, cfg));
     this.policies = next;
     this.loaded = true;
+    await this.factory.loaded?.();
     this.log.info({ policies: next.size, unavailable: [...next.values()].filter((p) => p.unavailable).length }, 'ext-auth config loaded');
   }
 

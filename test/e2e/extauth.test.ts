@@ -1,11 +1,13 @@
 // ExtAuthPolicy glooAuth through a real Envoy and `meshplane ext-auth`:
 // meshplane serve writes the config file, the ext-auth server decides.
-// apiKeyAuth: keys from Secrets selected by label, metadata to headers.
+// apiKeyAuth: keys from Secrets selected by label, metadata to headers;
+// opaAuth: Rego modules from ConfigMaps, decided by OPA itself (tools/opa).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EnvoyHandle } from '../support/envoy.js';
+import { REPO_ROOT, type EnvoyHandle } from '../support/envoy.js';
 import { startExtAuth, type ExtAuthHandle } from '../support/extauth.js';
 import { startEnvoyFor, startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, httpRequest, startUpstream, waitFor, type Upstream } from '../support/net.js';
@@ -17,6 +19,21 @@ const apiKeySecret = (name: string, key: string, meta: Record<string, string>, l
 const svc = (name: string, p: number, h2 = false) =>
   `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: apps}\nspec: ${J({ ports: [{ name: 'http', port: 80, ...(h2 ? { appProtocol: 'kubernetes.io/h2c' } : {}) }] })}\n---\n` +
   `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ${name}-1, namespace: apps, labels: {kubernetes.io/service-name: ${name}}}\naddressType: IPv4\nports: [{name: http, port: ${p}}]\nendpoints: [{addresses: [127.0.0.1]}]\n`;
+const configMap = (name: string, data: Record<string, string>) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: apps}\ndata: ${J(data)}\n`;
+// Gloo's lab shape (20-gmg26adv-lab11-opa-extauth), in Rego v0 as Gloo's OPA reads it.
+const REGO = `package my_package
+default my_rule_to_check = false
+my_rule_to_check {
+  input.http_request.method == "GET"
+  startswith(input.http_request.path, "/get")
+  input.check_request.attributes.request.http.headers["x-team"] == "blue"
+}
+`;
+// Rego v1, reading the header an earlier apiKeyAuth step set.
+const REGO_USERS = `package users
+import rego.v1
+allow if input.http_request.headers["x-user-id"] in {"alice"}
+`;
 const table = (name: string, labels: Record<string, string>) =>
   doc('networking.gloo.solo.io/v2', 'RouteTable', name, { hosts: [`${name}.example.com`], virtualGateways: [{ name: 'gw' }], http: [{ name: 'r', labels, forwardTo: { destinations: [{ ref: { name: 'app' }, port: { number: 80 } }] } }] });
 
@@ -40,7 +57,8 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     const [xdsPort, adminPort] = [await freePort(), await freePort()];
     port = await freePort();
     // The server starts before meshplane has written anything: it waits and answers 503.
-    ea = await startExtAuth(configFile);
+    const opaBin = process.env.MESHPLANE_OPA_BIN || execFileSync(join(REPO_ROOT, 'scripts/build-opa.sh'), { encoding: 'utf8', timeout: 900_000 }).trim();
+    ea = await startExtAuth(configFile, ['--opa-bin', opaBin]);
     base = [
       `apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: team, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: apps}]}]}\n`,
       `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: gw, namespace: apps}\nspec: {listeners: [{port: {number: ${port}}, http: {}}]}\n`,
@@ -52,6 +70,27 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
       apiKeySecret('other-set', 'other-key', { 'user-id': 'eve' }, { 'api-keyset': 'someone-else' }),
       table('keyed', { auth: 'api-key' }),
       table('open', {}),
+      table('opa', { auth: 'opa' }),
+      table('chain', { auth: 'chain' }),
+      table('broken', { auth: 'broken' }),
+      configMap('my-policy', { 'policy.rego': REGO }),
+      configMap('users', { 'users.rego': REGO_USERS }),
+      configMap('broken', { 'broken.rego': 'package broken\nallow {' }),
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'opa', {
+        applyToRoutes: [{ route: { labels: { auth: 'opa' } } }],
+        config: { server: { name: 'ext-auth' }, glooAuth: { configs: [{ opaAuth: { modules: [{ name: 'my-policy' }], query: 'data.my_package.my_rule_to_check' } }] } },
+      }),
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'chain', {
+        applyToRoutes: [{ route: { labels: { auth: 'chain' } } }],
+        config: { server: { name: 'ext-auth' }, glooAuth: { configs: [
+          { apiKeyAuth: { headerName: 'x-api-key', k8sSecretApikeyStorage: { labelSelector: { 'api-keyset': 'httpbin-users' } }, headersFromMetadataEntry: { 'x-user-id': { name: 'user-id' } } } },
+          { opaAuth: { modules: [{ name: 'users' }], query: 'data.users.allow == true' } },
+        ] } },
+      }),
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'broken', {
+        applyToRoutes: [{ route: { labels: { auth: 'broken' } } }],
+        config: { server: { name: 'ext-auth' }, glooAuth: { configs: [{ opaAuth: { modules: [{ name: 'broken' }], query: 'data.broken.allow' } }] } },
+      }),
       // The corpus shape (34-ggu-security-extauth-apikey), with metadata to headers.
       doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'api-key', {
         applyToRoutes: [{ route: { labels: { auth: 'api-key' } } }],
@@ -101,6 +140,26 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     expect((await get('keyed.example.com', { 'x-api-key': 'other-key' })).status).toBe(401);
     expect((await get('keyed.example.com', { 'api-key': 'alice-key-1' })).status).toBe(401);
     expect((await get('open.example.com')).status).toBe(200);
+  });
+
+  it('opaAuth: OPA allows (200) and denies (403) by the Rego module in the ConfigMap', async () => {
+    expect((await get('opa.example.com', { 'x-team': 'blue' })).status).toBe(200);
+    expect((await get('opa.example.com', { 'x-team': 'red' })).status).toBe(403);
+    expect((await get('opa.example.com')).status).toBe(403);
+    expect((await httpRequest(port, { host: 'opa.example.com', path: '/anything', headers: { 'x-team': 'blue' } })).status).toBe(403);
+  });
+
+  it('steps run in order: OPA sees the header the API key step set', async () => {
+    expect((await get('chain.example.com', { 'x-api-key': 'alice-key-1' })).status).toBe(200);
+    // bob's key is valid, but the policy admits alice only; a forged header does not help.
+    expect((await get('chain.example.com', { 'x-api-key': 'bob-key-1', 'x-user-id': 'alice' })).status).toBe(403);
+    expect((await get('chain.example.com', { 'x-user-id': 'alice' })).status).toBe(401);
+  });
+
+  it('a Rego module that does not parse makes its routes fail closed (503) and leaves the others working', async () => {
+    expect((await get('broken.example.com')).status).toBe(503);
+    expect(ea.logs.some((l) => l.includes('rego_parse_error') && l.includes('ExtAuthPolicy/apps/broken'))).toBe(true);
+    expect((await get('opa.example.com', { 'x-team': 'blue' })).status).toBe(200);
   });
 
   it('picks up a new key Secret and forgets a deleted one, without a restart', async () => {

@@ -46,6 +46,7 @@ var (
 	queries = map[string]*rego.PreparedEvalQuery{}
 	outMu   sync.Mutex
 	out     = json.NewEncoder(os.Stdout)
+	evals   sync.WaitGroup
 )
 
 func reply(r response) {
@@ -118,7 +119,11 @@ func main() {
 		case "prepare":
 			reply(prepare(req))
 		case "eval":
-			go func(r request) { reply(eval(r)) }(req)
+			evals.Add(1)
+			go func(r request) {
+				defer evals.Done()
+				reply(eval(r))
+			}(req)
 		case "drop":
 			mu.Lock()
 			delete(queries, req.Key)
@@ -128,4 +133,6 @@ func main() {
 			reply(response{ID: req.ID, Error: "unknown op " + req.Op})
 		}
 	}
+	// stdin closed (meshplane ext-auth stopped): answer what is in flight, then exit.
+	evals.Wait()
 }
