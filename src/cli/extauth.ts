@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
 import { parseExtAuthFile } from '../extauth/config-file.js';
 import { Engine, type StepFactory } from '../extauth/engine.js';
+import { OidcStep } from '../extauth/oidc.js';
 import { OpaEvaluator, opaStep } from '../extauth/opa.js';
+import { RedisSessions } from '../extauth/redis-sessions.js';
+import { SessionKeys } from '../extauth/session-keys.js';
 import { startExtAuthServer, type ExtAuthServer } from '../extauth/server.js';
 import { port } from './flags.js';
 
@@ -67,20 +70,30 @@ export async function runExtAuth(opts: ExtAuthOptions, factory: StepFactory, log
 }
 
 /** The step kinds that need helpers: OPA (a child process) and OIDC. */
-export function stepFactory(opts: { opaBin?: string }, log: Logger): { factory: StepFactory; close(): void } {
+export function stepFactory(opts: { opaBin?: string; sessionSecretFile?: string }, log: Logger): { factory: StepFactory; close(): void } {
   const opa = opts.opaBin ? new OpaEvaluator(opts.opaBin, log) : undefined;
+  const keys = SessionKeys.fromFile(opts.sessionSecretFile);
+  if (!opts.sessionSecretFile) log.info('no --session-secret-file: OIDC login state is sealed with a random key of this process (replicas need a shared file)');
+  const redis = new RedisSessions(log);
   let used = new Set<string>();
   const factory: StepFactory = {
     opa: async (policy, i, step) => {
       if (!opa) throw new Error('opaAuth needs the Rego evaluator: start meshplane ext-auth with --opa-bin (scripts/build-opa.sh builds it) or set MESHPLANE_OPA_BIN');
       return opaStep(opa, policy, i, step, used);
     },
+    oidc: async (_policy, _i, step) => new OidcStep(step, { keys, log, redis: (host, db) => redis.store(host, db) }),
     loaded: async () => {
       await opa?.retainOnly(used);
       used = new Set();
     },
   };
-  return { factory, close: () => opa?.close() };
+  return {
+    factory,
+    close: () => {
+      opa?.close();
+      redis.close();
+    },
+  };
 }
 
 export function addExtAuthCommand(program: Command): void {
@@ -91,6 +104,7 @@ export function addExtAuthCommand(program: Command): void {
     .option('--address <addr>', 'address for the gRPC server', '0.0.0.0')
     .option('--port <port>', 'port for the gRPC server', port, 8083)
     .option('--opa-bin <file>', 'the Rego evaluator for opaAuth (tools/opa, built by scripts/build-opa.sh)', process.env.MESHPLANE_OPA_BIN)
+    .option('--session-secret-file <file>', 'secret (16+ characters) sealing OIDC login state; give replicas the same file (default: random per process)')
     .option('--reload-interval-ms <ms>', 'how often the config file is checked for changes', (v) => Number(v), 500)
     .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info')
     .action(async (opts) => {

@@ -14,7 +14,7 @@ export interface CompiledStep {
 /** Builds the evaluators of the kinds that need a helper (OPA process, OIDC provider, another server). */
 export interface StepFactory {
   opa?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'opa' }>): Promise<CompiledStep>;
-  oidc?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'oidc' }>): Promise<CompiledStep>;
+  oidc?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'oidc' }> & { failOnRedirect: boolean }): Promise<CompiledStep>;
   passThroughGrpc?(policy: string, index: number, step: Extract<ExtAuthConfig['steps'][number], { kind: 'passThroughGrpc' }>): Promise<CompiledStep>;
   /** Called after a file version is compiled: release what it no longer uses. */
   loaded?(): Promise<void>;
@@ -53,9 +53,9 @@ export class Engine {
       try {
         if (step.kind === 'apiKey') steps.push(new ApiKeyStep(step));
         else {
-          const make = this.factory[step.kind] as ((p: string, i: number, s: typeof step) => Promise<CompiledStep>) | undefined;
+          const make = this.factory[step.kind] as ((p: string, i: number, s: unknown) => Promise<CompiledStep>) | undefined;
           if (!make) throw new Error(`this ext-auth server was started without support for ${step.kind} steps`);
-          steps.push(await make(key, i, step));
+          steps.push(await make(key, i, step.kind === 'oidc' ? { ...step, failOnRedirect: cfg.failOnRedirect } : step));
         }
       } catch (err) {
         const why = `configs[${i}] (${step.kind}): ${(err as Error).message}`;

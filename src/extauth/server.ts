@@ -13,7 +13,8 @@ const CheckResponse = lookupType('envoy.service.auth.v3.CheckResponse');
 
 const GRPC = { OK: 0, PERMISSION_DENIED: 7, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
 
-const headerOption = (h: HeaderToAdd) => ({ header: { key: h.key, value: h.value }, append: { value: h.append ?? false } });
+// append_action, not the deprecated append flag: Envoy drops appended headers of a denied response given the old way.
+const headerOption = (h: HeaderToAdd) => ({ header: { key: h.key, value: h.value }, appendAction: h.append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD' });
 
 export function checkResponse(d: Decision): Record<string, unknown> {
   if (d.allow) return { status: { code: GRPC.OK }, okResponse: { headers: d.headers.map(headerOption), headersToRemove: d.removeHeaders ?? [] } };
