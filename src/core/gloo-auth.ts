@@ -1,8 +1,9 @@
 // ExtAuthPolicy glooAuth -> GlooAuthIR: finds the Secrets (API keys, OIDC
 // client secrets) and ConfigMaps (Rego modules) each step names. A policy may
-// read them from the namespaces of its own workspace and of its ExtAuthServer's
-// workspace (semantics 72); API keys selected by label come from its own
-// workspace only. A reference that does not exist yet is not an error (as for
+// read them from the namespaces of its own workspace, of its ExtAuthServer's
+// workspace, and from namespaces no workspace selects (the platform team's, such
+// as Gloo's gloo-mesh; semantics 72); never from another tenant's workspace.
+// API keys selected by label come from its own workspace only. A reference that does not exist yet is not an error (as for
 // TLS Secrets): the status says what the config waits for, and the ext-auth
 // server answers 503 until it appears.
 import { SecretMaterial } from '../ir/types.js';
@@ -31,16 +32,20 @@ export interface GlooAuthContext {
 
 export interface GlooAuthResult {
   ir: GlooAuthIR;
+  /** The policy fails closed. */
   errors: string[];
+  /** Served without the part named (a key Secret that cannot be used). */
+  warnings: string[];
   notes: string[];
 }
 
 export function resolveGlooAuth(policy: Resource, workspace: string, serverWorkspace: string | undefined, auth: GlooAuth, ctx: GlooAuthContext): GlooAuthResult {
   const errors: string[] = [];
+  const warnings: string[] = [];
   const notes: string[] = [];
   const waitingFor: string[] = [];
   const allowed = [workspace, ...(serverWorkspace && serverWorkspace !== workspace ? [serverWorkspace] : [])];
-  /** A referenced Secret or ConfigMap, checked against the two workspaces; undefined when absent or refused. */
+  /** A referenced Secret or ConfigMap, checked against the workspaces it may come from; undefined when absent or refused. */
   const lookup = <R extends Resource>(kind: 'Secret' | 'ConfigMap', ref: GlooAuthRef, field: string): R | undefined => {
     const inCluster = ctx.clusters.resolve(ref.cluster, policy.cluster);
     if (inCluster.error) {
@@ -50,8 +55,8 @@ export function resolveGlooAuth(policy: Resource, workspace: string, serverWorks
     const namespace = ref.namespace ?? policy.metadata.namespace;
     const key = `${kind}/${namespace}/${ref.name}${clusterSuffix(inCluster.cluster)}`;
     const owner = ctx.ws.workspaceOf(namespace, inCluster.cluster);
-    if (!owner || !allowed.includes(owner)) {
-      errors.push(`${field}: ${key} is in ${owner ? `workspace "${owner}"` : 'a namespace no workspace selects'}; glooAuth reads ${kind}s only from the policy's workspace ("${workspace}")${serverWorkspace ? ` or its ExtAuthServer's ("${serverWorkspace}")` : ''}`);
+    if (owner && !allowed.includes(owner)) {
+      errors.push(`${field}: ${key} is in workspace "${owner}"; glooAuth reads ${kind}s only from the policy's workspace ("${workspace}")${serverWorkspace ? `, its ExtAuthServer's ("${serverWorkspace}")` : ''} or a namespace no workspace selects`);
       return undefined;
     }
     const found = ctx.objects.get(key) as R | undefined;
@@ -82,7 +87,7 @@ export function resolveGlooAuth(policy: Resource, workspace: string, serverWorks
       steps.push({ kind: 'passThroughGrpc', ...name, address: p.grpc!.address, timeoutMs: durationMs(p.grpc!.connectionTimeout ?? '5s'), ...(p.config ? { config: p.config } : {}), failureModeAllow: p.failureModeAllow ?? false });
     }
   });
-  return { ir: { steps, failOnRedirect: auth.failOnRedirect ?? false, waitingFor }, errors, notes };
+  return { ir: { steps, failOnRedirect: auth.failOnRedirect ?? false, waitingFor }, errors, warnings, notes };
 
   function apiKeyStep(a: ApiKeyAuth, at: string): Omit<Extract<AuthStepIR, { kind: 'apiKey' }>, 'kind' | 'name'> {
     const selector = a.k8sSecretApikeyStorage?.labelSelector ?? a.labelSelector;
@@ -103,13 +108,13 @@ export function resolveGlooAuth(policy: Resource, workspace: string, serverWorks
     for (const [source, s] of [...secrets.entries()].sort(([x], [y]) => compareStr(x, y))) {
       const key = secretValue(s.body, API_KEY_ENTRY);
       if (!key) {
-        errors.push(`${at}: ${source} has no "${API_KEY_ENTRY}" entry (the key itself)`);
+        warnings.push(`${at}: ${source} has no "${API_KEY_ENTRY}" entry (the key itself); it is not used`);
         continue;
       }
       // Two Secrets with one key would make the key's metadata ambiguous: the first (by name) keeps it.
       const first = seen.get(key);
       if (first) {
-        errors.push(`${at}: ${source} holds the same key as ${first}; each key must be in one Secret`);
+        warnings.push(`${at}: ${source} holds the same key as ${first}; each key must be in one Secret, so only ${first} is used`);
         continue;
       }
       seen.set(key, source);

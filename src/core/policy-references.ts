@@ -79,6 +79,7 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
             const g = resolveGlooAuth(p.policy, p.workspace, owner, config.glooAuth as GlooAuth, glooCtx);
             ir.extAuth.glooAuth = g.ir;
             ir.errors.push(...g.errors);
+            for (const w of g.warnings) status.add(p.key, 'WARNING', w);
             for (const n of g.notes) status.add(p.key, 'ACCEPTED', n);
           }
         }
