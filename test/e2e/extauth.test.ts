@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type EnvoyHandle } from '../support/envoy.js';
 import { startExtAuth, type ExtAuthHandle } from '../support/extauth.js';
+import { startExtAuthz, type ExtAuthzServer } from '../support/ext-authz.js';
 import { startEnvoyFor, startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, httpRequest, startUpstream, waitFor, type Upstream } from '../support/net.js';
 
@@ -42,6 +43,7 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
   let runtime: string;
   let configFile: string;
   let upstream: Upstream;
+  let other: ExtAuthzServer;
   let mp: MeshplaneHandle;
   let ea: ExtAuthHandle;
   let envoy: EnvoyHandle;
@@ -54,6 +56,7 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     runtime = mkdtempSync(join(tmpdir(), 'meshplane-extauth-run-'));
     configFile = join(runtime, 'ext-auth.json');
     upstream = await startUpstream('app');
+    other = await startExtAuthz();
     const [xdsPort, adminPort] = [await freePort(), await freePort()];
     port = await freePort();
     // The server starts before meshplane has written anything: it waits and answers 503.
@@ -73,6 +76,12 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
       table('opa', { auth: 'opa' }),
       table('chain', { auth: 'chain' }),
       table('broken', { auth: 'broken' }),
+      table('pass', { auth: 'pass' }),
+      // The corpus shape (22-...-graphql-external-ratelimit-extauth): another Authorization server decides.
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'pass', {
+        applyToRoutes: [{ route: { labels: { auth: 'pass' } } }],
+        config: { server: { name: 'ext-auth' }, glooAuth: { configs: [{ passThroughAuth: { grpc: { address: `127.0.0.1:${other.port}` }, config: { tier: 'gold' } } }] } },
+      }),
       configMap('my-policy', { 'policy.rego': REGO }),
       configMap('users', { 'users.rego': REGO_USERS }),
       configMap('broken', { 'broken.rego': 'package broken\nallow {' }),
@@ -108,6 +117,7 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     await envoy?.stop();
     await mp?.stop();
     await ea?.stop();
+    await other?.close();
     await upstream?.close();
     for (const d of [dir, runtime]) if (d) rmSync(d, { recursive: true, force: true });
   });
@@ -160,6 +170,16 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     expect((await get('broken.example.com')).status).toBe(503);
     expect(ea.logs.some((l) => l.includes('rego_parse_error') && l.includes('ExtAuthPolicy/apps/broken'))).toBe(true);
     expect((await get('opa.example.com', { 'x-team': 'blue' })).status).toBe(200);
+  });
+
+  it('passThroughAuth hands the decision to another Authorization server, with its config', async () => {
+    const r = await get('pass.example.com', { 'x-allow': 'yes' });
+    expect(r.status).toBe(200);
+    expect(upstream.seen.at(-1)!.headers['x-ext-authz']).toBe('allowed');
+    const denied = await get('pass.example.com');
+    expect(denied.status).toBe(403);
+    expect(denied.body).toBe('denied by ext auth');
+    expect(other.checks.at(-1)!.path).toBe('/get');
   });
 
   it('picks up a new key Secret and forgets a deleted one, without a restart', async () => {
