@@ -10,6 +10,7 @@ import { runPipeline, type PipelineState } from '../pipeline.js';
 import { RolloutTracker } from '../rollout/tracker.js';
 import { coreSettings } from '../settings.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
+import { writeExtAuthConfig } from '../extauth/config-file.js';
 import { addKubernetesOptions, kubernetesEnabled, type KubernetesFlags } from '../sources/kubernetes/flags.js';
 import { mergeSources, type NamedSource } from '../sources/merge.js';
 import { XdsServer } from '../xds/server.js';
@@ -38,6 +39,7 @@ export function addServeCommand(program: Command): void {
     .option('--stream-stall-timeout-ms <ms>', 'close an xDS stream whose proxy reads nothing for this long while data waits', (v) => Number(v), 30_000)
     .option('--max-delay-ms <ms>', 'apply a continuous burst of changes at least this often', (v) => Number(v), 1000)
     .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
+    .option('--ext-auth-config-file <file>', 'write the ExtAuthPolicy glooAuth configs (with their keys: mode 0600) here for `meshplane ext-auth --config-file`')
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is applied', (v) => Number(v), 150)
     .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
     .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
@@ -90,7 +92,11 @@ export function addServeCommand(program: Command): void {
       log,
       state,
       ads.metrics,
-      [...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []), ...(kube?.sink ? [kube.sink] : [])],
+      [
+        ...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []),
+        ...(opts.extAuthConfigFile ? [(core: CoreResult) => writeExtAuthConfig(resolve(opts.extAuthConfigFile), core.ir, log)] : []),
+        ...(kube?.sink ? [kube.sink] : []),
+      ],
       mesh.mesh,
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {

@@ -1,6 +1,7 @@
 // The intermediate representation: the contract between core/ and translate/.
 // Plain JSON-serialisable data; `meshplane explain` prints a view of it.
 import type { DestinationKind, HttpMatcher, PolicyKind } from '../resources/schema.js';
+import type { GlooAuthIR } from './ext-auth.js';
 
 export type StatusState = 'ACCEPTED' | 'WARNING' | 'INVALID';
 
@@ -198,7 +199,7 @@ export interface PolicyIR extends PolicyRef {
   hosts: Record<string, string>;
   /** Unresolvable references; security kinds then fail closed. */
   errors: string[];
-  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
+  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean }; glooAuth?: GlooAuthIR };
   rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
   /** AccessPolicy: its allow rules with clients resolved to SPIFFE principals. */
   access?: AccessIR;
