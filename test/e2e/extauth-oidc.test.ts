@@ -1,7 +1,8 @@
 // ExtAuthPolicy glooAuth oauth2.oidcAuthorizationCode through a real Envoy,
 // `meshplane ext-auth` and a real OpenID provider (npm oidc-provider) on
 // loopback: the redirect to the provider, the code exchange, the session
-// cookie, claims to headers, OPA on the id token, failOnRedirect and logout.
+// cookie (or a Redis session), claims to headers, OPA on the id token,
+// failOnRedirect and logout.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { startExtAuth, type ExtAuthHandle } from '../support/extauth.js';
 import { startEnvoyFor, startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, startUpstream, waitFor, type Upstream } from '../support/net.js';
 import { Browser, startOidcProvider, type OidcProviderHandle } from '../support/oidc.js';
+import { startRedis, type Proc } from '../support/ratelimit.js';
 
 const J = JSON.stringify;
 const doc = (apiVersion: string, kind: string, name: string, spec: unknown) => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}, namespace: apps}\nspec: ${J(spec)}\n`;
@@ -36,6 +38,7 @@ describe('OIDC authorization code through meshplane ext-auth, a real provider an
   let runtime: string;
   let upstream: Upstream;
   let oidc: OidcProviderHandle;
+  let redis: Proc;
   let mp: MeshplaneHandle;
   let ea: ExtAuthHandle;
   let envoy: EnvoyHandle;
@@ -51,7 +54,8 @@ describe('OIDC authorization code through meshplane ext-auth, a real provider an
     const [xdsPort, adminPort] = [await freePort(), await freePort()];
     port = await freePort();
     const callback = (host: string) => `http://${host}.example.com:${port}/oauth-gloo-callback`;
-    oidc = await startOidcProvider([{ clientId: 'meshplane-app', clientSecret: SECRET, redirectUris: ['login', 'strict', 'opa'].map(callback) }]);
+    oidc = await startOidcProvider([{ clientId: 'meshplane-app', clientSecret: SECRET, redirectUris: ['login', 'strict', 'opa', 'redis'].map(callback) }]);
+    redis = await startRedis();
     const opaBin = process.env.MESHPLANE_OPA_BIN || execFileSync(join(REPO_ROOT, 'scripts/build-opa.sh'), { encoding: 'utf8', timeout: 900_000 }).trim();
     writeFileSync(join(runtime, 'session-secret'), 'a shared secret for the replicas\n');
     ea = await startExtAuth(configFile, ['--opa-bin', opaBin, '--session-secret-file', join(runtime, 'session-secret')]);
@@ -81,8 +85,10 @@ describe('OIDC authorization code through meshplane ext-auth, a real provider an
       table('login.example.com', { auth: 'oidc' }),
       table('strict.example.com', { auth: 'strict' }),
       table('opa.example.com', { auth: 'opa' }),
+      table('redis.example.com', { auth: 'redis' }),
       policy('oidc', { auth: 'oidc' }, { configs: [{ oauth2: { oidcAuthorizationCode: oidcConfig('login') } }] }),
       policy('strict', { auth: 'strict' }, { failOnRedirect: true, configs: [{ oauth2: { oidcAuthorizationCode: oidcConfig('strict') } }] }),
+      policy('redis', { auth: 'redis' }, { configs: [{ oauth2: { oidcAuthorizationCode: { ...oidcConfig('redis'), session: { cookieOptions: { notSecure: true }, redis: { cookieName: 'shop-session', keyPrefix: 'meshplane-test:', options: { host: `127.0.0.1:${redis.port}` } } } } } }] }),
       policy('opa', { auth: 'opa' }, { configs: [{ oauth2: { oidcAuthorizationCode: oidcConfig('opa') } }, { opaAuth: { modules: [{ name: 'allow-alice' }], query: 'data.test.allow == true' } }] }),
     ].join('---\n'));
     mp = await startMeshplane({ configDir: dir, xdsPort, adminPort, extraArgs: ['--ext-auth-config-file', configFile] });
@@ -96,6 +102,7 @@ describe('OIDC authorization code through meshplane ext-auth, a real provider an
     await mp?.stop();
     await ea?.stop();
     await oidc?.close();
+    await redis?.stop();
     await upstream?.close();
     for (const d of [dir, runtime]) if (d) rmSync(d, { recursive: true, force: true });
   });
@@ -152,6 +159,20 @@ describe('OIDC authorization code through meshplane ext-auth, a real provider an
   it('OPA after OIDC decides on the id token (input.state.jwt)', async () => {
     expect((await browser('alice').visit(app('opa'))).status).toBe(200);
     expect((await browser('bob').visit(app('opa'))).status).toBe(403);
+  });
+
+  it('keeps the session in Redis behind an opaque cookie when session.redis is set', async () => {
+    const b = browser();
+    expect((await b.visit(app('redis'))).status).toBe(200);
+    const jar = b.cookies('redis.example.com');
+    expect([...jar.keys()]).toEqual(['shop-session']);
+    expect(jar.get('shop-session')!.split('.')).toHaveLength(1); // not a token
+    expect(upstream.seen.at(-1)!.headers['x-email']).toBe('alice@example.com');
+    expect((await b.send(app('redis', '/again'))).status).toBe(200);
+    // Logout deletes it in Redis too: the old cookie no longer works.
+    const old = jar.get('shop-session')!;
+    await b.send(app('redis', '/logout'));
+    expect((await b.send(app('redis'), { headers: { cookie: `shop-session=${old}` } })).status).toBe(302);
   });
 
   it('logout clears the session', async () => {
