@@ -47,7 +47,7 @@ import_rootfs meshplane-demo/ratelimit:local "$(cat "$rls" "$tini" | sha256sum |
   '["/usr/bin/tini", "--", "/usr/local/bin/ratelimit"]' '[]' "$rls"
 
 redis=$(command -v redis-server) || { echo "redis-server is missing: install Debian's redis-server package" >&2; exit 1; }
-import_rootfs meshplane-demo/redis:local "$( (cat "$redis" "$tini"; ldd "$redis") | sha256sum | cut -c1-16)" 65534:65534 \
+import_rootfs meshplane-demo/redis:local "$( (cat "$redis" "$tini"; ldd "$redis" | grep -o "/[^ ]*") | sha256sum | cut -c1-16)" 65534:65534 \
   '["/usr/bin/tini", "--", "/usr/local/bin/redis-server"]' '["--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"]' "$redis"
 
 echo meshplane-demo/meshplane:local meshplane-demo/envoy:local meshplane-demo/ratelimit:local meshplane-demo/redis:local
