@@ -125,9 +125,16 @@ describe('the docker compose demo', () => {
     expect(rl).toMatch(/web\/shop:api > api\/api:products[^\n]*\n[^\n]*\n\s+applied: RateLimitPolicy:api\/per-minute/);
     expect(rl).toMatch(/skipped RateLimitPolicy:api\/per-minute \[workspace-not-on-chain\]/);
     // The running server agrees, on its admin port (token from examples/demo/admin-token).
-    const res = await fetch(`http://127.0.0.1:${ports.admin}/debug/explain`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(res.status).toBe(200);
-    expect(JSON.stringify(await res.json())).toContain('workspace-not-on-chain');
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${ports.admin}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    const { routes } = (await get('/debug/explain')) as { routes: Array<{ id: string; table: string; route: string; denied?: string }> };
+    expect(routes.find((r) => r.route === 'admin')?.denied).toBe('gatewayDefaultDenyAllHTTPRequests');
+    const home = routes.find((r) => r.table === 'web/shop' && r.route === 'home')!;
+    const why = JSON.stringify(await get(`/debug/explain/route/${encodeURIComponent(home.id)}`));
+    expect(why).toContain('workspace-not-on-chain');
     expect((await fetch(`http://127.0.0.1:${ports.admin}/debug/explain`)).status).toBe(401);
   });
 
