@@ -22,7 +22,7 @@ import_rootfs() {
   if [ "$(docker image inspect "$image" --format '{{ index .Config.Labels "dev.meshplane.content" }}' 2>/dev/null || true)" = "$content" ]; then return 0; fi
   log "importing $image"
   local root; root=$(mktemp -d)
-  trap 'rm -rf "$root"' EXIT
+  trap "rm -rf '$root'" EXIT
   mkdir -p "$root/usr/local/bin" "$root/usr/bin" "$root/etc" "$root/tmp" "$root/dev" "$root/data"
   chmod 1777 "$root/tmp" "$root/data"
   cp "$tini" "$root/usr/bin/tini"
