@@ -22,6 +22,9 @@ if ! command -v redis-server >/dev/null; then
 fi
 echo "Building the rate-limit service (go build through the module proxy)..."
 "$here/build-ratelimit.sh" >/dev/null || { echo "could not build the rate-limit service"; echo "0 passed, 1 failed"; exit 1; }
+echo "Building the Rego evaluator for opaAuth (tools/opa: OPA's Go library through the module proxy)..."
+MESHPLANE_OPA_BIN=$("$here/build-opa.sh") || { echo "could not build the Rego evaluator (scripts/build-opa.sh)"; echo "0 passed, 1 failed"; exit 1; }
+export MESHPLANE_OPA_BIN
 # kube-apiserver, etcd, kubectl and helm for the Kubernetes tests (cached; a cold build takes 15-35 min).
 kube_tools=$("$here/kube-build.sh") || { echo "could not build kube-apiserver/etcd/kubectl/helm (scripts/kube-build.sh)"; echo "0 passed, 1 failed"; exit 1; }
 echo "Kubernetes test tools in $kube_tools"

@@ -44,7 +44,11 @@ export class MeshServing {
   /** The resources a proxy gets: a sidecar's with its secrets. */
   withSecrets(key: string, resources: EnvoyResources): EnvoyResources {
     const id = this.identities.get(key);
-    return id && this.certs ? { ...resources, secret: [...resources.secret, ...this.certs.secrets(id)] } : resources; // gateway TLS secrets stay
+    if (!id || !this.certs) return resources;
+    // Replaces the workload's earlier certificate (a renewal republishes what was served); gateway TLS secrets stay.
+    const mine = this.certs.secrets(id);
+    const names = new Set(mine.map((s) => s.name));
+    return { ...resources, secret: [...resources.secret.filter((s) => !names.has(s.name)), ...mine] };
   }
 
   /** The last snapshot, when the proxy's resources are exactly the objects it was built from. */

@@ -9,6 +9,7 @@ import { translateAll, type EnvoyResources, type TranslateOptions } from './tran
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
 import type { Metrics } from './xds/metrics.js';
 import { MeshServing } from './mesh-serving.js';
+import type { RolloutTracker } from './rollout/tracker.js';
 
 export interface PipelineState {
   core?: CoreResult;
@@ -16,6 +17,8 @@ export interface PipelineState {
   /** The resource set and settings `core` was computed from: explain (the UI) recomputes why on demand. */
   resources?: readonly Resource[];
   settings?: CoreSettings;
+  /** ACK counts per resource (serve): told which content each cache revision carries. */
+  rollout?: RolloutTracker;
 }
 
 export function logDiagnostics(set: ResourceSet, log: Logger): void {
@@ -71,6 +74,7 @@ export function runPipeline(
     }
     cache.setAll(next);
     mesh.done(next, (key) => served.get(key));
+    state.rollout?.record(set.resources, cache.revision);
     if (metrics) {
       metrics.translation.observe((performance.now() - started) / 1000);
       metrics.resources.reset();

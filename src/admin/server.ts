@@ -8,13 +8,17 @@ import type { PipelineState } from '../pipeline.js';
 import { ownerOfEnvoyResource } from '../translate/names.js';
 import type { XdsServer } from '../xds/server.js';
 import { UiEvents } from './ui/events.js';
+import type { RouteExplanation } from './ui/payload.js';
+import { DESTINATION_KINDS } from '../rollout/dependencies.js';
 import { explainDestinations, explainPayload, explainRoute } from './ui/explain-endpoint.js';
 import { isUiPath, serveUiFile } from './ui/static-files.js';
 
-/** Core statuses plus what proxies rejected, on the resources that produced it. */
-export function statusWithRejections(state: PipelineState, xds: XdsServer): Record<string, ResourceStatus> {
+/** Core statuses plus what proxies rejected, on the resources that produced it, and ACK counts. */
+export function statusWithRejections(state: Pick<PipelineState, 'core' | 'rollout'>, xds: XdsServer): Record<string, ResourceStatus> {
   const out: Record<string, ResourceStatus> = JSON.parse(JSON.stringify(state.core?.status ?? {}));
-  for (const r of xds.rejected()) {
+  const rejected = xds.rejected();
+  if (state.core && state.rollout) state.rollout.withRollouts(out, state.core, xds.proxies(), rejected);
+  for (const r of rejected) {
     // A sidecar's own listeners, routes and secrets belong to its Pod.
     const owner = ownerOfEnvoyResource(r.type, r.resource) ?? (r.key.startsWith('sidecar:') ? `Pod/${r.key.slice('sidecar:'.length)}` : `envoy:${r.type}/${r.resource}`);
     const s = (out[owner] ??= { state: 'ACCEPTED', messages: [] });
@@ -22,6 +26,15 @@ export function statusWithRejections(state: PipelineState, xds: XdsServer): Reco
     s.messages.push(`proxy ${r.node} (${r.key}) rejected ${r.type} ${r.resource} at ${r.at}: ${r.message.trim().split('\n')[0]}; it keeps its last accepted version`);
   }
   return out;
+}
+
+/** A route's explanation with the ACK counts of what it is built from. */
+function withProxies(e: RouteExplanation, state: PipelineState, xds: XdsServer): RouteExplanation {
+  if (!state.core || !state.rollout) return e;
+  const keys = [...e.route.path.map((l) => `RouteTable/${l.table}`), ...e.route.applied.map((p) => `${p.kind}/${p.namespace}/${p.name}`), ...e.destinations.map((d) => `${DESTINATION_KINDS[d.kind] ?? d.kind}/${d.namespace}/${d.name}`)];
+  const all = state.rollout.rollouts(state.core, xds.proxies(), xds.rejected());
+  const proxies = Object.fromEntries(keys.filter((k) => all.has(k)).map((k) => [k, all.get(k)!]));
+  return { ...e, proxies };
 }
 
 /** The path of a request, or undefined if it is not a well-formed URL path. */
@@ -113,7 +126,7 @@ function route(url: string, json: (code: number, body: unknown) => void, res: Se
   if (url.startsWith('/debug/explain/route/')) {
     const id = url.slice('/debug/explain/route/'.length);
     const e = explainRoute(state, viewer, id);
-    return e ? json(200, e) : json(404, { error: `no route "${id.slice(0, 200)}" in the current configuration; see /debug/explain for route ids` });
+    return e ? json(200, withProxies(e, state, xds)) : json(404, { error: `no route "${id.slice(0, 200)}" in the current configuration; see /debug/explain for route ids` });
   }
   if (url.startsWith('/debug/config/')) {
     const who = url.slice('/debug/config/'.length);

@@ -10,6 +10,7 @@ import { logDiagnostics } from '../pipeline.js';
 import { coreSettings } from '../settings.js';
 import { clusterDirs, collect, scanClusterDirs } from './clusters.js';
 import { explainTable, explainView } from './explain.js';
+import { addExtAuthCommand } from './extauth.js';
 import { fileLimitsOf, withCoreSettings, withFileLimits } from './flags.js';
 import { addIdentityCommand } from './mesh.js';
 import { addServeCommand } from './serve.js';
@@ -18,6 +19,7 @@ import { encodingFindings, formatFindings, validationFindings } from './validate
 const program = new Command('meshplane').description('Envoy xDS control plane with workspaces, delegation and label-attached policies');
 addServeCommand(program);
 addIdentityCommand(program);
+addExtAuthCommand(program);
 
 withCoreSettings(withFileLimits(program.command('explain')))
   .description('compute routes, destinations, policies and status for a directory once and print them, with the reason for every policy that does not apply')

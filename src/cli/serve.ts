@@ -7,8 +7,10 @@ import { startAdminServer } from '../admin/server.js';
 import type { CoreResult } from '../ir/types.js';
 import { createLogger } from '../log.js';
 import { runPipeline, type PipelineState } from '../pipeline.js';
+import { RolloutTracker } from '../rollout/tracker.js';
 import { coreSettings } from '../settings.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
+import { writeExtAuthConfig } from '../extauth/config-file.js';
 import { addKubernetesOptions, kubernetesEnabled, type KubernetesFlags } from '../sources/kubernetes/flags.js';
 import { mergeSources, type NamedSource } from '../sources/merge.js';
 import { XdsServer } from '../xds/server.js';
@@ -37,6 +39,7 @@ export function addServeCommand(program: Command): void {
     .option('--stream-stall-timeout-ms <ms>', 'close an xDS stream whose proxy reads nothing for this long while data waits', (v) => Number(v), 30_000)
     .option('--max-delay-ms <ms>', 'apply a continuous burst of changes at least this often', (v) => Number(v), 1000)
     .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
+    .option('--ext-auth-config-file <file>', 'write the ExtAuthPolicy glooAuth configs (with their keys: mode 0600) here for `meshplane ext-auth --config-file`')
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is applied', (v) => Number(v), 150)
     .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
     .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
@@ -61,7 +64,7 @@ export function addServeCommand(program: Command): void {
     }
     const tls = opts.xdsTlsCert ? { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, clientCa: opts.xdsClientCa } : undefined;
     const cache = new SnapshotCache();
-    const state: PipelineState = { generation: 0 };
+    const state: PipelineState = { generation: 0, rollout: new RolloutTracker(settings.clusterName) };
     const mesh = await startMesh(opts, dirs[0]?.dir ?? resolve('.'), state, cache, log);
     const ads = new XdsServer(cache, log, { tls, stallTimeoutMs: opts.streamStallTimeoutMs, sidecarIdentity: mesh.sidecarIdentity });
 
@@ -78,7 +81,7 @@ export function addServeCommand(program: Command): void {
     }
     // Loaded only in Kubernetes mode: the client is slow to import.
     const kube = kubeMode
-      ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs }, log, ads, ads.metrics.registry)
+      ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, rollout: state.rollout }, log, ads, ads.metrics.registry)
       : undefined;
     if (kube) sources.push(...kube.sources);
     const stop = runPipeline(
@@ -89,7 +92,11 @@ export function addServeCommand(program: Command): void {
       log,
       state,
       ads.metrics,
-      [...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []), ...(kube?.sink ? [kube.sink] : [])],
+      [
+        ...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []),
+        ...(opts.extAuthConfigFile ? [(core: CoreResult) => writeExtAuthConfig(resolve(opts.extAuthConfigFile), core.ir, log)] : []),
+        ...(kube?.sink ? [kube.sink] : []),
+      ],
       mesh.mesh,
     );
     const xdsPort = await ads.listen(opts.xdsAddress, opts.xdsPort).catch((e: Error) => {

@@ -64,8 +64,9 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Secret', 'Workspace']);
-const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig']);
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Secret', 'ConfigMap', 'Workspace']);
+// Secrets and ConfigMaps too: ExtAuthPolicy glooAuth reads API keys, client secrets and Rego modules.
+const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig', 'Secret', 'ConfigMap']);
 
 /** Everything that does not depend on policies: memoised across policy edits. */
 interface RoutingStage {

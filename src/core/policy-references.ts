@@ -3,9 +3,11 @@
 // points at: mirror targets, ext auth servers, remote JWKS, rate-limit servers.
 import type { Backend, PolicyIR } from '../ir/types.js';
 import type { PolicyDestination } from '../resources/policy-configs.js';
-import type { Resource } from '../resources/schema.js';
+import type { GlooAuth } from '../resources/gloo-auth.js';
+import type { Resource, SecretR } from '../resources/schema.js';
 import { clusterSuffix, nsName, resourceKey } from '../resources/schema.js';
 import type { Descriptor, RateLimitEntry, SetDescriptor } from '../resources/rate-limit-configs.js';
+import { API_KEY_SECRET_TYPE, resolveGlooAuth, type GlooAuthContext } from './gloo-auth.js';
 import { expandRateLimits } from './rate-limit-sets.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import type { PlacedPolicy } from './policies.js';
@@ -15,7 +17,7 @@ import type { WorkspaceIndex } from './workspaces.js';
 export interface ReferenceContext {
   ws: WorkspaceIndex;
   catalog: DestinationCatalog;
-  /** Admin resources by Kind/ns/name: ExtAuthServer, RateLimitServerSettings, ... */
+  /** Admin resources by Kind/ns/name: ExtAuthServer, RateLimitServerSettings, ..., Secret, ConfigMap */
   admin: Map<string, Resource>;
   addBackend(b: Backend): void;
 }
@@ -28,6 +30,13 @@ const phaseOf = (config: Record<string, unknown>): { phase: 'preAuthz' | 'postAu
 
 export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceContext, status: StatusBook): Record<string, PolicyIR> {
   const out: Record<string, PolicyIR> = {};
+  let apiKeySecrets: SecretR[] | undefined;
+  const glooCtx: GlooAuthContext = {
+    ws: ctx.ws,
+    clusters: ctx.catalog.clusters,
+    objects: ctx.admin,
+    apiKeySecrets: () => (apiKeySecrets ??= [...ctx.admin.values()].filter((r): r is SecretR => r.kind === 'Secret' && (r as SecretR).body.type === API_KEY_SECRET_TYPE)),
+  };
   for (const p of placed) {
     const config = p.policy.spec.config as Record<string, unknown>;
     const ir: PolicyIR = { ...p.ref, key: p.key, config, ...phaseOf(config), clusters: {}, hosts: {}, errors: [] };
@@ -66,6 +75,13 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
           if (!owner) ir.errors.push(`config.server: ExtAuthServer ${nsName(server)} is in a namespace no workspace selects`);
           else destination('extAuth', spec.destinationServer, server.metadata.namespace, owner, server);
           ir.extAuth = { server: nsName(server), requestTimeout: spec.requestTimeout, failureModeAllow: spec.failureModeAllow ?? false, ...(spec.requestBody ? { requestBody: spec.requestBody } : {}) };
+          if (config.glooAuth) {
+            const g = resolveGlooAuth(p.policy, p.workspace, owner, config.glooAuth as GlooAuth, glooCtx);
+            ir.extAuth.glooAuth = g.ir;
+            ir.errors.push(...g.errors);
+            for (const w of g.warnings) status.add(p.key, 'WARNING', w);
+            for (const n of g.notes) status.add(p.key, 'ACCEPTED', n);
+          }
         }
         break;
       }

@@ -1,6 +1,7 @@
 // The intermediate representation: the contract between core/ and translate/.
 // Plain JSON-serialisable data; `meshplane explain` prints a view of it.
 import type { DestinationKind, HttpMatcher, PolicyKind } from '../resources/schema.js';
+import type { GlooAuthIR } from './ext-auth.js';
 
 export type StatusState = 'ACCEPTED' | 'WARNING' | 'INVALID';
 
@@ -8,6 +9,21 @@ export interface ResourceStatus {
   state: StatusState;
   messages: string[];
   counters?: Record<string, number>;
+  /** Serving only (never from the core): the connected proxies whose config is built from this resource. */
+  proxies?: ProxyRollout;
+}
+
+/** Of the connected proxies that should have a resource: how many run its current version. */
+export interface ProxyRollout {
+  connected: number;
+  /** ACKed a config that includes the resource's current version. */
+  acked: number;
+  /** Rejected config built from it (and keep their last accepted version). */
+  rejecting: number;
+  /** Not answered yet (at most 5 named; the counts say how many). */
+  pending?: string[];
+  /** Which rejected it, with Envoy's error (at most 5). */
+  rejections?: Array<{ proxy: string; message: string }>;
 }
 
 export interface PolicyRef {
@@ -183,7 +199,7 @@ export interface PolicyIR extends PolicyRef {
   hosts: Record<string, string>;
   /** Unresolvable references; security kinds then fail closed. */
   errors: string[];
-  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean } };
+  extAuth?: { server: string; requestTimeout?: string; failureModeAllow: boolean; requestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean }; glooAuth?: GlooAuthIR };
   rateLimit?: { settings: string; domain: string; requestTimeout?: string; denyOnFail: boolean; actions: unknown[]; descriptors: unknown[] };
   /** AccessPolicy: its allow rules with clients resolved to SPIFFE principals. */
   access?: AccessIR;

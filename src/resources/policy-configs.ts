@@ -3,6 +3,7 @@
 // docs/policies.md lists every field and what it becomes in Envoy.
 import { z } from 'zod';
 import { rateLimitsRaw } from './rate-limit-configs.js';
+import { glooAuth } from './gloo-auth.js';
 import { injaTemplate } from './inja.js';
 import { unsupportedField } from './unsupported.js';
 
@@ -75,12 +76,14 @@ export const mirrorConfig = z.strictObject({
   percentage: percentage.default(100),
 });
 
-export const extAuthConfig = z.strictObject({
-  server: objectRef, // an ExtAuthServer
-  customAuth: z.strictObject({ contextExtensions: z.record(z.string(), z.string()).optional() }).optional(),
-  // Recognised so the message is useful; refused until meshplane has its own ext-auth server.
-  glooAuth: z.unknown().superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', message: 'NOT YET SUPPORTED: glooAuth (Gloo\'s built-in apiKeyAuth, opaAuth, oauth2, jwt, passThrough) needs meshplane\'s own ext-auth server, which is not there yet; until then point customAuth at an ExtAuthServer of your own' })).optional(),
-});
+export const extAuthConfig = z
+  .strictObject({
+    server: objectRef, // an ExtAuthServer
+    customAuth: z.strictObject({ contextExtensions: z.record(z.string(), z.string()).optional() }).optional(),
+    // Gloo's built-in kinds, evaluated by meshplane's ext-auth server (src/extauth) behind the ExtAuthServer.
+    glooAuth: glooAuth.optional(),
+  })
+  .refine((c) => !(c.customAuth && c.glooAuth), { message: 'set one of customAuth (your own ext-auth server decides) or glooAuth (meshplane ext-auth decides), not both' });
 
 const jwtProvider = z
   .strictObject({

@@ -342,6 +342,14 @@ const endpointSliceBody = z
   })
   .passthrough();
 
+const configMapBody = z
+  .object({
+    data: z.record(z.string(), z.string()).optional(),
+    binaryData: z.record(z.string(), z.string()).optional(),
+    immutable: z.boolean().optional(),
+  })
+  .passthrough();
+
 // ---- the kind table -------------------------------------------------------
 
 interface KindDef {
@@ -401,6 +409,8 @@ export const KINDS = {
   EndpointSlice: { group: 'discovery.k8s.io/v1', body: endpointSliceBody },
   // TLS listeners read type kubernetes.io/tls; key material never reaches status, logs or explain.
   Secret: { group: 'v1', body: secretBody },
+  // ExtAuthPolicy glooAuth opaAuth reads its Rego modules from ConfigMaps (one module per data entry).
+  ConfigMap: { group: 'v1', body: configMapBody },
 } satisfies Record<string, KindDef>;
 
 export type Kind = keyof typeof KINDS;
@@ -452,6 +462,7 @@ export type NamespaceR = Resource<'Namespace', unknown>;
 export type PodR = Resource<'Pod', unknown>;
 export type ServiceAccountR = Resource<'ServiceAccount', unknown>;
 export type SecretR = Resource<'Secret', undefined> & { body: SecretBody };
+export type ConfigMapR = Resource<'ConfigMap', undefined> & { body: z.infer<typeof configMapBody> };
 export type PolicyR = Resource<PolicyKind, PolicySpec>;
 export type ExtAuthServerR = Resource<'ExtAuthServer', z.infer<typeof extAuthServerSpec>>;
 

@@ -14,12 +14,15 @@ import type { CrdStatus } from '../sources/kubernetes/crds.js';
 import { objectPath, type KubeKind } from '../sources/kubernetes/kinds.js';
 import type { ClusterSource } from '../sources/kubernetes/source.js';
 import type { XdsServer } from '../xds/server.js';
+import type { RolloutTracker } from '../rollout/tracker.js';
 
 export interface StatusWriterOptions {
   source: ClusterSource;
   log: Logger;
   isLeader: () => boolean;
   xds?: XdsServer;
+  /** ACK counts per resource (written as status.proxies). */
+  rollout?: RolloutTracker;
   /** Sustained writes per second, and the burst allowed above it. */
   qps?: number;
   burst?: number;
@@ -36,7 +39,13 @@ export function canonicalStatus(s: Partial<CrdStatus> | undefined): string {
     messages: s.messages ?? [],
     counters: s.counters && Object.keys(s.counters).length ? Object.fromEntries(Object.entries(s.counters).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined,
     observedGeneration: s.observedGeneration,
-    proxies: s.proxies,
+    proxies: s.proxies && {
+      acked: s.proxies.acked,
+      connected: s.proxies.connected,
+      pending: s.proxies.pending,
+      rejecting: s.proxies.rejecting,
+      rejections: s.proxies.rejections?.map((r) => ({ message: r.message, proxy: r.proxy })),
+    },
   });
 }
 
@@ -85,21 +94,14 @@ export class StatusWriter {
   desired(): Map<string, Desired> {
     const out = new Map<string, Desired>();
     if (!this.core) return out;
-    const statuses: Record<string, ResourceStatus> = this.o.xds ? statusWithRejections({ core: this.core, generation: 0 }, this.o.xds) : this.core.status;
-    const proxies = this.o.xds?.proxies() ?? [];
+    const statuses: Record<string, ResourceStatus> = this.o.xds ? statusWithRejections({ core: this.core, rollout: this.o.rollout }, this.o.xds) : this.core.status;
     for (const [key, kind, obj] of this.o.source.customObjects()) {
       const s = statuses[key];
       if (!s) continue;
       const status: CrdStatus = { state: s.state, messages: s.messages, ...(s.counters ? { counters: s.counters } : {}), observedGeneration: obj.metadata.generation ?? 0 };
-      if (kind.kind === 'VirtualGateway' && this.o.xds) {
-        const mine = proxies.filter((p) => p.key === gatewayKey(`${obj.metadata.namespace}/${obj.metadata.name}`));
-        const types = (p: (typeof mine)[number]) => Object.values(p.types);
-        status.proxies = {
-          connected: mine.length,
-          acked: mine.filter((p) => types(p).length > 0 && types(p).every((t) => t.sent !== undefined && t.sent === t.acked)).length,
-          rejecting: mine.filter((p) => types(p).some((t) => (t.rejected?.length ?? 0) > 0)).length,
-        };
-      }
+      // ACK counts of the proxies built from it; a gateway says so even when none is connected.
+      if (s.proxies) status.proxies = s.proxies;
+      else if (kind.kind === 'VirtualGateway' && this.o.xds) status.proxies = { connected: 0, acked: 0, rejecting: 0 };
       out.set(key, { kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, status });
     }
     return out;
@@ -153,7 +155,8 @@ export class StatusWriter {
     this.written.set(key, want);
     try {
       // A merge patch: absent optional fields are nulled so nothing stale stays behind.
-      const status = { counters: null, proxies: null, ...d.status };
+      // A merge patch merges objects: fields we no longer write are removed by naming them null.
+      const status = { counters: null, ...d.status, proxies: d.status.proxies ? { pending: null, rejections: null, ...d.status.proxies } : null };
       await this.o.source.http.request('PATCH', `${objectPath(d.kind, d.namespace, d.name)}/status`, { status }, 'application/merge-patch+json');
       this.writes?.inc({ result: 'ok' });
     } catch (err) {

@@ -2,6 +2,7 @@
 // instance for the listener (deduplicated by name, disabled by default) and a
 // per-route config that switches it on for exactly the routes it selects.
 import type { PolicyIR } from '../ir/types.js';
+import { EXT_AUTH_CONFIG_KEY } from '../ir/ext-auth.js';
 import type {
   CorsConfig,
   CsrfConfig,
@@ -46,6 +47,7 @@ const T = {
   lua: 'envoy.extensions.filters.http.lua.v3',
   headerMutation: 'envoy.extensions.filters.http.header_mutation.v3',
 };
+
 
 /** Where jwt_authn puts the verified payload for the claims check. */
 const JWT_PAYLOAD_KEY = 'meshplane_jwt_payload';
@@ -252,7 +254,8 @@ export function filterUses(p: PolicyIR, routeId: string, context: { table: strin
         },
         // The route's identity travels to the server so one server can tell routes apart.
         perRoute: ANY(`${T.extAuthz}.ExtAuthzPerRoute`, {
-          checkSettings: { contextExtensions: { 'meshplane.route': `${context.table}/${context.route}`, 'meshplane.route_id': routeId, ...(cfg.customAuth?.contextExtensions ?? {}) } },
+          // glooAuth: meshplane's ext-auth server looks its config up by the policy's key.
+          checkSettings: { contextExtensions: { 'meshplane.route': `${context.table}/${context.route}`, 'meshplane.route_id': routeId, ...(ea.glooAuth ? { [EXT_AUTH_CONFIG_KEY]: p.key } : {}), ...(cfg.customAuth?.contextExtensions ?? {}) } },
         }),
       }];
     }

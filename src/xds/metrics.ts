@@ -19,6 +19,6 @@ export class Metrics {
   readonly refused = new Counter({ name: 'meshplane_xds_refused_streams_total', help: 'Streams refused (bad node or not authorized)', labelNames: ['reason'], registers: [this.registry] });
 
   constructor(defaultMetrics = true) {
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshplane_process_' });
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshplane_' });
   }
 }

@@ -52,6 +52,8 @@ export interface TypeSnapshot {
   /** The snapshot this one replaced (one level only), until `changes` is computed. */
   previous?: TypeSnapshot;
   changes?: TypeChanges;
+  /** The last cache revision in which this was a key's current snapshot (ACK counts per resource). */
+  currentThrough?: number;
 }
 
 export type Snapshot = Record<ResourceType, TypeSnapshot>;
@@ -72,10 +74,13 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
     const sorted: EncodedResource[] = [];
     for (const r of list) {
       const e = encodings.encode(type, r.name, r.body, strict);
-      if (!encoded.has(r.name)) sorted.push(e);
+      // The last of several resources with one name wins, in the version as in the content
+      // (the sort is stable, so duplicates are adjacent and in the order given).
+      if (encoded.has(r.name)) sorted[sorted.length - 1] = e;
+      else sorted.push(e);
       encoded.set(r.name, e);
     }
-    out[type] = { version: versionOfSorted(encoded.size === sorted.length ? sorted : [...encoded.values()]), resources: encoded, since: now };
+    out[type] = { version: versionOfSorted(sorted), resources: encoded, since: now };
   }
   return out;
 }
@@ -147,6 +152,8 @@ export class SnapshotCache {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly listeners = new Set<Listener>();
   private readonly keyListeners = new Map<string, Set<() => void>>();
+  /** Bumped by every setAll: a proxy that ACKed a snapshot current at revision r has every change made up to r. */
+  revision = 0;
 
   get(key: string): Snapshot | undefined {
     return this.snapshots.get(key);
@@ -159,6 +166,7 @@ export class SnapshotCache {
   /** Replaces the whole set of snapshots; keys that disappear are dropped. */
   setAll(next: Map<string, Snapshot>): void {
     const changed: string[] = [];
+    const revision = ++this.revision;
     for (const [key, snap] of next) {
       const prev = this.snapshots.get(key);
       let differs = !prev;
@@ -175,6 +183,7 @@ export class SnapshotCache {
         }
       }
       if (differs) changed.push(key);
+      for (const t of RESOURCE_TYPES) snap[t].currentThrough = revision;
       this.snapshots.set(key, snap);
     }
     for (const key of [...this.snapshots.keys()]) {

@@ -38,7 +38,7 @@ export interface ProxyInfo {
   role: string;
   protocol: Protocol;
   connectedAt: string;
-  types: Partial<Record<ResourceType, { sent?: string; acked?: string; nack?: { version: string; message: string; names: string[] }; rejected?: string[] }>>;
+  types: Partial<Record<ResourceType, { sent?: string; acked?: string; nack?: { version: string; message: string; names: string[] }; rejected?: string[]; ackedRevision?: number }>>;
 }
 
 type AnyCall = grpc.ServerDuplexStream<Record<string, any>, unknown>;
@@ -232,6 +232,8 @@ export abstract class ProxyStream {
         ...(st.ackedVersion ? { acked: st.ackedVersion } : {}),
         ...(st.lastNack ? { nack: { version: st.lastNack.version, message: st.lastNack.message, names: st.lastNack.names } } : {}),
         ...(st.rejected.size ? { rejected: [...st.rejected.keys()].sort() } : {}),
+        // The cache revision the ACKed snapshot was current through: the proxy has every change made up to it.
+        ...(st.syncedSnapshot()?.currentThrough !== undefined ? { ackedRevision: st.syncedSnapshot()!.currentThrough } : {}),
       };
     }
     return { nodeId: this.node?.id ?? '', key: this.key ?? '', role: this.node ? proxyRole(this.node) : '', protocol: this.protocol, connectedAt: this.connectedAt, types };

@@ -132,6 +132,11 @@ describe('Kubernetes mode: a real Envoy routed from objects in a real API server
       const s = await statusOf(kube, `${VG}/ingress`);
       return s?.proxies?.connected === 1 && s.proxies.acked === 1 ? true : undefined;
     });
+    // So does every resource the Envoy's config is built from: it runs the RouteTable's current version.
+    await waitFor('the RouteTable status to count the Envoy running it', async () => {
+      const s = await statusOf(kube, `${RT}/shop`);
+      return s?.proxies?.connected === 1 && s.proxies.acked === 1 && s.proxies.rejecting === 0 ? true : undefined;
+    });
     // kubectl shows it as a column.
     expect(kube.kubectl(['get', 'routetables', '-n', 'apps'])).toMatch(/shop\s+ACCEPTED/);
   });
@@ -143,6 +148,7 @@ describe('Kubernetes mode: a real Envoy routed from objects in a real API server
     await until('the EndpointSlice update to reach Envoy', 'shop.example.com', '/api/x', 'svc-c');
     const gen = (await kube.api('GET', `${RT}/shop`)).body.metadata.generation;
     await waitFor('observedGeneration to follow', async () => ((await statusOf(kube, `${RT}/shop`))?.observedGeneration === gen ? true : undefined));
+    await waitFor('the Envoy to be counted on the new version', async () => ((await statusOf(kube, `${RT}/shop`))?.proxies?.acked === 1 ? true : undefined));
   });
 
   it('reports an invalid object in its status with the field path, and keeps serving the rest', async () => {

@@ -180,7 +180,8 @@ export async function startKubeApi(name = 'kube'): Promise<KubeApi> {
     ca,
     kubectl(args, input) {
       try {
-        return execFileSync(kubectlBin(), ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+        // Its own discovery cache: ~/.kube/cache is keyed by host:port, which another test's server may have had.
+        return execFileSync(kubectlBin(), ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl-cache'), ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
       } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
         throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);

@@ -10,6 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { MeshCA } from '../../src/ca/ca.js';
 import { WorkloadCertificates } from '../../src/ca/workload-certs.js';
 import { authorize, nodeInfo, proxyKey } from '../../src/xds/identity.js';
+import pino from 'pino';
+import type { CoreResult } from '../../src/ir/types.js';
+import { MeshServing } from '../../src/mesh-serving.js';
+import { buildSnapshot, SnapshotCache } from '../../src/xds/snapshot.js';
 
 const ID = 'spiffe://cluster.local/ns/bookinfo/sa/productpage';
 
@@ -46,6 +50,37 @@ describe('mesh CA', () => {
     await certs.renewDue();
     expect(renewed).toEqual([[ID]]);
     expect(certs.current(ID)!.serial).not.toBe(first.serial);
+  });
+});
+
+describe('certificate renewal reaches the sidecar snapshot', () => {
+  const empty = () => ({ listener: [], route: [], cluster: [], endpoint: [], secret: [] });
+  const secret = (name: string, chain: string) => ({ name, body: { name, tlsCertificate: { certificateChain: { inlineString: chain } } } });
+
+  it('of several resources with one name, the last is served and versioned', () => {
+    const twice = buildSnapshot({ ...empty(), secret: [secret('default', 'old'), secret('default', 'new')] });
+    const once = buildSnapshot({ ...empty(), secret: [secret('default', 'new')] });
+    expect(twice.secret.version).toBe(once.secret.version);
+    expect(twice.secret.resources.get('default')!.version).toBe(once.secret.resources.get('default')!.version);
+  });
+
+  it('a renewed certificate replaces the served one: a new secret version, still one secret per name', async () => {
+    const certs = new WorkloadCertificates(() => MeshCA.generate('cluster.local'), { lifetimeMs: 61_000 + 400 });
+    const cache = new SnapshotCache();
+    const mesh = new MeshServing(cache, pino({ level: 'silent' }), certs);
+    const key = 'sidecar:bookinfo/productpage-1';
+    await certs.ensure([ID]);
+    mesh.begin({ ir: { mesh: { trustDomain: 'cluster.local', workloads: [{ ref: 'bookinfo/productpage-1', spiffeId: ID }], upstreamTls: {}, gateways: {} } }, status: {} } as unknown as CoreResult);
+    const resources = mesh.withSecrets(key, empty());
+    const next = new Map([[key, buildSnapshot(resources)]]);
+    cache.setAll(next);
+    mesh.done(next, () => resources);
+    const before = cache.get(key)!.secret.version;
+    await new Promise((r) => setTimeout(r, 900));
+    await certs.renewDue();
+    mesh.republish([ID]);
+    expect(cache.get(key)!.secret.version).not.toBe(before);
+    expect([...cache.get(key)!.secret.resources.keys()]).toEqual(['ROOTCA', 'default']);
   });
 });
 

@@ -1,6 +1,6 @@
 // HTML for the side panel (a selected route, delegating link or host) and for
 // the destinations, proxies and status views. Every value is escaped.
-import type { PolicyRef, ResourceStatus, SkippedPolicy } from '../../ir/types.js';
+import type { PolicyRef, ProxyRollout, ResourceStatus, SkippedPolicy } from '../../ir/types.js';
 import type { ProxyInfo } from '../../xds/stream.js';
 import { linkLabel, type HostGroup, type TreeNode } from './model.js';
 import type { DestinationsExplanation, ExplainPayload, RouteExplanation, UiDestination, UiRoute } from './payload.js';
@@ -49,7 +49,17 @@ export function routeDetail(e: RouteExplanation): string {
   <h3>Effective labels</h3>${labels.length ? `<table class="labels"><tr><th>label</th><th>value</th><th>set by</th></tr>${labels.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td><td>${esc(r.labelSources[k] ?? '')}</td></tr>`).join('')}</table>` : '<p class="none">none</p>'}
   <h3>Applied policies (${r.applied.length})</h3><div class="applied">${list(r.applied.map(ref))}</div>
   <h3>Skipped policies (${r.skipped.length})</h3><div class="skipped">${r.skipped.length ? r.skipped.map(skippedItem).join('') : '<p class="none">none</p>'}</div>
-  <h3>Destinations</h3>${e.destinations.map(destinationBlock).join('') || '<p class="none">none</p>'}`;
+  <h3>Destinations</h3>${e.destinations.map(destinationBlock).join('') || '<p class="none">none</p>'}
+  ${e.proxies && Object.keys(e.proxies).length ? `<h3>Proxies running the current version</h3>${rolloutTable(e.proxies)}` : ''}`;
+}
+
+/** Per resource: how many of the proxies built from it ACKed its current version, and who rejected it. */
+function rolloutTable(proxies: Record<string, ProxyRollout>): string {
+  const rows = Object.entries(proxies).map(([k, p]) => {
+    const why = [...(p.rejections ?? []).map((r) => `<p class="message">${esc(r.proxy)}: ${esc(r.message)}</p>`), ...(p.pending?.length ? [`<p class="message">waiting for ${p.pending.map(esc).join(', ')}</p>`] : [])];
+    return `<tr data-resource="${esc(k)}"><td>${esc(k)}</td><td class="${p.acked === p.connected ? 'ack' : p.rejecting ? 'nack' : 'pending'}">${p.acked}/${p.connected}</td><td>${why.join('')}</td></tr>`;
+  });
+  return `<table class="rollout"><tr><th>resource</th><th>ACKed</th><th></th></tr>${rows.join('')}</table>`;
 }
 
 export function linkDetail(n: TreeNode): string {

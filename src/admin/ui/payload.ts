@@ -2,7 +2,7 @@
 // by the server (src/admin/ui/explain-endpoint.ts) and the page (app.ts). The
 // tree needs only a summary per route; a route's reasons come when it is
 // selected, so a page for thousands of routes stays small.
-import type { PolicyRef, RouteAction, SkippedPolicy } from '../../ir/types.js';
+import type { PolicyRef, ProxyRollout, RouteAction, SkippedPolicy } from '../../ir/types.js';
 
 export interface UiLink {
   /** ns/name of the route table. */
@@ -77,6 +77,8 @@ export interface RouteExplanation {
   generation: number;
   route: UiRoute;
   destinations: UiDestination[];
+  /** ACK counts of the route's tables, policies and destinations ("Kind/ns/name"), when served. */
+  proxies?: Record<string, ProxyRollout>;
 }
 
 /** /debug/explain/destinations: every destination per consuming workspace, with its policies and skipped ones. */

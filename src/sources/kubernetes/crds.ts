@@ -16,8 +16,16 @@ export const crdStatusSchema = z.strictObject({
   messages: z.array(z.string()),
   counters: z.record(z.string(), z.number().int()).optional(),
   observedGeneration: z.number().int(),
-  /** Proxies of a VirtualGateway as the replica writing status sees them. */
-  proxies: z.strictObject({ connected: z.number().int(), acked: z.number().int(), rejecting: z.number().int() }).optional(),
+  /** The connected proxies built from this resource, as the replica writing status sees them: how many ACKed its current version. */
+  proxies: z
+    .strictObject({
+      connected: z.number().int(),
+      acked: z.number().int(),
+      rejecting: z.number().int(),
+      pending: z.array(z.string()).optional(),
+      rejections: z.array(z.strictObject({ proxy: z.string(), message: z.string() })).optional(),
+    })
+    .optional(),
 });
 export type CrdStatus = z.infer<typeof crdStatusSchema>;
 

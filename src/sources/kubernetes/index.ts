@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { LeaseElector } from '../../leader/lease.js';
 import { StatusWriter } from '../../sinks/kubernetes-status.js';
+import type { RolloutTracker } from '../../rollout/tracker.js';
 import type { CoreResult } from '../../ir/types.js';
 import type { XdsServer } from '../../xds/server.js';
 import type { NamedSource } from '../merge.js';
@@ -28,7 +29,7 @@ export interface KubernetesMode {
 
 export function startKubernetes(
   flags: KubernetesFlags,
-  defaults: { clusterName: string; debounceMs: number; maxDelayMs: number },
+  defaults: { clusterName: string; debounceMs: number; maxDelayMs: number; rollout?: RolloutTracker },
   log: Logger,
   xds: XdsServer | undefined,
   registry: Registry | undefined,
@@ -90,7 +91,7 @@ export function startKubernetes(
     }
     const leaderGauge = registry && new Gauge({ name: 'meshplane_leader', help: '1 while this replica holds the leader Lease (and writes status)', registers: [registry] });
     leaderGauge?.set(elector ? 0 : 1);
-    writer = new StatusWriter({ source: management, log: log.child({ component: 'status' }), isLeader: () => (elector ? elector.isLeader : true), xds, qps: flags.statusQps, burst: flags.statusQps * 2, registry });
+    writer = new StatusWriter({ source: management, log: log.child({ component: 'status' }), isLeader: () => (elector ? elector.isLeader : true), xds, rollout: defaults.rollout, qps: flags.statusQps, burst: flags.statusQps * 2, registry });
   }
   for (const c of clusters) c.start();
   elector?.start();

@@ -30,7 +30,6 @@ export class KindInformer {
   private stopped = false;
   private delayMs: number;
   private startedAt = 0;
-  private failures = 0;
   synced = false;
   lastError?: string;
 
@@ -40,6 +39,11 @@ export class KindInformer {
     this.delayMs = this.backoff.initialMs;
     const listFn = async () => {
       const list = await http.list(collectionPath(kind), kind.apiVersion, kind.kind);
+      // A list that succeeds ends a failure, whatever late error events of the failed attempt say.
+      if (this.lastError !== undefined) {
+        this.lastError = undefined;
+        this.o.log.info({ cluster: this.o.cluster, kind: this.o.kind.kind }, `watching ${this.o.kind.plural} again`);
+      }
       if (!this.synced) setImmediate(() => this.markSynced()); // after the informer applied the items
       return list as never;
     };
@@ -61,7 +65,6 @@ export class KindInformer {
     if (Date.now() - this.startedAt > 30_000) this.delayMs = this.backoff.initialMs;
     const first = this.lastError === undefined;
     this.lastError = msg;
-    this.failures++;
     o.onRestart?.(msg);
     (first ? o.log.warn : o.log.debug).call(o.log, { cluster: o.cluster, kind: o.kind.kind, err: msg, retryInMs: this.delayMs }, `watch of ${o.kind.plural} failed; retrying with backoff (the last known objects are still served)`);
     if (this.timer) clearTimeout(this.timer);
@@ -80,17 +83,7 @@ export class KindInformer {
     if (this.stopped) return;
     this.timer = undefined;
     this.startedAt = Date.now();
-    const hadError = this.lastError;
-    const failures = this.failures;
-    this.informer.start().then(
-      () => {
-        if (hadError && this.failures === failures) {
-          this.lastError = undefined;
-          this.o.log.info({ cluster: this.o.cluster, kind: this.o.kind.kind }, `watching ${this.o.kind.plural} again`);
-        }
-      },
-      (err: unknown) => this.failed(err),
-    );
+    this.informer.start().catch((err: unknown) => this.failed(err));
   }
 
   start(): void {
