@@ -65,6 +65,7 @@ describe('the docker compose demo', () => {
       throw new Error(`${(e as Error).message}\n${await logs()}`);
     };
     await waitFor('the gateway to route shop.example.com', async () => ((await curl('/')).status === 200 ? true : undefined), 90_000, 500).catch(failWithLogs);
+    await waitFor('ext auth to answer (401 without a key)', async () => ((await curl('/api/orders')).status === 401 ? true : undefined), 60_000, 500).catch(failWithLogs);
     // The rate-limit service loads the config meshplane writes into the shared volume.
     await waitFor('the rate-limit service to load the demo domain', async () => (/Successfully loaded the initial ratelimit configs/.test(await compose('logs', '--no-color', 'ratelimit')) ? true : undefined), 60_000, 500).catch(failWithLogs);
   }, 1_200_000); // a cold run builds compose v2, dist/ and four images
@@ -91,12 +92,13 @@ describe('the docker compose demo', () => {
   it('ext auth: /api/orders answers 401 without an API key, and reaches the api team\'s app (delegated) with one', async () => {
     const denied = await curl('/api/orders');
     expect(denied.status).toBe(401);
-    expect(denied.body).toMatch(/missing or unknown api-key/);
+    expect(denied.body).toMatch(/API key missing/); // meshplane ext-auth, glooAuth apiKeyAuth
+    expect((await curl('/api/orders', { 'api-key': 'not-a-key' })).status).toBe(401);
     const ok = await curl('/api/orders', { 'api-key': 'demo-key' });
     expect(ok.status).toBe(200);
     const body = JSON.parse(ok.body);
     expect(body.app).toBe('api-app'); // web's table delegated /api to the api team's table
-    expect(body.headers['x-user']).toBe('alice'); // set by the ext-auth service
+    expect(body.headers['x-user']).toBe('alice'); // from the key Secret's user-id, set by meshplane ext-auth
     expect(ok.headers['x-served-by']).toBe('meshplane-demo'); // the label came down from web's delegating route
   });
 
