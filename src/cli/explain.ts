@@ -78,6 +78,7 @@ export function explainTable(out: ExplainOutput, color: boolean): string {
     lines.push(`    labels: ${labels}`);
     lines.push(`    applied: ${pols}`);
     for (const e of r.errors as string[]) lines.push(red(`    error: ${e}`));
+    if (r.denied) lines.push(red(`    denied: 403 by the feature gate ${r.denied as string} (labelled gateway.gloo.solo.io/require_auth: "true", and no ExtAuthPolicy or JWTPolicy applies)`));
     for (const s of r.skipped as Array<{ kind: string; namespace: string; name: string; reason: string; message: string }>) lines.push(`    skipped ${ref(s)} [${s.reason}]: ${s.message}`);
   }
   for (const d of out.destinations) {
