@@ -2,7 +2,6 @@
 // and the Kubernetes Secret (type kubernetes.io/tls) a TLS listener names.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import { unsupportedField } from './unsupported.js';
 
 /** A port by number, or by the name of a port of the gateway workload's Service. */
 export const listenerPort = z
@@ -18,7 +17,7 @@ const UNSUPPORTED_TLS_MODES: Record<string, string> = {
 export const listenerTls = z
   .strictObject({
     mode: z.enum(['SIMPLE', 'MUTUAL', 'OPTIONAL_MUTUAL', 'ISTIO_MUTUAL', 'PASSTHROUGH', 'AUTO_PASSTHROUGH']).default('SIMPLE'),
-    /** A Secret in the gateway workload's namespace: tls.crt, tls.key, and ca.crt for MUTUAL (or a "<name>-cacert" Secret). */
+    /** A Secret in the gateway workload's namespace: tls.crt, tls.key, and ca.crt for MUTUAL (or a "<name>-cacert" Secret). ISTIO_MUTUAL uses the mesh's certificates instead. */
     secretName: z.string().min(1).optional(),
     parameters: z
       .strictObject({
@@ -32,7 +31,9 @@ export const listenerTls = z
   .superRefine((t, ctx) => {
     const why = UNSUPPORTED_TLS_MODES[t.mode];
     if (why) ctx.addIssue({ code: 'custom', path: ['mode'], message: `UNSUPPORTED: tls.mode ${t.mode}: ${why}` });
-    else if (!t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: `required for mode ${t.mode}: the Secret (type kubernetes.io/tls) with the listener's certificate` });
+    else if (t.mode === 'ISTIO_MUTUAL') {
+      if (t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: 'ISTIO_MUTUAL uses the gateway\'s mesh certificate (issued by meshplane\'s CA); remove secretName, or use mode MUTUAL with it' });
+    } else if (!t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: `required for mode ${t.mode}: the Secret (type kubernetes.io/tls) with the listener's certificate` });
   });
 export type ListenerTls = z.infer<typeof listenerTls>;
 
@@ -40,8 +41,6 @@ export type ListenerTls = z.infer<typeof listenerTls>;
 export const listenerAppProtocol = z.enum(['HTTP', 'HTTP2', 'HTTPS', 'GRPC', 'TCP', 'TLS']).superRefine((p, ctx) => {
   if (p === 'TCP' || p === 'TLS') ctx.addIssue({ code: 'custom', message: `UNSUPPORTED: appProtocol ${p}: meshplane gateway listeners serve HTTP (set HTTP, HTTP2, HTTPS or GRPC)` });
 });
-
-export const exposedExternalServices = unsupportedField('egress gateways (exposedExternalServices) route mesh traffic out through Istio sidecars; meshplane serves ingress listeners only');
 
 // ---- Kubernetes Secret -----------------------------------------------------
 

@@ -2,17 +2,20 @@
 // the client-side destination policies applied.
 import type { Backend, PolicyIR } from '../ir/types.js';
 import { backendPolicies, clusterPolicyFields, endpointPriority } from './cluster-policies.js';
+import { originationSocket } from './external-tls.js';
 import { ADS_CONFIG_SOURCE, ANY, type NamedResource } from './types.js';
 
 export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<string, unknown> {
   const priorityOf = endpointPriority(policies);
   const groups = new Map<string, Backend['endpoints']>();
-  for (const e of b.endpoints) groups.set(e.zone ?? '', [...(groups.get(e.zone ?? '') ?? []), e]);
+  // One locality per region and zone (Kubernetes endpoints carry a zone; external endpoints may carry both).
+  const localityKey = (e: Backend['endpoints'][number]) => `${e.region ?? ''}\0${e.zone ?? ''}`;
+  for (const e of b.endpoints) groups.set(localityKey(e), [...(groups.get(localityKey(e)) ?? []), e]);
   return {
     clusterName: b.cluster,
-    endpoints: [...groups.entries()].map(([zone, eps]) => ({
+    endpoints: [...groups.values()].map((eps) => ({ zone: eps[0].zone, region: eps[0].region, eps })).map(({ zone, region, eps }) => ({
       // Always present: proxyless gRPC clients reject endpoints without a locality.
-      locality: zone ? { zone } : {},
+      locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}) },
       // gRPC clients ignore localities without a weight; Envoy ignores it unless locality-weighted LB is on.
       loadBalancingWeight: { value: Math.max(1, eps.length) },
       ...(priorityOf && priorityOf(zone || undefined) > 0 ? { priority: priorityOf(zone || undefined) } : {}),
@@ -33,7 +36,9 @@ export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gatewa
     connectTimeout: { seconds: 5 },
     ...(b.discovery === 'EDS'
       ? { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG_SOURCE } }
-      : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b, policies) }),
+      : b.discovery === 'ORIGINAL_DST'
+        ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
+        : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b, policies) }),
     ...fields,
   };
   if (b.protocol === 'HTTP2' || Object.keys(commonHttp).length) {
@@ -44,13 +49,8 @@ export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gatewa
       }),
     };
   }
-  if (b.protocol === 'HTTPS') {
-    const sni = b.endpoints.find((e) => !/^[\d.:]+$/.test(e.address))?.address;
-    body.transportSocket = {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: ANY('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni ? { sni } : {}),
-    };
-  }
+  const tls = originationSocket(b);
+  if (tls) body.transportSocket = tls;
   return { name: b.cluster, body };
 }
 
