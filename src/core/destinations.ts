@@ -200,9 +200,11 @@ function externalEndpoints(
     }
   } else {
     const target = port.targetPort?.number ?? port.number;
+    // A CIDR names no endpoint: the connection goes where the app dialled (sidecars only).
+    if (es.spec.addresses.some((a) => a.includes('/'))) return { endpoints, discovery: 'ORIGINAL_DST' as const };
     for (const a of es.spec.addresses) if (IP.test(a)) endpoints.push({ address: a, port: target, ready: true });
     if (endpoints.length === 0) for (const h of es.spec.hosts) if (!h.includes('*')) endpoints.push({ address: h, port: target, ready: true });
   }
-  const discovery = endpoints.every((e) => IP.test(e.address)) ? 'EDS' : 'STRICT_DNS';
+  const discovery: Backend['discovery'] = endpoints.every((e) => IP.test(e.address)) ? 'EDS' : 'STRICT_DNS';
   return { endpoints, discovery };
 }

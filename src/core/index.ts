@@ -47,6 +47,8 @@ export type { RouteLimits } from './routes.js';
 export interface CoreSettings {
   /** Mesh mode: the SPIFFE trust domain of workload identities (default cluster.local). */
   trustDomain?: string;
+  /** Mesh mode: what sidecars do with hosts they do not know, unless their WorkspaceSettings say (default ALLOW_ANY). */
+  outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   clusterName: string;
   featureGates: FeatureGates;
   /** Defaults in DEFAULT_ROUTE_LIMITS; see docs/operations.md "Limits". */
@@ -308,7 +310,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const placed = placePolicies(supported, ws);
   const allBackends = new Map(stage.backends);
   // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
-  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
+  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status, outboundMode: settings.outboundTrafficPolicy };
   const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);

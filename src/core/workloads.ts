@@ -9,6 +9,7 @@ import type {
   InboundPortIR,
   MeshIR,
   OutboundIR,
+  OutboundModeIR,
   OutboundServiceIR,
   PolicyIR,
   PolicyRef,
@@ -17,7 +18,8 @@ import type {
   UpstreamTlsIR,
   WorkloadIR,
 } from '../ir/types.js';
-import type { PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
+import type { ExternalServiceR, PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
+import { externalDomains, externalOutbound, outboundModes } from './egress.js';
 import { nsName } from '../resources/schema.js';
 import { resolveAccess } from './access.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
@@ -39,6 +41,8 @@ export interface MeshContext {
   clusterName: string;
   trustDomain: string;
   status: StatusBook;
+  /** Mesh-wide outbound traffic policy (serve --outbound-traffic-policy); WorkspaceSettings override it. */
+  outboundMode?: OutboundModeIR;
 }
 
 interface PodSpec {
@@ -111,9 +115,11 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
   // What each workspace with sidecars may reach: one backend per destination port, named for the consumer.
   const reachable = new Map<string, Array<{ use: DestinationUse; port: number; backend: Backend }>>();
   const meshWorkspaces = [...new Set(meshed.map((p) => ws.workspaceOf(p.metadata.namespace)!))].sort();
-  const destinations: Array<{ kind: 'SERVICE' | 'VIRTUAL_DESTINATION'; object: ServiceR | VirtualDestinationR; ports: number[] }> = [
+  const destinations: Array<{ kind: 'SERVICE' | 'VIRTUAL_DESTINATION' | 'EXTERNAL_SERVICE'; object: ServiceR | VirtualDestinationR | ExternalServiceR; ports: number[] }> = [
     ...[...catalog.services.values()].filter((s) => ws.workspaceOf(s.metadata.namespace)).map((s) => ({ kind: 'SERVICE' as const, object: s, ports: s.spec.ports.map((p) => p.port) })),
     ...[...catalog.virtualDestinations.values()].map((v) => ({ kind: 'VIRTUAL_DESTINATION' as const, object: v, ports: v.spec.ports.map((p) => p.number) })),
+    // Issue 13: ExternalServices (those that passed the overlap and TLS checks) for the workspaces that own or import them.
+    ...[...catalog.externalServices.values()].filter((e) => ws.workspaceOf(e.metadata.namespace)).map((e) => ({ kind: 'EXTERNAL_SERVICE' as const, object: e, ports: e.spec.ports.map((p) => p.number) })),
   ];
   // Endpoints do not depend on the consumer: resolve each destination port once, name the cluster per consumer.
   const resolved = new Map<string, Backend | null>();
@@ -253,20 +259,27 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   // Outbound, once per workspace: reachable destinations, then sidecar-served tables it owns or imports.
   const tablesByKey = new Map((ctx.resources.filter((r) => r.kind === 'RouteTable') as RouteTableR[]).map((t) => [nsName(t), t]));
   const outboundOf = new Map<string, OutboundIR>();
+  const modeOf = outboundModes(workspaceSettings(ctx), ctx.outboundMode);
   for (const [w, list] of plan.reachable) {
-    const services: OutboundServiceIR[] = list.map(({ use, port, backend }) => ({
-      kind: use.kind,
-      namespace: use.object.metadata.namespace,
-      name: use.object.metadata.name,
-      port,
-      cluster: backend.cluster,
-      domains: domainsOf(use, port),
-      policies: destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.clientPolicies ?? [],
-    }));
+    const services: OutboundServiceIR[] = list.map(({ use, port, backend }) => {
+      const base = {
+        kind: use.kind,
+        namespace: use.object.metadata.namespace,
+        name: use.object.metadata.name,
+        port,
+        cluster: backend.cluster,
+        domains: domainsOf(use, port),
+        policies: destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.clientPolicies ?? [],
+      };
+      if (use.kind !== 'EXTERNAL_SERVICE') return base;
+      const es = use.object as ExternalServiceR;
+      return { ...base, ...externalOutbound(es, es.spec.ports.find((p) => p.number === port)!, backend) };
+    });
+    const mode = modeOf(w);
     const routes = inp.routes
       .filter((r) => r.gateway === null && (r.rootWorkspace === w || (tablesByKey.has(r.path[0].table) && ws.isVisible('ROUTE_TABLE', tablesByKey.get(r.path[0].table)!, r.rootWorkspace, w))))
       .map((r) => r.id);
-    outboundOf.set(w, { workspace: w, services, routes });
+    outboundOf.set(w, { workspace: w, services, routes, ...(mode === 'REGISTRY_ONLY' ? { mode } : {}) });
   }
 
   // Upstream mTLS: endpoints whose pod runs a sidecar that accepts TLS on that port.
@@ -349,6 +362,7 @@ function targetPortOf(pod: PodR, sp: ServiceR['spec']['ports'][number]): number 
 function domainsOf(use: DestinationUse, port: number): string[] {
   const { name, namespace } = use.object.metadata;
   if (use.kind === 'VIRTUAL_DESTINATION') return [...(use.object as VirtualDestinationR).spec.hosts];
+  if (use.kind === 'EXTERNAL_SERVICE') return externalDomains(use.object as ExternalServiceR);
   const ip = (use.object.spec as { clusterIP?: unknown }).clusterIP;
   void port;
   return [`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, ...(typeof ip === 'string' && ip !== 'None' && ip !== '' ? [ip] : [])];

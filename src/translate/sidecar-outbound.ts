@@ -11,6 +11,7 @@ import { collectClusters } from './index.js';
 import { policyKey } from './attached.js';
 import { ContentMemo, irIndex } from './sidecar-memo.js';
 import { envoyRoutes } from './routes.js';
+import { blackHoleCluster, defaultChain, externalChains, routedByHost, tlsInspector, unknownHostVirtualHost } from './sidecar-external.js';
 import { meshTlsContext, OUTBOUND_PORT, PASSTHROUGH_CLUSTER } from './sidecar.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
 import { protoStruct } from './values.js';
@@ -135,7 +136,9 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
   const tableHosts = new Map<string, FinalRoute[]>();
   for (const r of tableRoutes) for (const h of r.hosts) tableHosts.set(h, [...(tableHosts.get(h) ?? []), r]);
 
-  const ports = [...new Set([...wl.outbound.services.map((s) => s.port), ...(tableHosts.size ? [80] : [])])].sort((a, b) => a - b);
+  const mode = wl.outbound.mode ?? 'ALLOW_ANY';
+  const byHost = wl.outbound.services.filter(routedByHost);
+  const ports = [...new Set([...byHost.map((s) => s.port), ...(tableHosts.size ? [80] : [])])].sort((a, b) => a - b);
   const out: Omit<EnvoyResources, 'secret'> = { listener: [], route: [], cluster: [], endpoint: [] };
   const used = new Set<string>();
   const chains: Array<Record<string, unknown>> = [];
@@ -148,16 +151,16 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
     for (const [host, rs] of [...tableHosts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       virtualHosts.push({ name: host, domains: [host], routes: rs.flatMap((r) => { const t = envoyRoutes(r, ir, backendsByCluster); filters.push(...t.filters); return t.routes; }) });
     }
-    for (const s of wl.outbound.services.filter((x) => x.port === port)) {
+    for (const s of byHost.filter((x) => x.port === port)) {
       const domains = [...s.domains, ...(s.kind === 'SERVICE' && s.namespace === wl.namespace ? [s.name] : [])].filter((d) => !taken.has(d));
       for (const d of domains) taken.add(d);
       if (!domains.length) continue;
       const t = envoyRoutes(defaultRoute(s, wl.outbound.workspace), ir, backendsByCluster);
       filters.push(...t.filters);
-      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
+      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : s.kind === 'EXTERNAL_SERVICE' ? 'es' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
     }
-    // Hosts this workspace cannot reach go where they were going, unchanged (Istio's ALLOW_ANY).
-    virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: 0 } } }] });
+    // Hosts this workspace cannot reach go where they were going, unchanged (ALLOW_ANY), or get a 502 (REGISTRY_ONLY).
+    virtualHosts.push(unknownHostVirtualHost(mode, PASSTHROUGH_CLUSTER));
     const rc = { name, virtualHosts };
     out.route.push({ name, body: rc });
     collectClusters(rc, used);
@@ -177,22 +180,26 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
       }],
     });
   }
+  // ExternalService ports taken by address, SNI or port rather than by host (issue 13).
+  const ext = externalChains(ir, wl.outbound.services, new Set(ports), backendsByCluster, (s) => defaultRoute(s, wl.outbound.workspace));
+  for (const c of ext.used) used.add(c);
+  for (const f of ext.filterConfigs) collectClusters(f, used);
+  const inspector = tlsInspector(ext.tlsPorts);
   out.listener.push({
     name: 'outbound',
     body: {
       name: 'outbound',
       address: { socketAddress: { address: '0.0.0.0', portValue: OUTBOUND_PORT } },
       trafficDirection: 'OUTBOUND',
-      listenerFilters: [{ name: 'envoy.filters.listener.original_dst', typedConfig: ANY('envoy.extensions.filters.listener.original_dst.v3.OriginalDst') }],
-      filterChains: chains,
-      // Anything else goes where it was going, unchanged (Istio's ALLOW_ANY); a STRICT peer refuses it.
-      defaultFilterChain: {
-        name: 'passthrough',
-        filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: ANY('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', { statPrefix: 'passthrough', cluster: PASSTHROUGH_CLUSTER }) }],
-      },
+      listenerFilters: [{ name: 'envoy.filters.listener.original_dst', typedConfig: ANY('envoy.extensions.filters.listener.original_dst.v3.OriginalDst') }, ...(inspector ? [inspector] : [])],
+      filterChains: [...chains, ...ext.chains],
+      // Anything else goes where it was going, unchanged (ALLOW_ANY; a STRICT peer refuses it), or is closed (REGISTRY_ONLY).
+      defaultFilterChain: defaultChain(mode, PASSTHROUGH_CLUSTER),
     },
   });
   out.cluster.push({ name: PASSTHROUGH_CLUSTER, body: { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED', connectTimeout: { seconds: 5 } } });
+  if (mode === 'REGISTRY_ONLY') out.cluster.push(blackHoleCluster());
+  out.cluster.push(...ext.clusters);
   const backends = ir.backends.filter((b) => used.has(b.cluster));
   for (const b of backends) {
     const tls = ir.mesh?.upstreamTls[b.cluster];

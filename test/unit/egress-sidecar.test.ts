@@ -1,0 +1,133 @@
+// ExternalServices from sidecars (issue 13, seed 05): only workspaces that own
+// or import them reach them; HTTP by host (TLS originated with clientsideTls),
+// the app's TLS by SNI, TCP by address; ALLOW_ANY / REGISTRY_ONLY.
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { computeCore } from '../../src/core/index.js';
+import { sidecarKey } from '../../src/ir/keys.js';
+import type { CoreResult, WorkloadIR } from '../../src/ir/types.js';
+import { validateResource, type Resource } from '../../src/resources/schema.js';
+import { coreSettings } from '../../src/settings.js';
+import { translateAll } from '../../src/translate/index.js';
+import { REGISTRY_ONLY_STATUS } from '../../src/translate/sidecar-external.js';
+import { buildSnapshot } from '../../src/xds/snapshot.js';
+
+const load = (text: string): Resource[] =>
+  parseAllDocuments(text).map((d) => {
+    const r = validateResource(d.toJS());
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return r.resource;
+  });
+
+const ES = `apiVersion: networking.gloo.solo.io/v2
+kind: ExternalService
+metadata: {name: api, namespace: b}
+spec:
+  hosts: [api.example.test]
+  addresses: [198.51.100.10]
+  ports:
+  - {name: http, number: 80, protocol: HTTP}
+  - {name: https, number: 443, protocol: HTTPS, clientsideTls: {}}
+  - {name: tls, number: 8443, protocol: TLS}
+---
+apiVersion: networking.gloo.solo.io/v2
+kind: ExternalService
+metadata: {name: db, namespace: b}
+spec:
+  hosts: [db.example.test]
+  addresses: [203.0.113.0/24]
+  ports: [{name: pg, number: 5432, protocol: TCP}]`;
+
+/** Workspaces a, b, c, one namespace each with sidecars; b exports everything to a, a imports it; c imports nothing. */
+function mesh(extra = '', options: Partial<Record<'a' | 'b' | 'c', string>> = {}, settings: Parameters<typeof computeCore>[1] = coreSettings({})): CoreResult {
+  const docs: string[] = [];
+  for (const ws of ['a', 'b', 'c'] as const) {
+    docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: ${ws}, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: ${ws}}]}]}`);
+    docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ws}, labels: {istio-injection: enabled}}`);
+    docs.push(`apiVersion: v1\nkind: Pod\nmetadata: {name: app-1, namespace: ${ws}, labels: {app: app}}\nspec: {serviceAccountName: app}`);
+  }
+  const opt = (ws: 'a' | 'b' | 'c') => (options[ws] ? `, options: ${options[ws]}` : '');
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: b, namespace: b}\nspec: {exportTo: [{workspaces: [{name: a}]}]${opt('b')}}`);
+  docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: a, namespace: a}\nspec: {importFrom: [{workspaces: [{name: b}]}]${opt('a')}}`);
+  if (options.c) docs.push(`apiVersion: admin.gloo.solo.io/v2\nkind: WorkspaceSettings\nmetadata: {name: c, namespace: c}\nspec: {${opt('c').slice(2)}}`);
+  return computeCore(load([...docs, ES, ...(extra ? [extra] : [])].join('\n---\n')), settings);
+}
+const wl = (core: CoreResult, ns: string): WorkloadIR => core.ir.mesh!.workloads.find((w) => w.ref === `${ns}/app-1`)!;
+const sidecar = (core: CoreResult, ns: string) => translateAll(core.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey(`${ns}/app-1`))!;
+const outboundListener = (core: CoreResult, ns: string) => sidecar(core, ns).listener.find((l) => l.name === 'outbound')!.body as Record<string, any>;
+
+describe('ExternalServices from sidecars', () => {
+  const core = mesh();
+
+  it('reach the workspaces that own or import them, and no others', () => {
+    const names = (ns: string) => wl(core, ns).outbound.services.filter((s) => s.kind === 'EXTERNAL_SERVICE').map((s) => `${s.name}:${s.port}`).sort();
+    expect(names('a')).toEqual(['api:443', 'api:80', 'api:8443', 'db:5432']);
+    expect(names('b')).toEqual(['api:443', 'api:80', 'api:8443', 'db:5432']);
+    expect(names('c')).toEqual([]);
+    expect(sidecar(core, 'c').cluster.some((c) => c.name.includes('api'))).toBe(false);
+  });
+
+  it('routes HTTP by host, and by the listed addresses whatever the Host', () => {
+    const routes = sidecar(core, 'a').route.find((r) => r.name === 'outbound|80|a')!.body as { virtualHosts: Array<{ name: string; domains: string[] }> };
+    expect(routes.virtualHosts.find((v) => v.name === 'es/b/api:80')!.domains).toEqual(['api.example.test']);
+    const byAddress = outboundListener(core, 'a').filterChains.find((c: any) => c.name === 'outbound|80|es/b/api:80');
+    expect(byAddress.filterChainMatch).toEqual({ destinationPort: { value: 80 }, prefixRanges: [{ addressPrefix: '198.51.100.10', prefixLen: { value: 32 } }] });
+  });
+
+  it('originates TLS on an HTTPS port with clientsideTls: the app speaks plain HTTP to it', () => {
+    const res = sidecar(core, 'a');
+    expect(res.route.some((r) => r.name === 'outbound|443|a')).toBe(true);
+    const c = res.cluster.find((x) => x.name === 'ext/b/api:443@a')!.body as Record<string, any>;
+    expect(c.transportSocket.typedConfig.sni).toBe('api.example.test');
+  });
+
+  it('passes the app\'s own TLS through by SNI on a TLS port without clientsideTls', () => {
+    const l = outboundListener(core, 'a');
+    const chain = l.filterChains.find((c: any) => c.name === 'outbound|8443|es/b/api:8443');
+    expect(chain.filterChainMatch).toEqual({ destinationPort: { value: 8443 }, serverNames: ['api.example.test'], transportProtocol: 'tls' });
+    expect(l.listenerFilters.map((f: any) => f.name)).toContain('envoy.filters.listener.tls_inspector');
+    const copy = sidecar(core, 'a').cluster.find((c) => c.name === 'ext/b/api:8443@a|tls-passthrough')!.body as Record<string, unknown>;
+    expect(copy.transportSocket).toBeUndefined();
+  });
+
+  it('takes TCP by address: a CIDR goes where the app dialled', () => {
+    const chain = outboundListener(core, 'a').filterChains.find((c: any) => c.name === 'outbound|5432|es/b/db:5432');
+    expect(chain.filterChainMatch.prefixRanges).toEqual([{ addressPrefix: '203.0.113.0', prefixLen: { value: 24 } }]);
+    const c = sidecar(core, 'a').cluster.find((x) => x.name === 'ext/b/db:5432@a')!.body as Record<string, unknown>;
+    expect(c.type).toBe('ORIGINAL_DST');
+  });
+
+  it('encodes for Envoy', () => {
+    for (const [key, res] of translateAll(core.ir, { listenerAddress: '0.0.0.0' })) if (key.startsWith('sidecar:')) expect(() => buildSnapshot(res, true)).not.toThrow();
+  });
+});
+
+describe('outbound traffic policy', () => {
+  const catchAll = (core: CoreResult, ns: string) => {
+    const rc = sidecar(core, ns).route.find((r) => r.name === `outbound|80|${ns}`)!.body as { virtualHosts: Array<{ domains: string[]; routes: any[] }> };
+    return rc.virtualHosts.find((v) => v.domains[0] === '*')!.routes[0];
+  };
+
+  it('ALLOW_ANY by default: unknown hosts and connections pass through', () => {
+    const core = mesh();
+    expect(wl(core, 'a').outbound.mode).toBeUndefined();
+    expect(catchAll(core, 'a').route.cluster).toBe('PassthroughCluster');
+    expect(outboundListener(core, 'a').defaultFilterChain.name).toBe('passthrough');
+  });
+
+  it('REGISTRY_ONLY per workspace (WorkspaceSettings options): 502 for unknown hosts, other connections closed', () => {
+    const core = mesh('', { a: '{outboundTrafficPolicy: {mode: REGISTRY_ONLY}}' });
+    expect(wl(core, 'a').outbound.mode).toBe('REGISTRY_ONLY');
+    expect(wl(core, 'b').outbound.mode).toBeUndefined();
+    expect(catchAll(core, 'a').directResponse.status).toBe(REGISTRY_ONLY_STATUS);
+    expect(outboundListener(core, 'a').defaultFilterChain.filters[0].typedConfig.cluster).toBe('BlackHoleCluster');
+    expect(sidecar(core, 'a').cluster.some((c) => c.name === 'BlackHoleCluster')).toBe(true);
+    expect(() => buildSnapshot(sidecar(core, 'a'), true)).not.toThrow();
+  });
+
+  it('mesh-wide REGISTRY_ONLY, and a workspace that says ALLOW_ANY keeps passing through', () => {
+    const core = mesh('', { c: '{outboundTrafficPolicy: {mode: ALLOW_ANY}}' }, { ...coreSettings({}), outboundTrafficPolicy: 'REGISTRY_ONLY' });
+    expect(wl(core, 'a').outbound.mode).toBe('REGISTRY_ONLY');
+    expect(wl(core, 'c').outbound.mode).toBeUndefined();
+  });
+});
