@@ -22,7 +22,7 @@ import type { ExternalServiceR, PodR, Resource, RouteTableR, ServiceR, VirtualDe
 import { externalDomains, externalOutbound, outboundModes } from './egress.js';
 import { nsName } from '../resources/schema.js';
 import { resolveAccess } from './access.js';
-import { resolveDestination, type DestinationCatalog } from './destinations.js';
+import { REGION_LABEL, ZONE_LABEL, resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
 import type { DestinationUse, PlacedPolicy } from './policies.js';
 import type { StatusBook } from './status.js';
@@ -320,6 +320,7 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
       outbound: outboundOf.get(w) ?? { workspace: w, services: [], routes: [] },
       policies,
       notEnforced,
+      ...localityOf(pod),
     };
   });
   for (const wl of workloads) {
@@ -397,4 +398,11 @@ export function upstreamTlsOf(b: Backend, podByAddress: Map<string, PodR>, tlsMo
     principals.add(spiffeId(trustDomain, pod.metadata.namespace, serviceAccountOf(pod)));
   }
   return meshedEndpoints.length ? { meshedEndpoints, principals: [...principals].sort() } : undefined;
+}
+
+/** The Pod's topology labels: a sidecar prefers the ExternalEndpoints of its own region and zone. */
+function localityOf(pod: PodR): { locality?: WorkloadIR['locality'] } {
+  const region = pod.metadata.labels[REGION_LABEL];
+  const zone = pod.metadata.labels[ZONE_LABEL];
+  return region || zone ? { locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}) } } : {};
 }

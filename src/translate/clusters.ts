@@ -5,8 +5,12 @@ import { backendPolicies, clusterPolicyFields, endpointPriority } from './cluste
 import { originationSocket } from './external-tls.js';
 import { ADS_CONFIG_SOURCE, ANY, type NamedResource } from './types.js';
 
-export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<string, unknown> {
-  const priorityOf = endpointPriority(policies);
+/** Where the proxy runs (a sidecar's Pod topology labels): external endpoints nearest to it come first. */
+export type ProxyLocality = { region?: string; zone?: string };
+
+export function loadAssignment(b: Backend, policies: PolicyIR[] = [], near?: ProxyLocality): Record<string, unknown> {
+  // A FailoverPolicy orders zones itself; else an ExternalService's endpoints go by distance from the proxy (issue 13).
+  const priorityOf = endpointPriority(policies) ?? (near && b.kind === 'EXTERNAL_SERVICE' ? localityPriority(near, b) : undefined);
   const groups = new Map<string, Backend['endpoints']>();
   // One locality per region and zone (Kubernetes endpoints carry a zone; external endpoints may carry both).
   const localityKey = (e: Backend['endpoints'][number]) => `${e.region ?? ''}\0${e.zone ?? ''}`;
@@ -18,7 +22,7 @@ export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<st
       locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}) },
       // gRPC clients ignore localities without a weight; Envoy ignores it unless locality-weighted LB is on.
       loadBalancingWeight: { value: Math.max(1, eps.length) },
-      ...(priorityOf && priorityOf(zone || undefined) > 0 ? { priority: priorityOf(zone || undefined) } : {}),
+      ...(priorityOf && priorityOf(zone || undefined, region) > 0 ? { priority: priorityOf(zone || undefined, region) } : {}),
       lbEndpoints: eps.map((e) => ({
         endpoint: { address: { socketAddress: { address: e.address, portValue: e.port } } },
         healthStatus: e.ready ? 'HEALTHY' : 'UNHEALTHY',
@@ -28,7 +32,7 @@ export function loadAssignment(b: Backend, policies: PolicyIR[] = []): Record<st
 }
 
 /** `gateway` (ns/name): the gateway this cluster is served to, if any. */
-export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gateway?: string): NamedResource {
+export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gateway?: string, near?: ProxyLocality): NamedResource {
   const policies = backendPolicies(b, byKey);
   const { fields, commonHttp } = clusterPolicyFields(policies, b.host, gateway);
   const body: Record<string, unknown> = {
@@ -38,7 +42,7 @@ export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gatewa
       ? { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG_SOURCE } }
       : b.discovery === 'ORIGINAL_DST'
         ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
-        : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b, policies) }),
+        : { type: 'STRICT_DNS', loadAssignment: loadAssignment(b, policies, near) }),
     ...fields,
   };
   if (b.protocol === 'HTTP2' || Object.keys(commonHttp).length) {
@@ -54,6 +58,16 @@ export function cluster(b: Backend, byKey: Record<string, PolicyIR> = {}, gatewa
   return { name: b.cluster, body };
 }
 
-export function clusterLoadAssignment(b: Backend, byKey: Record<string, PolicyIR> = {}): NamedResource {
-  return { name: b.cluster, body: loadAssignment(b, backendPolicies(b, byKey)) };
+export function clusterLoadAssignment(b: Backend, byKey: Record<string, PolicyIR> = {}, near?: ProxyLocality): NamedResource {
+  return { name: b.cluster, body: loadAssignment(b, backendPolicies(b, byKey), near) };
+}
+
+/** 0: the proxy's region and zone, 1: its region, 2: elsewhere (Istio's locality failover order). */
+function localityPriority(near: ProxyLocality, b: Backend): ((zone: string | undefined, region: string | undefined) => number) | undefined {
+  if (!b.endpoints.some((e) => e.zone || e.region)) return undefined;
+  return (zone, region) => {
+    const sameRegion = (region ?? '') === (near.region ?? '');
+    if (sameRegion && zone !== undefined && zone === near.zone) return 0;
+    return sameRegion && near.region !== undefined ? 1 : 2;
+  };
 }

@@ -4,7 +4,7 @@
 // workspace, the namespace (short host names) and the workload's access-log
 // policies, so workloads that share those share one translation.
 import type { Backend, FinalRoute, IR, OutboundServiceIR, UpstreamTlsIR, WorkloadIR } from '../ir/types.js';
-import { cluster, clusterLoadAssignment } from './clusters.js';
+import { cluster, clusterLoadAssignment, type ProxyLocality } from './clusters.js';
 import type { FilterInstance } from './filter-policies.js';
 import { httpFilterChain } from './filters.js';
 import { collectClusters } from './index.js';
@@ -74,6 +74,7 @@ function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[], reads: Outbound
   const { backends } = irIndex(ir);
   return {
     ns: wl.namespace,
+    locality: wl.locality,
     outbound: wl.outbound,
     logs,
     routes: reads.routes,
@@ -107,7 +108,7 @@ function unchanged(e: IdentityEntry, ir: IR, wl: WorkloadIR): boolean {
 }
 
 export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
-  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}`;
+  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}${wl.locality ? `|${wl.locality.region ?? ''}/${wl.locality.zone ?? ''}` : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   if (run !== cache) {
@@ -203,15 +204,15 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
   const backends = ir.backends.filter((b) => used.has(b.cluster));
   for (const b of backends) {
     const tls = ir.mesh?.upstreamTls[b.cluster];
-    out.cluster.push(meshCluster(b, ir, tls));
-    if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls));
+    out.cluster.push(meshCluster(b, ir, tls, undefined, wl.locality));
+    if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls, wl.locality));
   }
   return out;
 }
 
 /** Auto mTLS: endpoints that run a sidecar get the mesh's TLS, the others plain text (Istio's transport socket match). */
-export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway?: string): NamedResource {
-  const c = cluster(b, ir.policies, gateway);
+export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway?: string, near?: ProxyLocality): NamedResource {
+  const c = cluster(b, ir.policies, gateway, near);
   if (!tls) return c;
   return {
     name: c.name,
@@ -232,8 +233,8 @@ export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, 
   };
 }
 
-export function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
-  const cla = clusterLoadAssignment(b, ir.policies);
+export function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, near?: ProxyLocality): NamedResource {
+  const cla = clusterLoadAssignment(b, ir.policies, near);
   if (!tls) return cla;
   const meshed = new Set(tls.meshedEndpoints);
   const endpoints = (cla.body.endpoints as Array<{ lbEndpoints: Array<{ endpoint: { address: { socketAddress: { address: string; portValue: number } } } }> }>).map((g) => ({

@@ -131,3 +131,30 @@ describe('outbound traffic policy', () => {
     expect(wl(core, 'c').outbound.mode).toBeUndefined();
   });
 });
+
+describe('ExternalEndpoints by locality', () => {
+  const EE = (name: string, ip: string, region: string, zone: string) =>
+    `apiVersion: networking.gloo.solo.io/v2\nkind: ExternalEndpoint\nmetadata: {name: ${name}, namespace: b, labels: {app: cache, topology.kubernetes.io/region: ${region}, topology.kubernetes.io/zone: ${zone}}}\nspec: {address: ${ip}, ports: [{name: http, number: 6380}]}`;
+  const extra = [
+    `apiVersion: networking.gloo.solo.io/v2\nkind: ExternalService\nmetadata: {name: cache, namespace: b}\nspec: {hosts: [cache.internal], selector: {app: cache}, ports: [{name: http, number: 80, protocol: HTTP, targetPort: {name: http}}]}`,
+    EE('cache-a', '192.0.2.1', 'eu', 'eu-1'),
+    EE('cache-b', '192.0.2.2', 'eu', 'eu-2'),
+    EE('cache-c', '192.0.2.3', 'us', 'us-1'),
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: near-1, namespace: a, labels: {app: near, topology.kubernetes.io/region: eu, topology.kubernetes.io/zone: eu-2}}\nspec: {serviceAccountName: near}`,
+  ].join('\n---\n');
+  const core = mesh(extra);
+  const priorities = (ref: string) => {
+    const res = translateAll(core.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey(ref))!;
+    const cla = res.endpoint.find((e) => e.name === 'ext/b/cache:80@a')!.body as { endpoints: Array<{ priority?: number; lbEndpoints: Array<{ endpoint: { address: { socketAddress: { address: string; portValue: number } } } }> }> };
+    return Object.fromEntries(cla.endpoints.flatMap((g) => g.lbEndpoints.map((e) => [`${e.endpoint.address.socketAddress.address}:${e.endpoint.address.socketAddress.portValue}`, g.priority ?? 0])));
+  };
+
+  it('sends a workload to its own zone first, then its region, then the rest', () => {
+    expect(core.ir.mesh!.workloads.find((w) => w.ref === 'a/near-1')!.locality).toEqual({ region: 'eu', zone: 'eu-2' });
+    expect(priorities('a/near-1')).toEqual({ '192.0.2.2:6380': 0, '192.0.2.1:6380': 1, '192.0.2.3:6380': 2 });
+  });
+
+  it('a workload without topology labels has no nearest endpoint: all are equal', () => {
+    expect(Object.values(priorities('a/app-1'))).toEqual([0, 0, 0]);
+  });
+});
