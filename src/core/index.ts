@@ -20,6 +20,7 @@ import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/s
 import { indexClusters, normalizeClusters } from './clusters.js';
 import { buildGateways } from './gateways.js';
 import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
+import { planEgress } from './egress.js';
 import { byAge, compareStr, selectorMatches } from './match.js';
 import { resolvePolicyReferences } from './policy-references.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
@@ -311,6 +312,8 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const allBackends = new Map(stage.backends);
   // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
   const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status, outboundMode: settings.outboundTrafficPolicy };
+  // Egress gateways first: sidecars send some ExternalService ports to them (issue 13).
+  meshCtx.egress = planEgress({ ws, catalog, status, gateways: gatewaysByKey }, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
@@ -350,7 +353,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
 
   // ---- gateways -----------------------------------------------------------
   const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
-  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets });
+  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets, egress: meshCtx.egress, trustDomain: meshCtx.trustDomain, destinations: destIndex });
 
   const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
 

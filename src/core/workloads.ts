@@ -19,7 +19,7 @@ import type {
   WorkloadIR,
 } from '../ir/types.js';
 import type { ExternalServiceR, PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
-import { externalDomains, externalOutbound, outboundModes } from './egress.js';
+import { egressBackend, externalDomains, externalOutbound, outboundModes, type EgressPlan } from './egress.js';
 import { nsName } from '../resources/schema.js';
 import { resolveAccess } from './access.js';
 import { REGION_LABEL, ZONE_LABEL, resolveDestination, type DestinationCatalog } from './destinations.js';
@@ -43,6 +43,8 @@ export interface MeshContext {
   status: StatusBook;
   /** Mesh-wide outbound traffic policy (serve --outbound-traffic-policy); WorkspaceSettings override it. */
   outboundMode?: OutboundModeIR;
+  /** Egress gateways and the ExternalService ports sidecars send through them. */
+  egress?: EgressPlan;
 }
 
 interface PodSpec {
@@ -131,7 +133,9 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
       resolved.set(k, (b = r.resolved?.backend ?? null));
     }
     if (!b) return undefined;
-    return consumer === owner ? b : { ...b, cluster: `${b.cluster.slice(0, b.cluster.lastIndexOf('@'))}@${consumer}` };
+    const mine = consumer === owner ? b : { ...b, cluster: `${b.cluster.slice(0, b.cluster.lastIndexOf('@'))}@${consumer}` };
+    const viaGateway = d.kind === 'EXTERNAL_SERVICE' ? ctx.egress?.routes.get(`${nsName(d.object)}:${port}`) : undefined;
+    return viaGateway ? egressBackend(mine, viaGateway, ctx.egress!) : mine;
   };
   for (const w of meshWorkspaces) {
     const list: Array<{ use: DestinationUse; port: number; backend: Backend }> = [];
@@ -156,7 +160,8 @@ export function hasEnforcementPoint(plan: MeshPlan, ctx: MeshContext, d: Pick<De
   const meshedBehind = (svc: ServiceR) => (plan.podsOfService.get(nsName(svc)) ?? []).some((p) => plan.meshedPods.has(nsName(p)));
   if (d.kind === 'SERVICE') return meshedBehind(d.object as ServiceR);
   if (d.kind === 'VIRTUAL_DESTINATION') return backingServices(ctx, d.object as VirtualDestinationR).some((s) => ctx.ws.workspaceOf(s.metadata.namespace) === consumer && meshedBehind(s));
-  return false;
+  // An ExternalService: the egress gateway of the consumer's workspace that exposes it.
+  return ctx.egress?.enforced.has(`${nsName(d.object)}@${consumer}`) ?? false;
 }
 
 function backingServices(ctx: MeshContext, vd: VirtualDestinationR): ServiceR[] {
@@ -273,7 +278,7 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
       };
       if (use.kind !== 'EXTERNAL_SERVICE') return base;
       const es = use.object as ExternalServiceR;
-      return { ...base, ...externalOutbound(es, es.spec.ports.find((p) => p.number === port)!, backend) };
+      return { ...base, ...externalOutbound(es, es.spec.ports.find((p) => p.number === port)!, backend, ctx.egress?.routes.get(`${nsName(es)}:${port}`)) };
     });
     const mode = modeOf(w);
     const routes = inp.routes
@@ -286,8 +291,14 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   const podByAddress = meshedAddresses(catalog, plan.meshedPods);
   const tlsModeOf = (pod: string, port: number) => inboundOf.get(pod)?.find((i) => i.port === port)?.tlsMode;
   const upstreamTls: Record<string, UpstreamTlsIR> = {};
+  const gatewayIds = gatewayIdentities(ctx, inp.gateways, plan.pods);
   for (const c of [...inp.backends.keys()].sort()) {
-    const tls = upstreamTlsOf(inp.backends.get(c)!, podByAddress, tlsModeOf, trustDomain);
+    const b = inp.backends.get(c)!;
+    // To an egress gateway: mesh mTLS, and the peer must be that gateway.
+    const egressGateway = ctx.egress?.clusters.get(c);
+    const tls = egressGateway
+      ? b.endpoints.length ? { meshedEndpoints: b.endpoints.map((e) => `${e.address}:${e.port}`), principals: [gatewayIds[egressGateway] ?? spiffeId(trustDomain, egressGateway.split('/')[0], egressGateway.split('/')[1])] } : undefined
+      : upstreamTlsOf(b, podByAddress, tlsModeOf, trustDomain);
     if (tls) upstreamTls[c] = tls;
   }
 
@@ -329,7 +340,7 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
     ctx.status.count(`Pod/${wl.ref}`, 'sidecarInboundPorts', wl.inbound.length);
     ctx.status.count(`Pod/${wl.ref}`, 'sidecarReachablePorts', wl.outbound.services.length);
   }
-  return { trustDomain, workloads, upstreamTls, gateways: gatewayIdentities(ctx, inp.gateways, plan.pods) };
+  return { trustDomain, workloads, upstreamTls, gateways: gatewayIds };
 }
 
 /**

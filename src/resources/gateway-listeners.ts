@@ -10,7 +10,6 @@ export const listenerPort = z
 
 const tlsVersion = z.enum(['TLS_AUTO', 'TLSv1_0', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3']);
 const UNSUPPORTED_TLS_MODES: Record<string, string> = {
-  ISTIO_MUTUAL: 'ISTIO_MUTUAL uses certificates issued by Istio\'s mesh CA; meshplane gateway listeners take theirs from a Secret (use SIMPLE or MUTUAL)',
   PASSTHROUGH: 'TLS passthrough routes encrypted TCP by SNI; meshplane gateway listeners terminate TLS and route HTTP',
   AUTO_PASSTHROUGH: 'AUTO_PASSTHROUGH is Istio\'s east-west gateway mode; meshplane gateway listeners terminate TLS and route HTTP',
 };

@@ -6,7 +6,7 @@ import { POLICY_CONFIGS } from './policy-configs.js';
 import { rateLimitClientConfigSpec, rateLimitServerConfigSpec } from './rate-limit-configs.js';
 import { UNSUPPORTED_GLOO_KINDS, unsupportedField } from './unsupported.js';
 import { listenerAppProtocol, listenerPort, listenerTls, secretBody, type SecretBody } from './gateway-listeners.js';
-import { clientsideTls, outboundTrafficPolicy } from './egress.js';
+import { clientsideTls, egressGatewayRoutes, exposedExternalService, outboundTrafficPolicy } from './egress.js';
 
 // Kubernetes' own limits (apimachinery validation): names are DNS subdomains
 // (253), namespaces DNS labels (63), label keys an optional DNS-subdomain
@@ -162,7 +162,8 @@ const virtualGatewaySpec = z.strictObject({
         tls: listenerTls.optional(),
         httpsRedirect: z.boolean().optional(),
         appProtocol: listenerAppProtocol.optional(),
-        exposedExternalServices: unsupportedField('egress gateways (exposedExternalServices) route mesh traffic out through Istio sidecars; meshplane serves ingress listeners only').optional(),
+        /** An egress listener: the ExternalServices it serves to sidecars over mesh mTLS (docs/mesh.md, "Egress"). */
+        exposedExternalServices: z.array(exposedExternalService).min(1).optional(),
         allowedRouteTables: z.array(z.strictObject({ host: namePattern.optional(), selector: objectSelector.optional() })).optional(),
       }),
     )
@@ -279,7 +280,7 @@ const externalServiceSpec = z.strictObject({
         /** The port of the endpoints (ExternalEndpoints' port by name or number); default: this port's number. */
         targetPort: portSelector.optional(),
         clientsideTls: clientsideTls.optional(),
-        egressGatewayRoutes: unsupportedField('egress gateway routes send mesh traffic through an Istio egress gateway; meshplane serves ingress gateways only').optional(),
+        egressGatewayRoutes: egressGatewayRoutes.optional(),
       }),
     )
     .min(1),

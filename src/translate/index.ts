@@ -3,6 +3,7 @@ import type { Backend, GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
 import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
+import { egressAccess } from './egress-gateway.js';
 import { originationSecrets } from './external-tls.js';
 import { translateSidecar } from './sidecar.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
@@ -19,6 +20,8 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
   const byPort = new Map<number, ListenerChain[]>();
   for (const l of gw.listeners) {
     const rc = routeConfiguration(l, ir, backendsByCluster);
+    const egress = egressAccess(l, rc.resource, ir);
+    if (egress) rc.filters.push(egress);
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
