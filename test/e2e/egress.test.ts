@@ -3,7 +3,9 @@
 // in other namespaces without sidecars: an ExternalService by host and by
 // address, TLS originated by the sidecar (the TLS upstream asserts SNI and
 // the client certificate), ExternalEndpoints by locality with failover,
-// ALLOW_ANY / REGISTRY_ONLY, and the overlap rule across workspaces.
+// ALLOW_ANY / REGISTRY_ONLY, the overlap rule across workspaces, and an
+// egress gateway (an Envoy on the host) that sidecars reach over mesh mTLS,
+// which enforces an AccessPolicy (403) and originates TLS to the upstream.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMeshplane, type MeshplaneHandle } from '../support/meshplane.js';
 import { freePort, waitFor } from '../support/net.js';
 import { createMeshNetwork, netnsSupport, type MeshNetwork, type Netns } from '../support/netns.js';
-import { startWorkload, type Workload } from '../support/sidecar.js';
+import { startGatewayProcess, startWorkload, type GatewayProcess, type Workload } from '../support/sidecar.js';
 
 const UPSTREAM = join(import.meta.dirname, '../support/external-upstream.mjs');
 const HTTP_PORT = 8080;
@@ -43,16 +45,27 @@ const ee = (name: string, ip: string, port: number, labels: string) => `apiVersi
 
 interface Ips { near: string; far: string; plain: string; tls: string; outside: string }
 
-function setupYaml(ip: Ips, certs: ReturnType<typeof makeCerts>, shared = false): string {
+function setupYaml(ip: Ips, certs: ReturnType<typeof makeCerts>, gw: { hostIp: string; port: number }, shared = false): string {
   return [
     ws('shop'),
+    ws('gateways'),
     ws('guests'),
     ws('external'),
-    settings('external', `{exportTo: [{workspaces: [{name: shop}${shared ? ', {name: guests}' : ''}], resources: [{kind: EXTERNAL_SERVICE}]}]}`),
+    settings('external', `{exportTo: [{workspaces: [{name: shop}, {name: gateways}${shared ? ', {name: guests}' : ''}], resources: [{kind: EXTERNAL_SERVICE}]}]}`),
+    settings('gateways', `{importFrom: [{workspaces: [{name: external}], resources: [{kind: EXTERNAL_SERVICE}]}]}`),
     settings('shop', `{importFrom: [{workspaces: [{name: external}], resources: [{kind: EXTERNAL_SERVICE}]}]}`),
     settings('guests', `{${shared ? 'importFrom: [{workspaces: [{name: external}], resources: [{kind: EXTERNAL_SERVICE}]}], ' : ''}options: {outboundTrafficPolicy: {mode: REGISTRY_ONLY}}}`),
     `apiVersion: v1\nkind: Pod\nmetadata: {name: app-1, namespace: shop, labels: {app: app, topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1}}\nspec: {serviceAccountName: app}`,
     `apiVersion: v1\nkind: Pod\nmetadata: {name: guest-1, namespace: guests, labels: {app: guest}}\nspec: {serviceAccountName: guest}`,
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: intruder-1, namespace: shop, labels: {app: intruder}}\nspec: {serviceAccountName: intruder}`,
+    // The egress gateway (Gloo corpus example 18's shape): its Pod's identity, its Service and endpoint (the host, where its Envoy runs).
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: egress-1, namespace: gateways, labels: {app: egress-gw, sidecar.istio.io/inject: 'false'}}\nspec: {serviceAccountName: egress-gw}`,
+    `apiVersion: v1\nkind: Service\nmetadata: {name: egress-gw, namespace: gateways}\nspec: {selector: {app: egress-gw}, ports: [{name: tls, port: ${gw.port}, targetPort: ${gw.port}}]}`,
+    `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: egress-1, namespace: gateways, labels: {kubernetes.io/service-name: egress-gw}}\naddressType: IPv4\nports: [{name: tls, port: ${gw.port}}]\nendpoints: [{addresses: [${gw.hostIp}]}]`,
+    `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: egress, namespace: gateways}\nspec:\n  listeners: [{exposedExternalServices: [{host: egress.example.test}], appProtocol: HTTPS, port: {number: ${gw.port}}, tls: {mode: ISTIO_MUTUAL}, http: {}}]\n  workloads: [{selector: {labels: {app: egress-gw}}}]`,
+    `apiVersion: networking.gloo.solo.io/v2\nkind: ExternalService\nmetadata: {name: egress-api, namespace: external}\nspec:\n  hosts: [egress.example.test]\n  selector: {app: egress-api}\n  ports: [{name: https, number: 443, protocol: HTTPS, clientsideTls: {credentialName: secure-tls}, egressGatewayRoutes: {portMatch: 80, virtualGatewayRefs: [{name: egress, namespace: gateways}]}}]`,
+    ee('egress-api-1', ip.tls, TLS_PORT, 'app: egress-api'),
+    `apiVersion: security.policy.gloo.solo.io/v2\nkind: AccessPolicy\nmetadata: {name: only-app, namespace: gateways}\nspec:\n  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: egress-api, namespace: external}}]\n  config: {authz: {allowedClients: [{serviceAccountSelector: {name: app, namespace: shop}}]}}`,
     // By host and by address: no ExternalEndpoints, the address is the endpoint.
     `apiVersion: networking.gloo.solo.io/v2\nkind: ExternalService\nmetadata: {name: plain, namespace: external, creationTimestamp: '2024-01-01T00:00:00Z'}\nspec: {hosts: [plain.example.test], addresses: [${ip.plain}], ports: [{name: http, number: ${HTTP_PORT}, protocol: HTTP}]}`,
     // The same address in a workspace that does not share external services with "external".
@@ -79,16 +92,18 @@ describe('egress from real Envoy sidecars', () => {
   let certs: ReturnType<typeof makeCerts>;
   const ip = {} as Ips;
   const upstreams: Record<string, ChildProcess> = {};
-  const w = {} as Record<'app' | 'guest', Workload>;
+  const w = {} as Record<'app' | 'guest' | 'intruder', Workload>;
+  let gateway: GatewayProcess | undefined;
+  let gw: { hostIp: string; port: number };
 
-  const call = (from: 'app' | 'guest', host: string, port: number, addr = SOME_VIP, path = '/') => w[from].call({ addr, port, host, path });
-  const expectStatus = (from: 'app' | 'guest', host: string, port: number, status: number, addr?: string) =>
+  const call = (from: 'app' | 'guest' | 'intruder', host: string, port: number, addr = SOME_VIP, path = '/') => w[from].call({ addr, port, host, path });
+  const expectStatus = (from: 'app' | 'guest' | 'intruder', host: string, port: number, status: number, addr?: string) =>
     waitFor(`${from} -> ${host}:${port} answering ${status}`, async () => {
       const r = await call(from, host, port, addr);
       if (r.status !== status) throw new Error(`got ${r.status} ${r.error ?? r.body.slice(0, 200)}`);
       return r;
     }, 30_000, 250);
-  const seen = (r: { body: string }) => JSON.parse(r.body) as { upstream: string; host: string; tls: { sni: string; clientCert: string | null; authorized: boolean } | null };
+  const seen = (r: { body: string }) => JSON.parse(r.body) as { upstream: string; host: string; remote: string; tls: { sni: string; clientCert: string | null; authorized: boolean } | null };
   const startUpstream = (ns: Netns, name: string, port: number, tls = false) => {
     upstreams[name] = ns.spawn(process.execPath, [UPSTREAM, name, String(port), ...(tls ? [certs.files.cert, certs.files.key, certs.files.ca] : [])]);
   };
@@ -100,23 +115,28 @@ describe('egress from real Envoy sidecars', () => {
     net = createMeshNetwork('egress');
     const app = net.add('app');
     const guest = net.add('guest');
+    const intruder = net.add('intruder');
+    gw = { hostIp: net.hostIp, port: await freePort() };
     const spaces = Object.fromEntries((['near', 'far', 'plain', 'tls', 'outside'] as const).map((n) => [n, net.add(n, { capture: false })])) as Record<keyof Ips, Netns>;
     for (const [n, s] of Object.entries(spaces)) ip[n as keyof Ips] = s.ip;
     for (const n of ['near', 'far', 'plain', 'outside'] as const) startUpstream(spaces[n], n, HTTP_PORT);
     startUpstream(spaces.tls, 'tls', TLS_PORT, true);
     mkdirConfig();
     const xdsPort = await freePort();
-    mp = await startMeshplane({ configDir: join(dir, 'config'), xdsPort, adminPort: await freePort(), extraArgs: ['--xds-address', net.hostIp] });
+    mp = await startMeshplane({ configDir: join(dir, 'config'), xdsPort, adminPort: await freePort(), extraArgs: ['--xds-address', net.hostIp, '--listener-address', net.hostIp] });
     w.app = await startWorkload(app, { namespace: 'shop', pod: 'app-1', port: 9080, xdsAddress: net.hostIp, xdsPort });
     w.guest = await startWorkload(guest, { namespace: 'guests', pod: 'guest-1', port: 9080, xdsAddress: net.hostIp, xdsPort });
+    w.intruder = await startWorkload(intruder, { namespace: 'shop', pod: 'intruder-1', port: 9080, xdsAddress: net.hostIp, xdsPort });
+    gateway = await startGatewayProcess({ gateway: 'gateways/egress', xdsAddress: net.hostIp, xdsPort, adminPort: await freePort() });
   }, 120_000);
 
   function mkdirConfig(shared = false) {
     execFileSync('mkdir', ['-p', join(dir, 'config')]);
-    writeFileSync(join(dir, 'config', 'setup.yaml'), setupYaml(ip, certs, shared));
+    writeFileSync(join(dir, 'config', 'setup.yaml'), setupYaml(ip, certs, gw, shared));
   }
 
   afterAll(async () => {
+    await gateway?.stop();
     await Promise.all(Object.values(w).map((x) => x.stop()));
     for (const u of Object.values(upstreams)) u.kill('SIGKILL');
     await mp?.stop();
@@ -171,5 +191,24 @@ describe('egress from real Envoy sidecars', () => {
     expect(status['ExternalService/guests/plain-copy'].messages.join('\n')).toContain(`address plain.example.test, ${ip.plain} is already used by ExternalService external/plain (older)`);
     expect(status['ExternalService/external/plain'].state).toBe('ACCEPTED');
     expect(seen(await expectStatus('app', 'plain.example.test', HTTP_PORT, 200)).upstream).toBe('plain');
+  });
+
+  it('egress gateway: the allowed client gets 200 and the upstream sees TLS from the gateway (SNI, client cert); the app spoke plain HTTP to port 80', async () => {
+    const r = await expectStatus('app', 'egress.example.test', 80, 200).catch(async (e) => {
+      const admin = async (path: string) => (await fetch(`http://127.0.0.1:${gateway!.adminPort}${path}`)).text();
+      throw new Error(`${(e as Error).message}\n${gateway?.logs().slice(-2000)}\nlisteners: ${await admin('/listeners')}\n${(await admin('/config_dump?include_eds')).slice(0, 200)}\n${JSON.stringify(await mp.get('/debug/config/gateway:gateways/egress')).slice(0, 3000)}`);
+    });
+    const s = seen(r);
+    expect(s.upstream).toBe('tls');
+    expect(s.remote).toBe(net.hostIp); // the gateway's address, not the workload's
+    expect(s.tls).toMatchObject({ sni: 'egress.example.test', authorized: true });
+    expect(s.tls!.clientCert).toContain('DNS:client.shop.example');
+    // The sidecar reached the gateway over mesh mTLS.
+    expect(await w.app.admin('/stats?filter=egress')).toMatch(/#egress\.ssl\.handshake: [1-9]/);
+  });
+
+  it('egress gateway: a client the AccessPolicy does not allow gets 403', async () => {
+    const r = await expectStatus('intruder', 'egress.example.test', 80, 403);
+    expect(r.body).toContain('RBAC');
   });
 });
