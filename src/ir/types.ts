@@ -256,6 +256,8 @@ export interface OutboundServiceIR {
   policies: PolicyRef[];
   /** ExternalService ports only: how the sidecar takes the app's traffic (`port` is the port the app calls). */
   external?: OutboundExternalIR;
+  /** ExternalService ports reached directly: the workspace's AccessPolicies on it, which the caller's own sidecar enforces (§6). */
+  access?: PolicyRef[];
 }
 
 /** A sidecar's way to one ExternalService port (issue 13). */

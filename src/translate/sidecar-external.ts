@@ -2,7 +2,9 @@
 // ExternalService ports that are not routed by host on a port's HTTP chain
 // (TCP by address or port, the app's own TLS by SNI, HTTP by address), and
 // what REGISTRY_ONLY does with everything else.
-import type { Backend, FinalRoute, IR, OutboundServiceIR } from '../ir/types.js';
+import type { AccessRuleIR, Backend, FinalRoute, IR, OutboundServiceIR, PrincipalMatch } from '../ir/types.js';
+import { resolvePolicies } from './attached.js';
+import { rbacPolicy } from './rbac.js';
 import { cluster } from './clusters.js';
 import type { FilterInstance } from './filter-policies.js';
 import { httpFilterChain } from './filters.js';
@@ -62,13 +64,22 @@ export interface ExternalChains {
  * `httpPorts` are the ports with a host-routed HTTP chain (a TCP port without
  * addresses cannot share one: the HTTP chain wins).
  */
-export function externalChains(ir: IR, services: OutboundServiceIR[], httpPorts: Set<number>, backends: Map<string, Backend>, defaultRoute: (s: OutboundServiceIR) => FinalRoute): ExternalChains {
+export function externalChains(ir: IR, services: OutboundServiceIR[], httpPorts: Set<number>, backends: Map<string, Backend>, defaultRoute: (s: OutboundServiceIR) => FinalRoute, spiffeId = ''): ExternalChains {
   const out: ExternalChains = { chains: [], used: new Set(), clusters: [], tlsPorts: [], filterConfigs: [] };
   const portOnly = new Set<number>();
   for (const s of services) {
     const x = s.external;
     if (!x) continue;
     const name = `outbound|${s.port}|${esName(s)}`;
+    const access = callerAccess(ir, s, spiffeId);
+    // A connection an AccessPolicy does not allow is closed (TCP and the app's TLS carry no request to check).
+    const denied = access !== undefined && !access.tcpAllowed;
+    if (denied && x.transport !== 'http') {
+      out.chains.push({ name, filterChainMatch: { destinationPort: { value: s.port }, ...(x.transport === 'tls' ? { serverNames: s.domains, transportProtocol: 'tls' } : x.cidrs.length ? { prefixRanges: x.cidrs.map(cidrRange) } : {}) }, filters: [tcpProxy(`outbound_${s.port}_denied`, BLACKHOLE_CLUSTER)] });
+      if (!out.clusters.some((c) => c.name === BLACKHOLE_CLUSTER)) out.clusters.push(blackHoleCluster());
+      if (x.transport === 'tls' && !out.tlsPorts.includes(s.port)) out.tlsPorts.push(s.port);
+      continue;
+    }
     if (x.transport === 'tcp') {
       if (!x.cidrs.length && (httpPorts.has(s.port) || portOnly.has(s.port))) continue;
       if (!x.cidrs.length) portOnly.add(s.port);
@@ -93,7 +104,8 @@ export function externalChains(ir: IR, services: OutboundServiceIR[], httpPorts:
       const filters: FilterInstance[] = [];
       const t = envoyRoutes({ ...defaultRoute(s), hosts: ['*'] }, ir, backends);
       filters.push(...t.filters);
-      const rc = { name, virtualHosts: [{ name: esName(s), domains: ['*'], routes: t.routes }] };
+      if (access) filters.push(externalRbacFilter());
+      const rc = { name, virtualHosts: [{ name: esName(s), domains: ['*'], routes: t.routes, ...(access ? { typedPerFilterConfig: access.perFilter } : {}) }] };
       out.chains.push({
         name,
         filterChainMatch: { destinationPort: { value: s.port }, prefixRanges: x.cidrs.map(cidrRange) },
@@ -118,5 +130,55 @@ export function tlsInspector(ports: number[]): Record<string, unknown> | undefin
     name: 'envoy.filters.listener.tls_inspector',
     typedConfig: ANY('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
     filterDisabled: { notMatch: rules.length === 1 ? rules[0] : { orMatch: { rules } } },
+  };
+}
+
+// ---- AccessPolicies on ExternalServices, at the caller's sidecar (§6) ------
+
+const RBAC = 'envoy.extensions.filters.http.rbac.v3';
+export const EXTERNAL_RBAC_FILTER = 'envoy.filters.http.rbac.external';
+export const externalRbacFilter = (): FilterInstance => ({ name: EXTERNAL_RBAC_FILTER, slot: 'ext_authz', priority: 0, typedConfig: ANY(`${RBAC}.RBAC`) });
+
+function principalMatches(m: PrincipalMatch, id: string): boolean {
+  if ('none' in m) return false;
+  if ('exact' in m) return m.exact === id;
+  if ('prefix' in m) return id.startsWith(m.prefix);
+  try {
+    return new RegExp(`^(?:${m.regex})$`).test(id);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What the workspace's AccessPolicies on an ExternalService let this caller
+ * do. The caller's identity is known here, so the principals are decided now;
+ * what remains (paths, methods, headers) becomes a per-host RBAC allow-list.
+ * A rule on source addresses cannot be decided by the caller's own proxy: it
+ * does not allow. Undefined when nothing restricts the caller.
+ */
+export function callerAccess(ir: IR, s: OutboundServiceIR, spiffeId: string): { perFilter: Record<string, unknown>; tcpAllowed: boolean } | undefined {
+  if (!s.access?.length) return undefined;
+  const policies = resolvePolicies(s.access, ir.policies);
+  let restricts = false;
+  const kept: Array<{ name: string; rule: AccessRuleIR }> = [];
+  for (const p of policies) {
+    if (!p.access) {
+      restricts = true; // not resolved: fail closed
+      continue;
+    }
+    if (!p.access.rules) continue;
+    restricts = true;
+    p.access.rules.forEach((rule, i) => {
+      if (rule.ipBlocks.length) return;
+      if (rule.principals && !rule.principals.some((m) => principalMatches(m, spiffeId))) return;
+      kept.push({ name: `${p.namespace}/${p.name}[${i}]`, rule });
+    });
+  }
+  if (!restricts) return undefined;
+  const rbacPolicies = Object.fromEntries(kept.map(({ name, rule }) => [name, { permissions: rbacPolicy({ ...rule, principals: null }).permissions, principals: [{ any: true }] }]));
+  return {
+    perFilter: { [EXTERNAL_RBAC_FILTER]: ANY(`${RBAC}.RBACPerRoute`, { rbac: { rules: { action: 'ALLOW', policies: rbacPolicies } } }) },
+    tcpAllowed: kept.some(({ rule }) => !rule.paths.length && !rule.methods.length && !rule.headers.length),
   };
 }

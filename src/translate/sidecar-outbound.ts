@@ -11,7 +11,7 @@ import { collectClusters } from './index.js';
 import { policyKey } from './attached.js';
 import { ContentMemo, irIndex } from './sidecar-memo.js';
 import { envoyRoutes } from './routes.js';
-import { blackHoleCluster, defaultChain, externalChains, routedByHost, tlsInspector, unknownHostVirtualHost } from './sidecar-external.js';
+import { BLACKHOLE_CLUSTER, blackHoleCluster, callerAccess, defaultChain, externalChains, externalRbacFilter, routedByHost, tlsInspector, unknownHostVirtualHost } from './sidecar-external.js';
 import { meshTlsContext, OUTBOUND_PORT, PASSTHROUGH_CLUSTER } from './sidecar.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
 import { protoStruct } from './values.js';
@@ -59,7 +59,7 @@ function outboundReads(ir: IR, wl: WorkloadIR): OutboundReads {
   const tableRoutes = wl.outbound.routes.map((id) => routes.get(id)).filter((r): r is FinalRoute => !!r);
   const clusters = new Set(wl.outbound.services.map((s) => s.cluster));
   const refs = new Set<string>();
-  for (const s of wl.outbound.services) for (const p of s.policies) refs.add(policyKey(p));
+  for (const s of wl.outbound.services) for (const p of [...s.policies, ...(s.access ?? [])]) refs.add(policyKey(p));
   for (const r of tableRoutes) {
     for (const p of r.policies) refs.add(policyKey(p));
     if (r.action.type === 'forward') for (const d of r.action.destinations) clusters.add(d.cluster);
@@ -75,6 +75,7 @@ function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[], reads: Outbound
   return {
     ns: wl.namespace,
     locality: wl.locality,
+    identity: wl.outbound.services.some((s) => s.access?.length) ? wl.spiffeId : undefined,
     outbound: wl.outbound,
     logs,
     routes: reads.routes,
@@ -108,7 +109,9 @@ function unchanged(e: IdentityEntry, ir: IR, wl: WorkloadIR): boolean {
 }
 
 export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
-  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}${wl.locality ? `|${wl.locality.region ?? ''}/${wl.locality.zone ?? ''}` : ''}`;
+  // Workloads share a translation unless it depends on their locality or (AccessPolicies on ExternalServices) their identity.
+  const byIdentity = wl.outbound.services.some((s) => s.access?.length);
+  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}${wl.locality ? `|${wl.locality.region ?? ''}/${wl.locality.zone ?? ''}` : ''}${byIdentity ? `|${wl.spiffeId}` : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   if (run !== cache) {
@@ -158,7 +161,9 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
       if (!domains.length) continue;
       const t = envoyRoutes(defaultRoute(s, wl.outbound.workspace), ir, backendsByCluster);
       filters.push(...t.filters);
-      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : s.kind === 'EXTERNAL_SERVICE' ? 'es' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
+      const access = callerAccess(ir, s, wl.spiffeId);
+      if (access) filters.push(externalRbacFilter());
+      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : s.kind === 'EXTERNAL_SERVICE' ? 'es' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes, ...(access ? { typedPerFilterConfig: access.perFilter } : {}) });
     }
     // Hosts this workspace cannot reach go where they were going, unchanged (ALLOW_ANY), or get a 502 (REGISTRY_ONLY).
     virtualHosts.push(unknownHostVirtualHost(mode, PASSTHROUGH_CLUSTER));
@@ -182,7 +187,7 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
     });
   }
   // ExternalService ports taken by address, SNI or port rather than by host (issue 13).
-  const ext = externalChains(ir, wl.outbound.services, new Set(ports), backendsByCluster, (s) => defaultRoute(s, wl.outbound.workspace));
+  const ext = externalChains(ir, wl.outbound.services, new Set(ports), backendsByCluster, (s) => defaultRoute(s, wl.outbound.workspace), wl.spiffeId);
   for (const c of ext.used) used.add(c);
   for (const f of ext.filterConfigs) collectClusters(f, used);
   const inspector = tlsInspector(ext.tlsPorts);
@@ -199,7 +204,7 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
     },
   });
   out.cluster.push({ name: PASSTHROUGH_CLUSTER, body: { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED', connectTimeout: { seconds: 5 } } });
-  if (mode === 'REGISTRY_ONLY') out.cluster.push(blackHoleCluster());
+  if (mode === 'REGISTRY_ONLY' && !ext.clusters.some((c) => c.name === BLACKHOLE_CLUSTER)) out.cluster.push(blackHoleCluster());
   out.cluster.push(...ext.clusters);
   const backends = ir.backends.filter((b) => used.has(b.cluster));
   for (const b of backends) {

@@ -211,4 +211,12 @@ describe('egress from real Envoy sidecars', () => {
     const r = await expectStatus('intruder', 'egress.example.test', 80, 403);
     expect(r.body).toContain('RBAC');
   });
+
+  it('semantics §6 without an egress gateway: the importing workspace\'s AccessPolicy on an ExternalService is enforced by the caller\'s sidecar', async () => {
+    writeFileSync(join(dir, 'config', 'policies.yaml'), `apiVersion: security.policy.gloo.solo.io/v2\nkind: AccessPolicy\nmetadata: {name: plain-only-app, namespace: shop}\nspec:\n  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: plain, namespace: external}}]\n  config: {authz: {allowedClients: [{serviceAccountSelector: {name: app}}]}}\n`);
+    await expectStatus('intruder', 'plain.example.test', HTTP_PORT, 403);
+    expect(seen(await expectStatus('app', 'plain.example.test', HTTP_PORT, 200)).upstream).toBe('plain');
+    rmSync(join(dir, 'config', 'policies.yaml'));
+    await expectStatus('intruder', 'plain.example.test', HTTP_PORT, 200);
+  });
 });

@@ -158,3 +158,40 @@ describe('ExternalEndpoints by locality', () => {
     expect(Object.values(priorities('a/app-1'))).toEqual([0, 0, 0]);
   });
 });
+
+describe('AccessPolicies on ExternalServices, enforced by the caller\'s sidecar (no egress gateway)', () => {
+  const policy = `apiVersion: security.policy.gloo.solo.io/v2\nkind: AccessPolicy\nmetadata: {name: only-app-get, namespace: a}\nspec:\n  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: api, namespace: b}}]\n  config: {authz: {allowedClients: [{serviceAccountSelector: {name: app, namespace: a}}], allowedMethods: [GET]}}`;
+  const other = `apiVersion: v1\nkind: Pod\nmetadata: {name: other-1, namespace: a, labels: {app: other}}\nspec: {serviceAccountName: other}`;
+  const core = mesh([policy, other].join('\n---\n'));
+  const vhost = (ref: string) => {
+    const res = translateAll(core.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey(ref))!;
+    const rc = res.route.find((r) => r.name === 'outbound|80|a')!.body as { virtualHosts: Array<Record<string, any>> };
+    return rc.virtualHosts.find((v) => v.name === 'es/b/api:80')!;
+  };
+
+  it('the importing workspace\'s policy applies (semantics §6) and has an enforcement point', () => {
+    expect(wl(core, 'a').outbound.services.find((s) => s.name === 'api' && s.port === 80)!.access!.map((p) => p.name)).toEqual(['only-app-get']);
+    expect(wl(core, 'b').outbound.services.find((s) => s.name === 'api' && s.port === 80)!.access).toBeUndefined();
+    expect(core.status['AccessPolicy/a/only-app-get'].messages.join('\n')).not.toContain('no enforcement point');
+  });
+
+  it('an allowed caller keeps the rule\'s other conditions; another caller is denied (403)', () => {
+    const allowed = JSON.stringify(vhost('a/app-1').typedPerFilterConfig);
+    expect(allowed).toContain('only-app-get[0]');
+    expect(allowed).toContain('"exact":"GET"');
+    const denied = vhost('a/other-1').typedPerFilterConfig['envoy.filters.http.rbac.external'];
+    expect(denied.rbac.rules.policies).toEqual({});
+  });
+
+  it('a TCP port the caller may not use is closed', () => {
+    const tcpPolicy = policy.replace('name: api, namespace: b', 'name: db, namespace: b').replace('only-app-get', 'only-app-db');
+    const c = mesh([tcpPolicy, other].join('\n---\n'));
+    const chain = (ref: string) => ((translateAll(c.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey(ref))!.listener.find((l) => l.name === 'outbound')!.body as any).filterChains.find((x: any) => x.name === 'outbound|5432|es/b/db:5432'));
+    // allowedMethods cannot be checked on TCP: the rule does not allow a connection.
+    expect(chain('a/app-1').filters[0].typedConfig.cluster).toBe('BlackHoleCluster');
+    const open = mesh([tcpPolicy.replace(', allowedMethods: [GET]', ''), other].join('\n---\n'));
+    const openChain = (translateAll(open.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey('a/app-1'))!.listener.find((l) => l.name === 'outbound')!.body as any).filterChains.find((x: any) => x.name === 'outbound|5432|es/b/db:5432');
+    expect(openChain.filters[0].typedConfig.cluster).toBe('ext/b/db:5432@a');
+    expect(() => buildSnapshot(translateAll(c.ir, { listenerAddress: '0.0.0.0' }).get(sidecarKey('a/other-1'))!, true)).not.toThrow();
+  });
+});
