@@ -98,3 +98,17 @@ describe('egress gateway', () => {
     expect(missing.core.ir.backends.find((b) => b.cluster === s.cluster)!.endpoints).toEqual([]);
   });
 });
+
+describe('egress gateway endpoints in the memoising core', () => {
+  it('a change of the gateway\'s EndpointSlice reaches the sidecars (no stale fast path)', async () => {
+    const { createCore } = await import('../../src/core/index.js');
+    const core = createCore();
+    const before = load(setup());
+    core(before);
+    const after = before.map((r) => (r.kind === 'EndpointSlice' && r.metadata.name === 'egress-1' ? { ...r, body: { ...r.body!, endpoints: [{ addresses: ['10.0.9.10'] }] } } : r));
+    const r = core(after);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(computeCore(after)));
+    const egress = r.ir.backends.find((b) => b.cluster.endsWith('#egress'))!;
+    expect(egress.endpoints.map((e) => e.address)).toEqual(['10.0.9.10']);
+  });
+});
