@@ -28,6 +28,8 @@ export interface GatewayContext {
   egress?: EgressPlan;
   trustDomain?: string;
   destinations?: Map<string, DestinationIR>;
+  /** Whether some Pod runs a sidecar (gateways then get a mesh certificate); undefined: not known. */
+  meshMode?: boolean;
 }
 
 type Listener = VirtualGatewayR['spec']['listeners'][number];
@@ -73,7 +75,11 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
     if ('error' in port) return void status.invalid(gwKey, `${where}.port: ${port.error}; this listener is not served`);
     if (port.note) note(`${where}.port: ${port.note}`);
     let tls: ListenerTlsIR | undefined;
-    if (l.tls?.mode === 'ISTIO_MUTUAL') tls = meshListenerTls(ctx.trustDomain);
+    if (l.tls?.mode === 'ISTIO_MUTUAL') {
+      // The certificate comes from meshplane's CA, which issues one to gateways only in mesh mode.
+      if (ctx.meshMode === false) return void note(`${where}.tls: ISTIO_MUTUAL uses the gateway's mesh certificate, which meshplane issues once some Pod runs a sidecar (mesh mode); this listener is not served until then`);
+      tls = meshListenerTls(ctx.trustDomain);
+    }
     else if (l.tls) {
       const t = listenerTls(gw, l.tls, ctx, secrets);
       if ('error' in t) return void status.invalid(gwKey, `${where}.tls: ${t.error}; this listener is not served`);

@@ -353,7 +353,7 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
 
   // ---- gateways -----------------------------------------------------------
   const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
-  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets, egress: meshCtx.egress, trustDomain: meshCtx.trustDomain, destinations: destIndex });
+  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets, egress: meshCtx.egress, trustDomain: meshCtx.trustDomain, destinations: destIndex, meshMode: plan.meshedPods.size > 0 });
 
   const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
 

@@ -112,3 +112,12 @@ describe('egress gateway endpoints in the memoising core', () => {
     expect(egress.endpoints.map((e) => e.address)).toEqual(['10.0.9.10']);
   });
 });
+
+describe('ISTIO_MUTUAL outside mesh mode', () => {
+  it('waits for mesh mode (no certificate to serve yet), with the reason', () => {
+    const text = setup().split('\n---\n').filter((d) => !d.includes('name: productpage-1')).join('\n---\n');
+    const core = computeCore(load(text), coreSettings({}));
+    expect(core.status['VirtualGateway/istio-gateways/egress-gw'].messages.join('\n')).toContain('ISTIO_MUTUAL uses the gateway\'s mesh certificate');
+    expect(core.ir.gateways.find((g) => g.ref === `${GW}/egress-gw`)!.listeners).toEqual([]);
+  });
+});
