@@ -160,9 +160,9 @@ export function hasEnforcementPoint(plan: MeshPlan, ctx: MeshContext, d: Pick<De
   const meshedBehind = (svc: ServiceR) => (plan.podsOfService.get(nsName(svc)) ?? []).some((p) => plan.meshedPods.has(nsName(p)));
   if (d.kind === 'SERVICE') return meshedBehind(d.object as ServiceR);
   if (d.kind === 'VIRTUAL_DESTINATION') return backingServices(ctx, d.object as VirtualDestinationR).some((s) => ctx.ws.workspaceOf(s.metadata.namespace) === consumer && meshedBehind(s));
-  // An ExternalService: the egress gateway of the consumer's workspace that exposes it, or the sidecars that call it directly.
+  // An ExternalService: the egress gateway of the consumer's workspace that exposes it, or the consumer's sidecars that call it.
   if (ctx.egress?.enforced.has(`${nsName(d.object)}@${consumer}`)) return true;
-  return (plan.reachable.get(consumer) ?? []).some((e) => e.use.object === d.object && !e.backend.cluster.endsWith('#egress'));
+  return (plan.reachable.get(consumer) ?? []).some((e) => e.use.object === d.object);
 }
 
 function backingServices(ctx: MeshContext, vd: VirtualDestinationR): ServiceR[] {
@@ -280,8 +280,8 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
       if (use.kind !== 'EXTERNAL_SERVICE') return base;
       const es = use.object as ExternalServiceR;
       const viaGateway = ctx.egress?.routes.get(`${nsName(es)}:${port}`);
-      // Without an egress gateway, the caller's sidecar is the only place to enforce the workspace's AccessPolicies on it.
-      const access = viaGateway ? [] : (destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.serverPolicies ?? []).filter((p) => p.kind === 'AccessPolicy');
+      // The caller's workspace's AccessPolicies on it are enforced by the caller's own sidecar (an egress gateway enforces its own workspace's).
+      const access = (destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.serverPolicies ?? []).filter((p) => p.kind === 'AccessPolicy');
       return { ...base, ...externalOutbound(es, es.spec.ports.find((p) => p.number === port)!, backend, viaGateway), ...(access.length ? { access } : {}) };
     });
     const mode = modeOf(w);

@@ -121,3 +121,15 @@ describe('ISTIO_MUTUAL outside mesh mode', () => {
     expect(core.ir.gateways.find((g) => g.ref === `${GW}/egress-gw`)!.listeners).toEqual([]);
   });
 });
+
+describe('AccessPolicies of the calling workspace on an ExternalService behind an egress gateway', () => {
+  it('are enforced by the caller\'s sidecar; the gateway enforces its own workspace\'s', () => {
+    const mine = `apiVersion: security.policy.gloo.solo.io/v2\nkind: AccessPolicy\nmetadata: {name: bookinfo-httpbin, namespace: ${APP}}\nspec:\n  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: httpbin}}]\n  config: {authz: {allowedClients: [{serviceAccountSelector: {name: nobody}}]}}`;
+    const core = computeCore(load(`${setup()}\n---\n${mine}`), coreSettings({}));
+    const s = core.ir.mesh!.workloads[0].outbound.services.find((x) => x.name === 'httpbin')!;
+    expect(s.access!.map((p) => p.name)).toEqual(['bookinfo-httpbin']);
+    expect(core.status[`AccessPolicy/${APP}/bookinfo-httpbin`].messages.join('\n')).not.toContain('no enforcement point');
+    const gw = core.ir.gateways.find((g) => g.ref === `${GW}/egress-gw`)!;
+    expect(Object.values(gw.listeners[0].egress!).flat().map((p) => p.name)).toEqual(['allow-get-httpbin']);
+  });
+});
