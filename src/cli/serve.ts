@@ -43,13 +43,14 @@ export function addServeCommand(program: Command): void {
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is applied', (v) => Number(v), 150)
     .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
     .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
+    .option('--outbound-traffic-policy <mode>', 'mesh mode: ALLOW_ANY (unknown hosts pass through) or REGISTRY_ONLY (refused); WorkspaceSettings options.outboundTrafficPolicy wins', outboundPolicy, 'ALLOW_ANY')
     .option('--ca-cert <file>', 'mesh mode: root CA certificate that signs workload certificates (with --ca-key)')
     .option('--ca-key <file>', 'mesh mode: private key of --ca-cert')
     .option('--state-dir <dir>', 'where a generated root CA is kept (default: <first config-dir>/.meshplane, else ./.meshplane)')
     .option('--workload-cert-ttl <duration>', 'mesh mode: lifetime of workload certificates; renewed at half of it', lifetime, 24 * 3.6e6)
     .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.LOG_LEVEL ?? 'info');
   addKubernetesOptions(serve).action(async (opts) => {
-    const settings = { ...coreSettings({ ...opts, clusterName: opts.clusterName?.[0] }), trustDomain: opts.trustDomain };
+    const settings = { ...coreSettings({ ...opts, clusterName: opts.clusterName?.[0] }), trustDomain: opts.trustDomain, outboundTrafficPolicy: opts.outboundTrafficPolicy };
     const log = createLogger(opts.logLevel);
     const kubeMode = kubernetesEnabled(opts);
     if (!opts.configDir?.length && !kubeMode) throw new Error('serve needs --config-dir DIR, --kubeconfig FILE or --in-cluster');
@@ -127,3 +128,7 @@ export function addServeCommand(program: Command): void {
   });
 }
 
+function outboundPolicy(v: string): 'ALLOW_ANY' | 'REGISTRY_ONLY' {
+  if (v !== 'ALLOW_ANY' && v !== 'REGISTRY_ONLY') throw new Error(`--outbound-traffic-policy must be ALLOW_ANY or REGISTRY_ONLY, got ${JSON.stringify(v)}`);
+  return v;
+}

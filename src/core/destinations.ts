@@ -2,7 +2,7 @@
 // with the visibility rule: the destination must be owned by or imported into
 // the ROOT table's workspace (semantics §3).
 import { createHash } from 'node:crypto';
-import type { Backend } from '../ir/types.js';
+import type { Backend, OriginationIR } from '../ir/types.js';
 import type {
   DestinationKind,
   DestinationRef,
@@ -27,6 +27,8 @@ export interface DestinationCatalog {
   pods: Map<string, PodR>;
   clusterName: string;
   clusters: Clusters;
+  /** TLS each ExternalService port originates, by "ns/name:port" (core/external-services.ts). */
+  origination?: Map<string, OriginationIR>;
 }
 
 export type DestinationObject = ServiceR | VirtualDestinationR | ExternalServiceR;
@@ -121,6 +123,7 @@ export function resolveDestination(
   const eport = ref.port?.number !== undefined ? es.spec.ports.find((p) => p.number === ref.port!.number) : ref.port?.name ? es.spec.ports.find((p) => p.name === ref.port!.name) : es.spec.ports.length === 1 ? es.spec.ports[0] : undefined;
   if (!eport) return { error: `destination ExternalService ${key} has no port ${describePort(ref.port)}` };
   const { endpoints, discovery } = externalEndpoints(cat, es, eport);
+  const originate = cat.origination?.get(`${key}:${eport.number}`);
   return {
     resolved: {
       owner,
@@ -132,6 +135,7 @@ export function resolveDestination(
         endpoints,
         discovery,
         protocol: eport.protocol === 'HTTPS' || eport.protocol === 'TLS' ? 'HTTPS' : eport.protocol === 'HTTP2' || eport.protocol === 'GRPC' ? 'HTTP2' : 'HTTP',
+        ...(originate ? { originate } : {}),
       },
     },
   };
@@ -171,6 +175,10 @@ function serviceEndpoints(
 
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*)$/;
 
+/** Locality labels of an ExternalEndpoint (the Kubernetes well-known topology labels). */
+export const REGION_LABEL = 'topology.kubernetes.io/region';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
 function externalEndpoints(
   cat: DestinationCatalog,
   es: ExternalServiceR,
@@ -180,13 +188,23 @@ function externalEndpoints(
   if (es.spec.selector) {
     for (const ee of cat.externalEndpoints) {
       if (ee.metadata.namespace !== es.metadata.namespace || ee.cluster !== es.cluster || !labelsMatch(es.spec.selector, ee.metadata.labels)) continue;
-      const p = ee.spec.ports.find((x) => x.name === port.name) ?? ee.spec.ports[0];
-      endpoints.push({ address: ee.spec.address, port: p.number, ready: true });
+      // Gloo: the endpoint's port by targetPort (name or number), else by the port's name, else its first.
+      const t = port.targetPort;
+      const p =
+        (t?.name !== undefined ? ee.spec.ports.find((x) => x.name === t.name) : t?.number !== undefined ? ee.spec.ports.find((x) => x.number === t.number) : undefined) ??
+        ee.spec.ports.find((x) => x.name !== undefined && x.name === port.name) ??
+        ee.spec.ports[0];
+      const region = ee.metadata.labels[REGION_LABEL];
+      const zone = ee.metadata.labels[ZONE_LABEL];
+      endpoints.push({ address: ee.spec.address, port: p.number, ready: true, ...(zone ? { zone } : {}), ...(region ? { region } : {}) });
     }
   } else {
-    for (const a of es.spec.addresses) if (IP.test(a)) endpoints.push({ address: a, port: port.number, ready: true });
-    if (endpoints.length === 0) for (const h of es.spec.hosts) endpoints.push({ address: h, port: port.number, ready: true });
+    const target = port.targetPort?.number ?? port.number;
+    // A CIDR names no endpoint: the connection goes where the app dialled (sidecars only).
+    if (es.spec.addresses.some((a) => a.includes('/'))) return { endpoints, discovery: 'ORIGINAL_DST' as const };
+    for (const a of es.spec.addresses) if (IP.test(a)) endpoints.push({ address: a, port: target, ready: true });
+    if (endpoints.length === 0) for (const h of es.spec.hosts) if (!h.includes('*')) endpoints.push({ address: h, port: target, ready: true });
   }
-  const discovery = endpoints.every((e) => IP.test(e.address)) ? 'EDS' : 'STRICT_DNS';
+  const discovery: Backend['discovery'] = endpoints.every((e) => IP.test(e.address)) ? 'EDS' : 'STRICT_DNS';
   return { endpoints, discovery };
 }

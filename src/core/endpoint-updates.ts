@@ -4,7 +4,9 @@
 // previous result is patched instead of recomputed. The result is identical
 // to a full computation (test/unit/mesh-endpoints.test.ts checks it).
 import type { Backend, CoreResult, UpstreamTlsIR } from '../ir/types.js';
-import type { EndpointSliceR, Resource, ServiceR, VirtualDestinationR } from '../resources/schema.js';
+import type { EndpointSliceR, Resource, ServiceR, VirtualDestinationR, VirtualGatewayR } from '../resources/schema.js';
+import { nsName } from '../resources/schema.js';
+import { gatewayServices } from './gateways.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { compareStr, selectorMatches } from './match.js';
 import type { WorkspaceIndex } from './workspaces.js';
@@ -49,6 +51,9 @@ export function updateEndpoints<S extends EndpointStage>(
     const svc = stage.catalog.services.get(key) as ServiceR | undefined;
     if (svc && !Object.keys((svc.spec as { selector?: Record<string, string> }).selector ?? {}).length) return undefined;
   }
+  // An egress gateway's endpoints are what sidecars send some ExternalServices to (issue 13): compute in full.
+  const egressServices = new Set(resources.filter((r): r is VirtualGatewayR => r.kind === 'VirtualGateway' && (r as VirtualGatewayR).spec.listeners.some((l) => l.exposedExternalServices)).flatMap((gw) => gatewayServices(gw, stage.catalog).map(nsName)));
+  if ([...affected].some((k) => egressServices.has(k))) return undefined;
   const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: slicesByService(resources) };
   const vdReads = (vd: VirtualDestinationR | undefined) =>
     !vd || [...affected].some((k) => {

@@ -2,7 +2,8 @@
 // name of a port of the gateway's Service, TLS from Kubernetes Secrets (served
 // over SDS), SNI per listener entry, httpsRedirect, appProtocol, and which
 // bound route tables each listener admits (allowedRouteTables host + selector).
-import type { FinalRoute, GatewayIR, ListenerIR, ListenerTlsIR, PolicyRef, SecretIR, VirtualHostIR } from '../ir/types.js';
+import type { DestinationIR, FinalRoute, GatewayIR, ListenerIR, ListenerTlsIR, PolicyRef, SecretIR, VirtualHostIR } from '../ir/types.js';
+import { egressVirtualHosts, meshListenerTls, type EgressPlan } from './egress-gateway.js';
 import { SecretMaterial } from '../ir/types.js';
 import { secretValue } from '../resources/gateway-listeners.js';
 import type { SecretR, ServiceR, VirtualGatewayR } from '../resources/schema.js';
@@ -23,6 +24,12 @@ export interface GatewayContext {
   byId: Map<string, FinalRoute>;
   /** Secrets by ns/name[@cluster]. */
   secrets: Map<string, SecretR>;
+  /** Mesh mode (issue 13): egress listeners, ISTIO_MUTUAL's trust domain, destination policies by "KIND/ns/name@consumer". */
+  egress?: EgressPlan;
+  trustDomain?: string;
+  destinations?: Map<string, DestinationIR>;
+  /** Whether some Pod runs a sidecar (gateways then get a mesh certificate); undefined: not known. */
+  meshMode?: boolean;
 }
 
 type Listener = VirtualGatewayR['spec']['listeners'][number];
@@ -68,7 +75,12 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
     if ('error' in port) return void status.invalid(gwKey, `${where}.port: ${port.error}; this listener is not served`);
     if (port.note) note(`${where}.port: ${port.note}`);
     let tls: ListenerTlsIR | undefined;
-    if (l.tls) {
+    if (l.tls?.mode === 'ISTIO_MUTUAL') {
+      // The certificate comes from meshplane's CA, which issues one to gateways only in mesh mode.
+      if (ctx.meshMode === false) return void note(`${where}.tls: ISTIO_MUTUAL uses the gateway's mesh certificate, which meshplane issues once some Pod runs a sidecar (mesh mode); this listener is not served until then`);
+      tls = meshListenerTls(ctx.trustDomain);
+    }
+    else if (l.tls) {
       const t = listenerTls(gw, l.tls, ctx, secrets);
       if ('error' in t) return void status.invalid(gwKey, `${where}.tls: ${t.error}; this listener is not served`);
       if ('waiting' in t) return void note(`${where}.tls: ${t.waiting}; this listener is not served until it exists`);
@@ -85,7 +97,10 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
     const virtualHosts: VirtualHostIR[] = [...hostRoutes.entries()].sort(([a], [b]) => compareStr(a, b)).map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));
     // SNI per listener entry: its hosts, unless one of them takes every name.
     const domains = virtualHosts.flatMap((v) => v.domains);
-    const serverNames = tls && domains.length && domains.every((d) => d !== '*' && !d.slice(1).includes('*')) ? domains : undefined;
+    const serverNames = tls && !tls.mesh && domains.length && domains.every((d) => d !== '*' && !d.slice(1).includes('*')) ? domains : undefined;
+    // An egress listener: the ExternalServices it exposes, with the AccessPolicies it enforces for them.
+    const egress = l.exposedExternalServices ? egressVirtualHosts(key, gwWs, ctx.egress?.listeners.get(key)?.get(index) ?? [], ctx.destinations, new Set(domains)) : undefined;
+    if (egress) virtualHosts.push(...egress.virtualHosts);
     const codec = l.appProtocol === 'HTTP2' || l.appProtocol === 'GRPC' ? ('HTTP2' as const) : undefined;
     built.push({
       index,
@@ -98,6 +113,7 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
         ...(serverNames ? { serverNames } : {}),
         ...(l.httpsRedirect ? { httpsRedirect: true } : {}),
         ...(codec ? { codec } : {}),
+        ...(egress ? { egress: egress.access } : {}),
       },
     });
   });
@@ -121,14 +137,14 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
 }
 
 /** Services that select the gateway's workloads: compatible labels, in the workload's namespace and cluster. */
-function gatewayServices(gw: VirtualGatewayR, ctx: GatewayContext): ServiceR[] {
+export function gatewayServices(gw: VirtualGatewayR, catalog: DestinationCatalog): ServiceR[] {
   const out: ServiceR[] = [];
   for (const w of gw.spec.workloads) {
     const sel = w.selector;
     const want = sel?.labels ?? {};
     if (!Object.keys(want).length) continue;
-    const cluster = ctx.catalog.clusters.resolve(sel?.cluster as string | undefined, gw.cluster);
-    for (const svc of ctx.catalog.services.values()) {
+    const cluster = catalog.clusters.resolve(sel?.cluster as string | undefined, gw.cluster);
+    for (const svc of catalog.services.values()) {
       const have = svc.spec.selector ?? {};
       if ((svc.cluster ?? undefined) !== cluster.cluster) continue;
       if (sel?.namespace !== undefined && svc.metadata.namespace !== sel.namespace) continue;
@@ -141,7 +157,7 @@ function gatewayServices(gw: VirtualGatewayR, ctx: GatewayContext): ServiceR[] {
 
 /** The port Envoy binds: the Service port's numeric targetPort when a gateway Service has it (as Istio does), else the number. */
 function listenerPort(gw: VirtualGatewayR, l: Listener, ctx: GatewayContext): { port: number; note?: string } | { error: string } {
-  const services = gatewayServices(gw, ctx);
+  const services = gatewayServices(gw, ctx.catalog);
   const want = l.port;
   for (const svc of services) {
     const sp = svc.spec.ports.find((p) => (want.name !== undefined ? p.name === want.name : p.port === want.number));

@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute } from '../ir/types.js';
+import type { Backend, CoreResult, FinalRoute, SecretIR } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -19,7 +19,8 @@ import type {
 import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
 import { indexClusters, normalizeClusters } from './clusters.js';
 import { buildGateways } from './gateways.js';
-import { checkExternalServiceOverlap } from './external-services.js';
+import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
+import { planEgress } from './egress.js';
 import { byAge, compareStr, selectorMatches } from './match.js';
 import { resolvePolicyReferences } from './policy-references.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
@@ -47,6 +48,8 @@ export type { RouteLimits } from './routes.js';
 export interface CoreSettings {
   /** Mesh mode: the SPIFFE trust domain of workload identities (default cluster.local). */
   trustDomain?: string;
+  /** Mesh mode: what sidecars do with hosts they do not know, unless their WorkspaceSettings say (default ALLOW_ANY). */
+  outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   clusterName: string;
   featureGates: FeatureGates;
   /** Defaults in DEFAULT_ROUTE_LIMITS; see docs/operations.md "Limits". */
@@ -79,6 +82,8 @@ interface RoutingStage {
   bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
   backends: Map<string, Backend>;
   namespaces: Record<string, string>;
+  /** SDS secrets ExternalServices originate TLS with (CA, client certificate). */
+  externalSecrets: Record<string, SecretIR>;
 }
 
 export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
@@ -184,14 +189,10 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     }
   }
 
-  const externalServices = checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status);
-  for (const es of externalServices) {
-    es.spec.ports.forEach((p, i) => {
-      // `clientsideTls: {}` is what meshplane does for HTTPS/TLS ports; settings inside it are not mapped yet.
-      const keys = Object.keys(p.clientsideTls ?? {});
-      if (keys.length) status.add(resourceKey(es), 'ACCEPTED', `spec.ports[${i}].clientsideTls.${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} not applied yet: TLS is originated with the host as SNI and the system's trust, without client certificates or a custom CA`);
-    });
-  }
+  const secretsByKey = new Map(of<SecretR>('Secret').map((r) => [nsName(r), r]));
+  // Overlap first (seed 05), then TLS origination: an ExternalService waiting for its Secret is not translated.
+  const tls = resolveExternalTls(checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status), secretsByKey, status);
+  const externalServices = tls.accepted;
   const slicesByService = new Map<string, EndpointSliceR[]>();
   for (const s of of<EndpointSliceR>('EndpointSlice')) {
     const svc = s.metadata.labels['kubernetes.io/service-name'];
@@ -208,6 +209,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
     clusterName: settings.clusterName,
     clusters,
+    origination: tls.origination,
   };
 
   // ---- route tables -------------------------------------------------------
@@ -292,7 +294,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     const w = ws.workspaceOf(info.name, info.cluster);
     if (w) namespaceOwners[key] = w;
   }
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: namespaceOwners };
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: namespaceOwners, externalSecrets: tls.secrets };
 }
 
 function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
@@ -310,7 +312,9 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   const placed = placePolicies(supported, ws);
   const allBackends = new Map(stage.backends);
   // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
-  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status };
+  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status, outboundMode: settings.outboundTrafficPolicy };
+  // Egress gateways first: sidecars send some ExternalService ports to them (issue 13).
+  meshCtx.egress = planEgress({ ws, catalog, status, gateways: gatewaysByKey }, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
   const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
@@ -350,13 +354,13 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
 
   // ---- gateways -----------------------------------------------------------
   const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
-  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets });
+  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets, egress: meshCtx.egress, trustDomain: meshCtx.trustDomain, destinations: destIndex, meshMode: plan.meshedPods.size > 0 });
 
   const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
 
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: sds, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: { ...stage.externalSecrets, ...sds }, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 
 const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

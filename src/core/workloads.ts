@@ -9,6 +9,7 @@ import type {
   InboundPortIR,
   MeshIR,
   OutboundIR,
+  OutboundModeIR,
   OutboundServiceIR,
   PolicyIR,
   PolicyRef,
@@ -17,10 +18,11 @@ import type {
   UpstreamTlsIR,
   WorkloadIR,
 } from '../ir/types.js';
-import type { PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
+import type { ExternalServiceR, PodR, Resource, RouteTableR, ServiceR, VirtualDestinationR, VirtualGatewayR, WorkspaceSettingsR } from '../resources/schema.js';
+import { egressBackend, externalDomains, externalOutbound, outboundModes, type EgressPlan } from './egress.js';
 import { nsName } from '../resources/schema.js';
 import { resolveAccess } from './access.js';
-import { resolveDestination, type DestinationCatalog } from './destinations.js';
+import { REGION_LABEL, ZONE_LABEL, resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, labelsMatch, selectorMatches } from './match.js';
 import type { DestinationUse, PlacedPolicy } from './policies.js';
 import type { StatusBook } from './status.js';
@@ -39,6 +41,10 @@ export interface MeshContext {
   clusterName: string;
   trustDomain: string;
   status: StatusBook;
+  /** Mesh-wide outbound traffic policy (serve --outbound-traffic-policy); WorkspaceSettings override it. */
+  outboundMode?: OutboundModeIR;
+  /** Egress gateways and the ExternalService ports sidecars send through them. */
+  egress?: EgressPlan;
 }
 
 interface PodSpec {
@@ -111,9 +117,11 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
   // What each workspace with sidecars may reach: one backend per destination port, named for the consumer.
   const reachable = new Map<string, Array<{ use: DestinationUse; port: number; backend: Backend }>>();
   const meshWorkspaces = [...new Set(meshed.map((p) => ws.workspaceOf(p.metadata.namespace)!))].sort();
-  const destinations: Array<{ kind: 'SERVICE' | 'VIRTUAL_DESTINATION'; object: ServiceR | VirtualDestinationR; ports: number[] }> = [
+  const destinations: Array<{ kind: 'SERVICE' | 'VIRTUAL_DESTINATION' | 'EXTERNAL_SERVICE'; object: ServiceR | VirtualDestinationR | ExternalServiceR; ports: number[] }> = [
     ...[...catalog.services.values()].filter((s) => ws.workspaceOf(s.metadata.namespace)).map((s) => ({ kind: 'SERVICE' as const, object: s, ports: s.spec.ports.map((p) => p.port) })),
     ...[...catalog.virtualDestinations.values()].map((v) => ({ kind: 'VIRTUAL_DESTINATION' as const, object: v, ports: v.spec.ports.map((p) => p.number) })),
+    // Issue 13: ExternalServices (those that passed the overlap and TLS checks) for the workspaces that own or import them.
+    ...[...catalog.externalServices.values()].filter((e) => ws.workspaceOf(e.metadata.namespace)).map((e) => ({ kind: 'EXTERNAL_SERVICE' as const, object: e, ports: e.spec.ports.map((p) => p.number) })),
   ];
   // Endpoints do not depend on the consumer: resolve each destination port once, name the cluster per consumer.
   const resolved = new Map<string, Backend | null>();
@@ -125,7 +133,9 @@ export function planMesh(ctx: MeshContext, addBackend: (b: Backend) => void): Me
       resolved.set(k, (b = r.resolved?.backend ?? null));
     }
     if (!b) return undefined;
-    return consumer === owner ? b : { ...b, cluster: `${b.cluster.slice(0, b.cluster.lastIndexOf('@'))}@${consumer}` };
+    const mine = consumer === owner ? b : { ...b, cluster: `${b.cluster.slice(0, b.cluster.lastIndexOf('@'))}@${consumer}` };
+    const viaGateway = d.kind === 'EXTERNAL_SERVICE' ? ctx.egress?.routes.get(`${nsName(d.object)}:${port}`) : undefined;
+    return viaGateway ? egressBackend(mine, viaGateway, ctx.egress!) : mine;
   };
   for (const w of meshWorkspaces) {
     const list: Array<{ use: DestinationUse; port: number; backend: Backend }> = [];
@@ -150,7 +160,9 @@ export function hasEnforcementPoint(plan: MeshPlan, ctx: MeshContext, d: Pick<De
   const meshedBehind = (svc: ServiceR) => (plan.podsOfService.get(nsName(svc)) ?? []).some((p) => plan.meshedPods.has(nsName(p)));
   if (d.kind === 'SERVICE') return meshedBehind(d.object as ServiceR);
   if (d.kind === 'VIRTUAL_DESTINATION') return backingServices(ctx, d.object as VirtualDestinationR).some((s) => ctx.ws.workspaceOf(s.metadata.namespace) === consumer && meshedBehind(s));
-  return false;
+  // An ExternalService: the egress gateway of the consumer's workspace that exposes it, or the consumer's sidecars that call it.
+  if (ctx.egress?.enforced.has(`${nsName(d.object)}@${consumer}`)) return true;
+  return (plan.reachable.get(consumer) ?? []).some((e) => e.use.object === d.object);
 }
 
 function backingServices(ctx: MeshContext, vd: VirtualDestinationR): ServiceR[] {
@@ -253,28 +265,44 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
   // Outbound, once per workspace: reachable destinations, then sidecar-served tables it owns or imports.
   const tablesByKey = new Map((ctx.resources.filter((r) => r.kind === 'RouteTable') as RouteTableR[]).map((t) => [nsName(t), t]));
   const outboundOf = new Map<string, OutboundIR>();
+  const modeOf = outboundModes(workspaceSettings(ctx), ctx.outboundMode);
   for (const [w, list] of plan.reachable) {
-    const services: OutboundServiceIR[] = list.map(({ use, port, backend }) => ({
-      kind: use.kind,
-      namespace: use.object.metadata.namespace,
-      name: use.object.metadata.name,
-      port,
-      cluster: backend.cluster,
-      domains: domainsOf(use, port),
-      policies: destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.clientPolicies ?? [],
-    }));
+    const services: OutboundServiceIR[] = list.map(({ use, port, backend }) => {
+      const base = {
+        kind: use.kind,
+        namespace: use.object.metadata.namespace,
+        name: use.object.metadata.name,
+        port,
+        cluster: backend.cluster,
+        domains: domainsOf(use, port),
+        policies: destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.clientPolicies ?? [],
+      };
+      if (use.kind !== 'EXTERNAL_SERVICE') return base;
+      const es = use.object as ExternalServiceR;
+      const viaGateway = ctx.egress?.routes.get(`${nsName(es)}:${port}`);
+      // The caller's workspace's AccessPolicies on it are enforced by the caller's own sidecar (an egress gateway enforces its own workspace's).
+      const access = (destIndex.get(`${use.kind}/${nsName(use.object)}@${w}`)?.serverPolicies ?? []).filter((p) => p.kind === 'AccessPolicy');
+      return { ...base, ...externalOutbound(es, es.spec.ports.find((p) => p.number === port)!, backend, viaGateway), ...(access.length ? { access } : {}) };
+    });
+    const mode = modeOf(w);
     const routes = inp.routes
       .filter((r) => r.gateway === null && (r.rootWorkspace === w || (tablesByKey.has(r.path[0].table) && ws.isVisible('ROUTE_TABLE', tablesByKey.get(r.path[0].table)!, r.rootWorkspace, w))))
       .map((r) => r.id);
-    outboundOf.set(w, { workspace: w, services, routes });
+    outboundOf.set(w, { workspace: w, services, routes, ...(mode === 'REGISTRY_ONLY' ? { mode } : {}) });
   }
 
   // Upstream mTLS: endpoints whose pod runs a sidecar that accepts TLS on that port.
   const podByAddress = meshedAddresses(catalog, plan.meshedPods);
   const tlsModeOf = (pod: string, port: number) => inboundOf.get(pod)?.find((i) => i.port === port)?.tlsMode;
   const upstreamTls: Record<string, UpstreamTlsIR> = {};
+  const gatewayIds = gatewayIdentities(ctx, inp.gateways, plan.pods);
   for (const c of [...inp.backends.keys()].sort()) {
-    const tls = upstreamTlsOf(inp.backends.get(c)!, podByAddress, tlsModeOf, trustDomain);
+    const b = inp.backends.get(c)!;
+    // To an egress gateway: mesh mTLS, and the peer must be that gateway.
+    const egressGateway = ctx.egress?.clusters.get(c);
+    const tls = egressGateway
+      ? b.endpoints.length ? { meshedEndpoints: b.endpoints.map((e) => `${e.address}:${e.port}`), principals: [gatewayIds[egressGateway] ?? spiffeId(trustDomain, egressGateway.split('/')[0], egressGateway.split('/')[1])] } : undefined
+      : upstreamTlsOf(b, podByAddress, tlsModeOf, trustDomain);
     if (tls) upstreamTls[c] = tls;
   }
 
@@ -307,6 +335,7 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
       outbound: outboundOf.get(w) ?? { workspace: w, services: [], routes: [] },
       policies,
       notEnforced,
+      ...localityOf(pod),
     };
   });
   for (const wl of workloads) {
@@ -315,7 +344,7 @@ export function buildMesh(ctx: MeshContext, inp: MeshInputs): MeshIR | undefined
     ctx.status.count(`Pod/${wl.ref}`, 'sidecarInboundPorts', wl.inbound.length);
     ctx.status.count(`Pod/${wl.ref}`, 'sidecarReachablePorts', wl.outbound.services.length);
   }
-  return { trustDomain, workloads, upstreamTls, gateways: gatewayIdentities(ctx, inp.gateways, plan.pods) };
+  return { trustDomain, workloads, upstreamTls, gateways: gatewayIds };
 }
 
 /**
@@ -349,6 +378,7 @@ function targetPortOf(pod: PodR, sp: ServiceR['spec']['ports'][number]): number 
 function domainsOf(use: DestinationUse, port: number): string[] {
   const { name, namespace } = use.object.metadata;
   if (use.kind === 'VIRTUAL_DESTINATION') return [...(use.object as VirtualDestinationR).spec.hosts];
+  if (use.kind === 'EXTERNAL_SERVICE') return externalDomains(use.object as ExternalServiceR);
   const ip = (use.object.spec as { clusterIP?: unknown }).clusterIP;
   void port;
   return [`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, ...(typeof ip === 'string' && ip !== 'None' && ip !== '' ? [ip] : [])];
@@ -383,4 +413,11 @@ export function upstreamTlsOf(b: Backend, podByAddress: Map<string, PodR>, tlsMo
     principals.add(spiffeId(trustDomain, pod.metadata.namespace, serviceAccountOf(pod)));
   }
   return meshedEndpoints.length ? { meshedEndpoints, principals: [...principals].sort() } : undefined;
+}
+
+/** The Pod's topology labels: a sidecar prefers the ExternalEndpoints of its own region and zone. */
+function localityOf(pod: PodR): { locality?: WorkloadIR['locality'] } {
+  const region = pod.metadata.labels[REGION_LABEL];
+  const zone = pod.metadata.labels[ZONE_LABEL];
+  return region || zone ? { locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}) } } : {};
 }

@@ -71,9 +71,9 @@ export interface Backend {
   port: number;
   /** Workload label subset (from workloadSelectors); empty = every endpoint. */
   subset: Record<string, string>;
-  endpoints: Array<{ address: string; port: number; zone?: string; ready: boolean }>;
-  /** STATIC for IP endpoints; STRICT_DNS for hostnames (external services). */
-  discovery: 'EDS' | 'STRICT_DNS';
+  endpoints: Array<{ address: string; port: number; zone?: string; region?: string; ready: boolean }>;
+  /** STATIC for IP endpoints; STRICT_DNS for hostnames (external services); ORIGINAL_DST: where the app dialled (a sidecar's ExternalService addresses). */
+  discovery: 'EDS' | 'STRICT_DNS' | 'ORIGINAL_DST';
   /** Per-kind config from client-side destination policies. */
   clientPolicies: PolicyRef[];
   protocol: 'HTTP' | 'HTTP2' | 'HTTPS';
@@ -81,6 +81,20 @@ export interface Backend {
   host: string;
   /** The Kubernetes cluster of the destination resource; undefined = the default cluster. */
   resourceCluster?: string;
+  /** TLS the proxy originates to the endpoints (ExternalService HTTPS/TLS ports, clientsideTls); absent: none, or the backend's own HTTPS default. */
+  originate?: OriginationIR;
+}
+
+/** TLS origination to an external endpoint (issue 13). */
+export interface OriginationIR {
+  sni?: string;
+  /** Names (DNS SANs) the server certificate must carry; empty: not checked. */
+  subjectAltNames: string[];
+  /** SDS secret with the CA to verify with; absent: the system trust bundle (SYSTEM_CA_BUNDLE). */
+  caSecret?: string;
+  /** SDS secret with a client certificate and key. */
+  clientCertSecret?: string;
+  insecureSkipVerify?: boolean;
 }
 
 export type RouteAction =
@@ -132,6 +146,8 @@ export interface ListenerIR {
   serverNames?: string[];
   /** Every request is answered with a redirect to https. */
   httpsRedirect?: boolean;
+  /** An egress listener (exposedExternalServices): route id -> the server-side policies (AccessPolicy) its route enforces. */
+  egress?: Record<string, PolicyRef[]>;
   /** HTTP codec from appProtocol; absent = auto (HTTP/1.1 and HTTP/2). */
   codec?: 'HTTP1' | 'HTTP2';
 }
@@ -142,6 +158,8 @@ export interface ListenerTlsIR {
   /** SDS secret with the CA that signs client certificates (MUTUAL). */
   validationSecret?: string;
   requireClientCertificate: boolean;
+  /** ISTIO_MUTUAL: the gateway's mesh certificate and trust bundle over SDS; peers need a SPIFFE ID of this trust domain. */
+  mesh?: { trustDomain: string };
   minimumProtocolVersion?: string;
   maximumProtocolVersion?: string;
   cipherSuites?: string[];
@@ -252,13 +270,40 @@ export interface OutboundServiceIR {
   domains: string[];
   /** Client-side policies of the workload's workspace (§6) that act on the default route. */
   policies: PolicyRef[];
+  /** ExternalService ports only: how the sidecar takes the app's traffic (`port` is the port the app calls). */
+  external?: OutboundExternalIR;
+  /** ExternalService ports reached directly: the workspace's AccessPolicies on it, which the caller's own sidecar enforces (§6). */
+  access?: PolicyRef[];
 }
+
+/** A sidecar's way to one ExternalService port (issue 13). */
+export interface OutboundExternalIR {
+  /** The ExternalService's own port number (the one the cluster is for). */
+  servicePort: number;
+  /** http: routed by host on the port's HTTP chain; tcp: every connection to the port (or to the addresses); tls: the app's TLS, passed through by SNI. */
+  transport: 'http' | 'tcp' | 'tls';
+  /** The addresses (IPs and CIDRs, as CIDRs): connections to them are this ExternalService's, whatever the host. */
+  cidrs: string[];
+  /** The cluster for connections to the addresses, when the addresses are the endpoints (ORIGINAL_DST). */
+  addressCluster?: string;
+  /** HTTPS/TLS ports that originate TLS for plain-text callers: the cluster for callers that bring their own TLS (SNI passthrough). */
+  passthroughCluster?: string;
+  /** The egress gateway (ns/name) that carries this port's traffic, from egressGatewayRoutes. */
+  egressGateway?: string;
+  /** Why it cannot be reached (requests get 503 with this text): never bypasses an egress gateway it must use. */
+  unavailable?: string;
+}
+
+/** What a sidecar does with hosts and addresses its workspace does not know. */
+export type OutboundModeIR = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 
 export interface OutboundIR {
   workspace: string;
   services: OutboundServiceIR[];
   /** Sidecar-served route tables (no virtualGateways) owned or imported by the workspace: FinalRoute ids. */
   routes: string[];
+  /** Unknown hosts: passed through (ALLOW_ANY, the default) or refused (REGISTRY_ONLY). */
+  mode?: OutboundModeIR;
 }
 
 export interface WorkloadIR {
@@ -277,6 +322,14 @@ export interface WorkloadIR {
   policies: PolicyRef[];
   /** Why policies that name this workload are not enforced by it. */
   notEnforced: Array<PolicyRef & { reason: string }>;
+  /** The Pod's topology.kubernetes.io/region and zone labels: external endpoints of its locality come first. */
+  locality?: { region?: string; zone?: string };
+  /**
+   * Server-side policies of the workspace on ExternalServices, enforced by this
+   * sidecar on its own requests: cluster -> the allow rules that hold for this
+   * workload's identity (principals already checked; [] = denied).
+   */
+  externalAccess?: Record<string, AccessRuleIR[]>;
 }
 
 /** Upstream mTLS for a cluster: which endpoints run a sidecar and which identities they may present. */

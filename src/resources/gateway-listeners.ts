@@ -2,7 +2,6 @@
 // and the Kubernetes Secret (type kubernetes.io/tls) a TLS listener names.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import { unsupportedField } from './unsupported.js';
 
 /** A port by number, or by the name of a port of the gateway workload's Service. */
 export const listenerPort = z
@@ -11,14 +10,13 @@ export const listenerPort = z
 
 const tlsVersion = z.enum(['TLS_AUTO', 'TLSv1_0', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3']);
 const UNSUPPORTED_TLS_MODES: Record<string, string> = {
-  ISTIO_MUTUAL: 'ISTIO_MUTUAL uses certificates issued by Istio\'s mesh CA; meshplane gateway listeners take theirs from a Secret (use SIMPLE or MUTUAL)',
   PASSTHROUGH: 'TLS passthrough routes encrypted TCP by SNI; meshplane gateway listeners terminate TLS and route HTTP',
   AUTO_PASSTHROUGH: 'AUTO_PASSTHROUGH is Istio\'s east-west gateway mode; meshplane gateway listeners terminate TLS and route HTTP',
 };
 export const listenerTls = z
   .strictObject({
     mode: z.enum(['SIMPLE', 'MUTUAL', 'OPTIONAL_MUTUAL', 'ISTIO_MUTUAL', 'PASSTHROUGH', 'AUTO_PASSTHROUGH']).default('SIMPLE'),
-    /** A Secret in the gateway workload's namespace: tls.crt, tls.key, and ca.crt for MUTUAL (or a "<name>-cacert" Secret). */
+    /** A Secret in the gateway workload's namespace: tls.crt, tls.key, and ca.crt for MUTUAL (or a "<name>-cacert" Secret). ISTIO_MUTUAL uses the mesh's certificates instead. */
     secretName: z.string().min(1).optional(),
     parameters: z
       .strictObject({
@@ -32,7 +30,9 @@ export const listenerTls = z
   .superRefine((t, ctx) => {
     const why = UNSUPPORTED_TLS_MODES[t.mode];
     if (why) ctx.addIssue({ code: 'custom', path: ['mode'], message: `UNSUPPORTED: tls.mode ${t.mode}: ${why}` });
-    else if (!t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: `required for mode ${t.mode}: the Secret (type kubernetes.io/tls) with the listener's certificate` });
+    else if (t.mode === 'ISTIO_MUTUAL') {
+      if (t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: 'ISTIO_MUTUAL uses the gateway\'s mesh certificate (issued by meshplane\'s CA); remove secretName, or use mode MUTUAL with it' });
+    } else if (!t.secretName) ctx.addIssue({ code: 'custom', path: ['secretName'], message: `required for mode ${t.mode}: the Secret (type kubernetes.io/tls) with the listener's certificate` });
   });
 export type ListenerTls = z.infer<typeof listenerTls>;
 
@@ -40,8 +40,6 @@ export type ListenerTls = z.infer<typeof listenerTls>;
 export const listenerAppProtocol = z.enum(['HTTP', 'HTTP2', 'HTTPS', 'GRPC', 'TCP', 'TLS']).superRefine((p, ctx) => {
   if (p === 'TCP' || p === 'TLS') ctx.addIssue({ code: 'custom', message: `UNSUPPORTED: appProtocol ${p}: meshplane gateway listeners serve HTTP (set HTTP, HTTP2, HTTPS or GRPC)` });
 });
-
-export const exposedExternalServices = unsupportedField('egress gateways (exposedExternalServices) route mesh traffic out through Istio sidecars; meshplane serves ingress listeners only');
 
 // ---- Kubernetes Secret -----------------------------------------------------
 

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { POLICY_CONFIGS } from './policy-configs.js';
 import { rateLimitClientConfigSpec, rateLimitServerConfigSpec } from './rate-limit-configs.js';
 import { UNSUPPORTED_GLOO_KINDS, unsupportedField } from './unsupported.js';
-import { exposedExternalServices, listenerAppProtocol, listenerPort, listenerTls, secretBody, type SecretBody } from './gateway-listeners.js';
+import { listenerAppProtocol, listenerPort, listenerTls, secretBody, type SecretBody } from './gateway-listeners.js';
+import { clientsideTls, egressGatewayRoutes, exposedExternalService, outboundTrafficPolicy } from './egress.js';
 
 // Kubernetes' own limits (apimachinery validation): names are DNS subdomains
 // (253), namespaces DNS labels (63), label keys an optional DNS-subdomain
@@ -122,6 +123,8 @@ const workspaceOptions = z.strictObject({
   federation: z.record(z.string(), z.unknown()).optional(),
   eastWestGateways: z.array(z.record(z.string(), z.unknown())).optional(),
   virtualDestClientMode: z.record(z.string(), z.unknown()).optional(),
+  /** Sidecars of the workspace: ALLOW_ANY passes unknown hosts through, REGISTRY_ONLY refuses them (docs/mesh.md, "Egress"). */
+  outboundTrafficPolicy: outboundTrafficPolicy.optional(),
 });
 export type WorkspaceOptions = z.infer<typeof workspaceOptions>;
 
@@ -159,7 +162,8 @@ const virtualGatewaySpec = z.strictObject({
         tls: listenerTls.optional(),
         httpsRedirect: z.boolean().optional(),
         appProtocol: listenerAppProtocol.optional(),
-        exposedExternalServices: exposedExternalServices.optional(),
+        /** An egress listener: the ExternalServices it serves to sidecars over mesh mTLS (docs/mesh.md, "Egress"). */
+        exposedExternalServices: z.array(exposedExternalService).min(1).optional(),
         allowedRouteTables: z.array(z.strictObject({ host: namePattern.optional(), selector: objectSelector.optional() })).optional(),
       }),
     )
@@ -273,12 +277,16 @@ const externalServiceSpec = z.strictObject({
         name: z.string().optional(),
         number: z.number().int().min(1).max(65535),
         protocol: z.enum(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TCP', 'TLS']).default('HTTP'),
-        clientsideTls: z.record(z.string(), z.unknown()).optional(),
-        egressGatewayRoutes: unsupportedField('egress gateway routes send mesh traffic through an Istio egress gateway; meshplane serves ingress gateways only').optional(),
+        /** The port of the endpoints (ExternalEndpoints' port by name or number); default: this port's number. */
+        targetPort: portSelector.optional(),
+        clientsideTls: clientsideTls.optional(),
+        egressGatewayRoutes: egressGatewayRoutes.optional(),
       }),
     )
     .min(1),
   selector: labels.optional(),
+  /** Names the server certificate must carry when TLS is originated (Gloo's field; clientsideTls.subjectAltNames wins). */
+  subjectAltNames: z.array(z.string().min(1).max(NAME_MAX)).optional(),
 });
 
 const externalEndpointSpec = z.strictObject({

@@ -3,6 +3,8 @@ import type { Backend, GatewayIR, IR } from '../ir/types.js';
 import { resolvePolicies } from './attached.js';
 import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
+import { egressAccess } from './egress-gateway.js';
+import { originationSecrets } from './external-tls.js';
 import { translateSidecar } from './sidecar.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
@@ -18,6 +20,8 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
   const byPort = new Map<number, ListenerChain[]>();
   for (const l of gw.listeners) {
     const rc = routeConfiguration(l, ir, backendsByCluster);
+    const egress = egressAccess(l, rc.resource, ir);
+    if (egress) rc.filters.push(egress);
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
@@ -25,8 +29,9 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   for (const chains of byPort.values()) out.listener.push(listener(chains, opts));
-  out.secret = listenerSecrets(gw.listeners, ir.secrets);
   const backends = ir.backends.filter((b) => used.has(b.cluster));
+  // Listener certificates, and the CA / client certificate of TLS originated to external services.
+  out.secret = [...listenerSecrets(gw.listeners, ir.secrets), ...originationSecrets(backends, ir.secrets)];
   // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
   const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
   out.cluster = backends.map((b) => meshCluster(b, ir, tls(b), gw.ref));

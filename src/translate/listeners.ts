@@ -6,6 +6,7 @@ import type { ListenerIR, ListenerTlsIR, PolicyIR, SecretIR } from '../ir/types.
 import { accessLogs } from './access-log.js';
 import type { FilterInstance } from './filter-policies.js';
 import { httpFilterChain } from './filters.js';
+import { meshTlsContext } from './sidecar.js';
 import { ADS_CONFIG_SOURCE, ANY, type NamedResource, type TranslateOptions } from './types.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -42,6 +43,16 @@ function downstreamTls(t: ListenerTlsIR): Record<string, unknown> {
     ...(t.ecdhCurves ? { ecdhCurves: t.ecdhCurves } : {}),
   };
   const sds = (name: string) => ({ name, sdsConfig: ADS_CONFIG_SOURCE });
+  // ISTIO_MUTUAL: the gateway's mesh certificate; peers must present a SPIFFE ID of the trust domain.
+  if (t.mesh) {
+    return {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: ANY(`${TLS}.DownstreamTlsContext`, {
+        commonTlsContext: { ...meshTlsContext([{ prefix: `spiffe://${t.mesh.trustDomain}/` }]), ...(Object.keys(params).length ? { tlsParams: params } : {}), alpnProtocols: ['h2', 'http/1.1'] },
+        requireClientCertificate: { value: true },
+      }),
+    };
+  }
   return {
     name: 'envoy.transport_sockets.tls',
     typedConfig: ANY(`${TLS}.DownstreamTlsContext`, {

@@ -4,13 +4,14 @@
 // workspace, the namespace (short host names) and the workload's access-log
 // policies, so workloads that share those share one translation.
 import type { Backend, FinalRoute, IR, OutboundServiceIR, UpstreamTlsIR, WorkloadIR } from '../ir/types.js';
-import { cluster, clusterLoadAssignment } from './clusters.js';
+import { cluster, clusterLoadAssignment, type ProxyLocality } from './clusters.js';
 import type { FilterInstance } from './filter-policies.js';
 import { httpFilterChain } from './filters.js';
 import { collectClusters } from './index.js';
 import { policyKey } from './attached.js';
 import { ContentMemo, irIndex } from './sidecar-memo.js';
 import { envoyRoutes } from './routes.js';
+import { BLACKHOLE_CLUSTER, blackHoleCluster, callerAccess, defaultChain, externalChains, externalRbacFilter, routedByHost, tlsInspector, unknownHostVirtualHost } from './sidecar-external.js';
 import { meshTlsContext, OUTBOUND_PORT, PASSTHROUGH_CLUSTER } from './sidecar.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
 import { protoStruct } from './values.js';
@@ -58,7 +59,7 @@ function outboundReads(ir: IR, wl: WorkloadIR): OutboundReads {
   const tableRoutes = wl.outbound.routes.map((id) => routes.get(id)).filter((r): r is FinalRoute => !!r);
   const clusters = new Set(wl.outbound.services.map((s) => s.cluster));
   const refs = new Set<string>();
-  for (const s of wl.outbound.services) for (const p of s.policies) refs.add(policyKey(p));
+  for (const s of wl.outbound.services) for (const p of [...s.policies, ...(s.access ?? [])]) refs.add(policyKey(p));
   for (const r of tableRoutes) {
     for (const p of r.policies) refs.add(policyKey(p));
     if (r.action.type === 'forward') for (const d of r.action.destinations) clusters.add(d.cluster);
@@ -73,6 +74,8 @@ function outboundInputs(ir: IR, wl: WorkloadIR, logs: unknown[], reads: Outbound
   const { backends } = irIndex(ir);
   return {
     ns: wl.namespace,
+    locality: wl.locality,
+    identity: wl.outbound.services.some((s) => s.access?.length) ? wl.spiffeId : undefined,
     outbound: wl.outbound,
     logs,
     routes: reads.routes,
@@ -106,7 +109,9 @@ function unchanged(e: IdentityEntry, ir: IR, wl: WorkloadIR): boolean {
 }
 
 export function outboundResources(ir: IR, wl: WorkloadIR, cache: OutboundCache, logs: unknown[]): Omit<EnvoyResources, 'secret'> {
-  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}`;
+  // Workloads share a translation unless it depends on their locality or (AccessPolicies on ExternalServices) their identity.
+  const byIdentity = wl.outbound.services.some((s) => s.access?.length);
+  const key = `${wl.outbound.workspace}|${wl.namespace}|${JSON.stringify(wl.policies)}${wl.locality ? `|${wl.locality.region ?? ''}/${wl.locality.zone ?? ''}` : ''}${byIdentity ? `|${wl.spiffeId}` : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   if (run !== cache) {
@@ -135,7 +140,9 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
   const tableHosts = new Map<string, FinalRoute[]>();
   for (const r of tableRoutes) for (const h of r.hosts) tableHosts.set(h, [...(tableHosts.get(h) ?? []), r]);
 
-  const ports = [...new Set([...wl.outbound.services.map((s) => s.port), ...(tableHosts.size ? [80] : [])])].sort((a, b) => a - b);
+  const mode = wl.outbound.mode ?? 'ALLOW_ANY';
+  const byHost = wl.outbound.services.filter(routedByHost);
+  const ports = [...new Set([...byHost.map((s) => s.port), ...(tableHosts.size ? [80] : [])])].sort((a, b) => a - b);
   const out: Omit<EnvoyResources, 'secret'> = { listener: [], route: [], cluster: [], endpoint: [] };
   const used = new Set<string>();
   const chains: Array<Record<string, unknown>> = [];
@@ -148,16 +155,18 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
     for (const [host, rs] of [...tableHosts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       virtualHosts.push({ name: host, domains: [host], routes: rs.flatMap((r) => { const t = envoyRoutes(r, ir, backendsByCluster); filters.push(...t.filters); return t.routes; }) });
     }
-    for (const s of wl.outbound.services.filter((x) => x.port === port)) {
+    for (const s of byHost.filter((x) => x.port === port)) {
       const domains = [...s.domains, ...(s.kind === 'SERVICE' && s.namespace === wl.namespace ? [s.name] : [])].filter((d) => !taken.has(d));
       for (const d of domains) taken.add(d);
       if (!domains.length) continue;
       const t = envoyRoutes(defaultRoute(s, wl.outbound.workspace), ir, backendsByCluster);
       filters.push(...t.filters);
-      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes });
+      const access = callerAccess(ir, s, wl.spiffeId);
+      if (access) filters.push(externalRbacFilter());
+      virtualHosts.push({ name: `${s.kind === 'SERVICE' ? 'svc' : s.kind === 'EXTERNAL_SERVICE' ? 'es' : 'vd'}/${s.namespace}/${s.name}:${port}`, domains, routes: t.routes, ...(access ? { typedPerFilterConfig: access.perFilter } : {}) });
     }
-    // Hosts this workspace cannot reach go where they were going, unchanged (Istio's ALLOW_ANY).
-    virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: 0 } } }] });
+    // Hosts this workspace cannot reach go where they were going, unchanged (ALLOW_ANY), or get a 502 (REGISTRY_ONLY).
+    virtualHosts.push(unknownHostVirtualHost(mode, PASSTHROUGH_CLUSTER));
     const rc = { name, virtualHosts };
     out.route.push({ name, body: rc });
     collectClusters(rc, used);
@@ -177,34 +186,38 @@ function translateOutbound(ir: IR, wl: WorkloadIR, logs: unknown[]): Omit<EnvoyR
       }],
     });
   }
+  // ExternalService ports taken by address, SNI or port rather than by host (issue 13).
+  const ext = externalChains(ir, wl.outbound.services, new Set(ports), backendsByCluster, (s) => defaultRoute(s, wl.outbound.workspace), wl.spiffeId);
+  for (const c of ext.used) used.add(c);
+  for (const f of ext.filterConfigs) collectClusters(f, used);
+  const inspector = tlsInspector(ext.tlsPorts);
   out.listener.push({
     name: 'outbound',
     body: {
       name: 'outbound',
       address: { socketAddress: { address: '0.0.0.0', portValue: OUTBOUND_PORT } },
       trafficDirection: 'OUTBOUND',
-      listenerFilters: [{ name: 'envoy.filters.listener.original_dst', typedConfig: ANY('envoy.extensions.filters.listener.original_dst.v3.OriginalDst') }],
-      filterChains: chains,
-      // Anything else goes where it was going, unchanged (Istio's ALLOW_ANY); a STRICT peer refuses it.
-      defaultFilterChain: {
-        name: 'passthrough',
-        filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: ANY('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', { statPrefix: 'passthrough', cluster: PASSTHROUGH_CLUSTER }) }],
-      },
+      listenerFilters: [{ name: 'envoy.filters.listener.original_dst', typedConfig: ANY('envoy.extensions.filters.listener.original_dst.v3.OriginalDst') }, ...(inspector ? [inspector] : [])],
+      filterChains: [...chains, ...ext.chains],
+      // Anything else goes where it was going, unchanged (ALLOW_ANY; a STRICT peer refuses it), or is closed (REGISTRY_ONLY).
+      defaultFilterChain: defaultChain(mode, PASSTHROUGH_CLUSTER),
     },
   });
   out.cluster.push({ name: PASSTHROUGH_CLUSTER, body: { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED', connectTimeout: { seconds: 5 } } });
+  if (mode === 'REGISTRY_ONLY' && !ext.clusters.some((c) => c.name === BLACKHOLE_CLUSTER)) out.cluster.push(blackHoleCluster());
+  out.cluster.push(...ext.clusters);
   const backends = ir.backends.filter((b) => used.has(b.cluster));
   for (const b of backends) {
     const tls = ir.mesh?.upstreamTls[b.cluster];
-    out.cluster.push(meshCluster(b, ir, tls));
-    if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls));
+    out.cluster.push(meshCluster(b, ir, tls, undefined, wl.locality));
+    if (b.discovery === 'EDS') out.endpoint.push(meshEndpoints(b, ir, tls, wl.locality));
   }
   return out;
 }
 
 /** Auto mTLS: endpoints that run a sidecar get the mesh's TLS, the others plain text (Istio's transport socket match). */
-export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway?: string): NamedResource {
-  const c = cluster(b, ir.policies, gateway);
+export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway?: string, near?: ProxyLocality): NamedResource {
+  const c = cluster(b, ir.policies, gateway, near);
   if (!tls) return c;
   return {
     name: c.name,
@@ -225,8 +238,8 @@ export function meshCluster(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, 
   };
 }
 
-export function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined): NamedResource {
-  const cla = clusterLoadAssignment(b, ir.policies);
+export function meshEndpoints(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, near?: ProxyLocality): NamedResource {
+  const cla = clusterLoadAssignment(b, ir.policies, near);
   if (!tls) return cla;
   const meshed = new Set(tls.meshedEndpoints);
   const endpoints = (cla.body.endpoints as Array<{ lbEndpoints: Array<{ endpoint: { address: { socketAddress: { address: string; portValue: number } } } }> }>).map((g) => ({

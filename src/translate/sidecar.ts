@@ -10,11 +10,12 @@
 // Certificates come over SDS: "default" (the workload's) and "ROOTCA" (trust bundle).
 import type { IR, PolicyIR, TlsMode, WorkloadIR } from '../ir/types.js';
 import { accessLogs } from './access-log.js';
+import { originationSecrets } from './external-tls.js';
 import { resolvePolicies } from './attached.js';
 import { httpFilterChain } from './filters.js';
 import { accessFilter, isolationFilter } from './rbac.js';
 import { outboundResources, type OutboundCache } from './sidecar-outbound.js';
-import { ContentMemo } from './sidecar-memo.js';
+import { ContentMemo, irIndex } from './sidecar-memo.js';
 import { ADS_CONFIG_SOURCE, ANY, type EnvoyResources, type NamedResource } from './types.js';
 
 export const WORKLOAD_CERT_SECRET = 'default';
@@ -130,11 +131,14 @@ export function translateSidecar(ir: IR, wl: WorkloadIR, cache: OutboundCache = 
     inbound = inboundMemo.get(inputs, () => ({ listener: inboundListener(ir, wl, logs), clusters: inboundClusters(wl) }));
     inboundByIdentity.set(wl.inbound, { policies: ir.policies, logsKey, td: ir.mesh!.trustDomain, result: inbound });
   }
+  // The CA adds the workload's own secrets; TLS originated to ExternalServices brings its CA / client certificate.
+  const byCluster = irIndex(ir).backends;
+  const originating = out.cluster.map((c) => byCluster.get(c.name)).filter((b): b is NonNullable<typeof b> => !!b?.originate);
   return {
     listener: [inbound.listener, ...out.listener],
     route: out.route,
     cluster: [...inbound.clusters, ...out.cluster],
     endpoint: out.endpoint,
-    secret: [],
+    secret: originating.length ? originationSecrets(originating, ir.secrets) : [],
   };
 }
