@@ -56,3 +56,11 @@ export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyR
   for (const wl of ir.mesh?.workloads ?? []) out.set(sidecarKey(wl.ref), translateSidecar(ir, wl, outbound));
   return out;
 }
+
+/**
+ * A translator that remembers its last output: what the server uses, one per
+ * pipeline. The result is always exactly translateAll's.
+ */
+export function createTranslator(opts: TranslateOptions): (ir: IR) => Map<string, EnvoyResources> {
+  return (ir) => translateAll(ir, opts);
+}
