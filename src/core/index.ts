@@ -38,6 +38,7 @@ import { StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
+import { RoutingMemo } from './incremental-routes.js';
 import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
@@ -92,6 +93,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   let attachMemo = newRouteAttachMemo();
+  const routingMemo = new RoutingMemo();
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
@@ -116,7 +118,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const policyNamespaces = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
     const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
-    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info));
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo);
     if (!reuse) attachMemo = newRouteAttachMemo();
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
@@ -161,7 +163,7 @@ function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
   return resources;
 }
 
-function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = []): RoutingStage {
+function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = [], memo?: RoutingMemo): RoutingStage {
   const status = new StatusBook();
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
   // Namespaces are per cluster: every namespace some resource (or policy) is in, with the Namespace's labels.
@@ -174,6 +176,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   for (const r of resources) if (r.metadata.namespace) seen(r.metadata.namespace, r.cluster);
   for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
   const clusters = indexClusters(resources, settings.clusterName);
+  memo?.begin(resources, JSON.stringify([settings, [...namespaces.entries()]]));
 
   const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
   const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
@@ -230,6 +233,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     backends,
     clusterName: settings.clusterName,
     limits: { ...DEFAULT_ROUTE_LIMITS, ...settings.limits },
+    memo,
   };
   const gatewayRoutes = new Map<string, number>();
   const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));

@@ -10,6 +10,7 @@ import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, globMatch, selectorMatches } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
+import { newLog, sameSelection, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
 import type { WorkspaceIndex } from './workspaces.js';
 
 export const MAX_DELEGATION_DEPTH = 64;
@@ -24,13 +25,25 @@ export interface TableInfo {
 
 export interface FlattenContext {
   ws: WorkspaceIndex;
-  status: StatusBook;
+  status: Pick<StatusBook, 'warn' | 'invalid'>;
   catalog: DestinationCatalog;
   /** Child candidates: tables without hosts, in an owned namespace. */
   children: ChildIndex;
   backends: Map<string, Backend>;
   clusterName: string;
   limits: RouteLimits;
+  /** Subtrees of the previous computation, for reuse (incremental-routes.ts). */
+  memo?: RoutingMemo;
+  /** Destinations resolved in this computation: the same reference resolves the same way. */
+  resolved?: Map<string, ReturnType<typeof resolveDestination>>;
+}
+
+/** The context of one root table's flattening: its effects logged, for the memo. */
+interface Flattening extends FlattenContext {
+  log: FlattenLog;
+  /** Routes taken from the memo (their order is copied, never written). */
+  reused: Set<FinalRoute>;
+  touched: SubtreeRecord[];
 }
 
 interface Frame {
@@ -80,7 +93,20 @@ export interface FlattenResult {
  * delegations followed) is bounded by the root-table limit, so a small file that
  * fans out exponentially stops at the limit instead of exhausting memory.
  */
-export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FlattenResult {
+export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FlattenResult {
+  const log = newLog();
+  const real = outer.status;
+  const ctx: Flattening = {
+    ...outer,
+    resolved: (outer.resolved ??= new Map()),
+    status: {
+      warn: (k, m) => void (log.status.push(['warn', k, m]), real.warn(k, m)),
+      invalid: (k, m) => void (log.status.push(['invalid', k, m]), real.invalid(k, m)),
+    },
+    log,
+    reused: new Set(),
+    touched: [],
+  };
   const out: FinalRoute[] = [];
   const frame: Frame = {
     root,
@@ -97,7 +123,16 @@ export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: 
   if (budget.exceeded) {
     return { routes: [], overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
   }
-  out.forEach((r, i) => (r.order = i));
+  // Positions: written on routes made now, copied for reused ones (whose records then take the copy).
+  const renamed = new Map<FinalRoute, FinalRoute>();
+  out.forEach((r, i) => {
+    if (r.order === i) return;
+    if (!ctx.reused.has(r)) return void (r.order = i);
+    const moved = { ...r, order: i };
+    renamed.set(r, moved);
+    out[i] = moved;
+  });
+  if (renamed.size) for (const rec of ctx.touched) rec.routes = rec.routes.map((r) => renamed.get(r) ?? r);
   return { routes: out };
 }
 
@@ -108,13 +143,8 @@ const spend = (budget: Budget, n: number): boolean => {
   return !budget.exceeded;
 };
 
-interface Selection {
-  children: TableInfo[];
-  errors: string[];
-}
-
 function expandRoute(
-  ctx: FlattenContext,
+  ctx: Flattening,
   frame: Frame,
   info: TableInfo,
   route: HttpRoute,
@@ -164,6 +194,7 @@ function expandRoute(
     emit(make({ type: 'directResponse', ...INVALID_ROUTE_RESPONSE }, errors));
   };
 
+  if (tooMany) ctx.log.pressure++;
   if (tooMany) return invalid([`its matchers combined with its parents' make ${alternatives} alternatives, more than the ${budget.left} routes left under the limit maxRoutesPerRootTable = ${ctx.limits.maxRoutesPerRootTable}`]);
   if (merged.errors.length) return invalid(merged.errors.map((e) => `can never match under its parent route: ${e}`));
 
@@ -173,7 +204,9 @@ function expandRoute(
     // The candidates of one delegating route depend on the root and the parent, not on the path that led here.
     const selKey = `${info.key}\0${index}`;
     let selection = selections.get(selKey);
+    const first = !selection;
     if (!selection) selections.set(selKey, (selection = selectChildren(ctx, frame, info, route.delegate.routeTables)));
+    ctx.log.selections.push({ selKey, parent: info, selectors: route.delegate.routeTables, result: selection, first });
     const cycles = selection.children.filter((c) => frame.chainKeys.has(c.key) || c.key === info.key);
     const errors = [...selection.errors, ...cycles.map((c) => `delegation cycle: ${[...chain.map((l) => l.info.key), c.key].join(' -> ')}`)];
     if (errors.length) return invalid(errors);
@@ -192,9 +225,30 @@ function expandRoute(
         matchers: merged.matchers,
         workloadSelector: tableWorkloadSelector(child.table) ?? frame.workloadSelector,
       };
+      const key = ctx.memo ? subtreeKey(gateway, hosts, frame.root, chain, childFrame.labels, childFrame.matchers, childFrame.workloadSelector, child) : '';
+      const rec = ctx.memo?.previous.get(key);
+      if (rec && replay(ctx, rec, child, frame, out, budget, selections)) {
+        ctx.memo!.next.set(key, rec);
+        continue;
+      }
+      const mark = { out: out.length, left: budget.left, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure };
       const http = child.table.spec.http;
       for (let i = 0; i < http.length && !budget.exceeded; i++) expandRoute(ctx, childFrame, child, http[i], i, gateway, hosts, out, budget, selections);
       if (budget.exceeded) return;
+      if (ctx.memo) {
+        const made: SubtreeRecord = {
+          table: child.table,
+          leftBefore: mark.left,
+          spent: mark.left - budget.left,
+          pressure: ctx.log.pressure - mark.pressure,
+          routes: out.slice(mark.out),
+          status: ctx.log.status.slice(mark.status),
+          backends: ctx.log.backends.slice(mark.backends),
+          selections: ctx.log.selections.slice(mark.selections),
+        };
+        ctx.memo.next.set(key, made);
+        ctx.touched.push(made);
+      }
     }
     if (route.delegate.sortMethod === 'ROUTE_SPECIFICITY') {
       const keyed = out.slice(start).map((r, i) => ({ r, i, s: specificity(r.matchers) }));
@@ -211,12 +265,15 @@ function expandRoute(
   const errors: string[] = [];
   const destinations: Array<{ cluster: string; weight: number }> = [];
   for (const d of fwd.destinations) {
-    const r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector);
+    const rkey = JSON.stringify([d.kind, d.ref, d.port, d.subset, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector]);
+    let r = ctx.resolved!.get(rkey);
+    if (!r) ctx.resolved!.set(rkey, (r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector)));
     if (r.error) {
       errors.push(r.error);
       continue;
     }
     const b = r.resolved!.backend;
+    ctx.log.backends.push(b);
     if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
     destinations.push({ cluster: b.cluster, weight: d.weight ?? 1 });
   }
@@ -254,7 +311,7 @@ export function indexChildTables(tables: TableInfo[]): ChildIndex {
 }
 
 function selectChildren(
-  ctx: FlattenContext,
+  ctx: Pick<FlattenContext, 'children' | 'clusterName' | 'ws' | 'status'>,
   frame: Frame,
   parent: TableInfo,
   selectors: ObjectSelector[],
@@ -290,7 +347,47 @@ function selectChildren(
   const children = [...picked.values()].sort(
     (a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table) || compareStr(a.key, b.key),
   );
-  return { children, errors };
+  return { children, errors, excluded };
+}
+
+const QUIET = { warn: () => {}, invalid: () => {} };
+
+/**
+ * Reuses a remembered subtree if what it read is unchanged: the same child
+ * table, every selection inside it picking the same tables, and no less work
+ * left than it had. Replays its effects in order; false leaves everything untouched.
+ */
+function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, frame: Frame, out: FinalRoute[], budget: Budget, selections: Map<string, Selection>): boolean {
+  if (rec.table !== child.table) return false;
+  if (rec.pressure ? budget.left !== rec.leftBefore : budget.left < rec.leftBefore) return false;
+  const quiet = { ...ctx, status: QUIET };
+  const fresh = new Map<string, Selection>();
+  for (const s of rec.selections) {
+    if (s.first) {
+      if (selections.has(s.selKey) || fresh.has(s.selKey)) return false;
+      const again = selectChildren(quiet, frame, s.parent, s.selectors);
+      if (!sameSelection(again, s.result)) return false;
+      fresh.set(s.selKey, again);
+    } else {
+      const now = selections.get(s.selKey) ?? fresh.get(s.selKey);
+      if (!now || !sameSelection(now, s.result)) return false;
+    }
+  }
+  for (const [k, v] of fresh) selections.set(k, v);
+  for (const s of rec.selections) ctx.log.selections.push({ ...s, result: selections.get(s.selKey)! });
+  for (const [op, key, message] of rec.status) ctx.status[op](key, message);
+  for (const b of rec.backends) {
+    ctx.log.backends.push(b);
+    if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
+  }
+  ctx.log.pressure += rec.pressure;
+  budget.left -= rec.spent;
+  for (const r of rec.routes) {
+    out.push(r);
+    ctx.reused.add(r);
+  }
+  ctx.touched.push(rec);
+  return true;
 }
 
 /**

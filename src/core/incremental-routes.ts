@@ -1,0 +1,99 @@
+// Incremental flattening (issue 10 item 3): the expansion of one delegated
+// child table under one parent chain is remembered with what it read (the
+// tables its delegations selected) and what it did (routes emitted, status
+// messages, backends, work spent). The next computation reuses it when the
+// child table is the same object, the chain is the same, and every selection
+// inside it still picks the same tables; anything else (a workspace, sharing,
+// Service, Namespace or settings change) starts from an empty memo. Reuse
+// replays the effects in their original order, so the result is exactly a
+// fresh computation's (test/unit/incremental.test.ts).
+import type { Backend, FinalRoute } from '../ir/types.js';
+import type { ObjectSelector, Resource, RouteTableR } from '../resources/schema.js';
+import type { TableInfo } from './routes.js';
+
+export type StatusOp = ['warn' | 'invalid', string, string];
+
+export interface Selection {
+  children: TableInfo[];
+  errors: string[];
+  /** Tables a selector matched but the sharing rules exclude (warnings, or the errors when nothing is picked). */
+  excluded: string[];
+}
+
+export interface SelectionRecord {
+  selKey: string;
+  parent: TableInfo;
+  selectors: ObjectSelector[];
+  result: Selection;
+  /** Computed here (true) or taken from an earlier selection of the same root (false). */
+  first: boolean;
+}
+
+/** What one flattening did, in order; a subtree's share of it is a slice. */
+export interface FlattenLog {
+  status: StatusOp[];
+  backends: Backend[];
+  selections: SelectionRecord[];
+  /** Times a route was refused for lack of budget: such subtrees are reused only at the same budget. */
+  pressure: number;
+}
+export const newLog = (): FlattenLog => ({ status: [], backends: [], selections: [], pressure: 0 });
+
+export interface SubtreeRecord {
+  table: RouteTableR;
+  leftBefore: number;
+  spent: number;
+  pressure: number;
+  routes: FinalRoute[];
+  status: StatusOp[];
+  backends: Backend[];
+  selections: SelectionRecord[];
+}
+
+/** Subtree records of the previous computation and of the current one. */
+export class RoutingMemo {
+  previous = new Map<string, SubtreeRecord>();
+  next = new Map<string, SubtreeRecord>();
+  private world: readonly Resource[] = [];
+  private worldKey = '';
+
+  /**
+   * Starts a computation. Everything but route tables (and policies, which
+   * routing never reads) must be the same objects, and the namespaces and
+   * settings the same, or nothing is reused.
+   */
+  begin(resources: readonly Resource[], worldKey: string): void {
+    const world = resources.filter((r) => r.kind !== 'RouteTable');
+    const same = worldKey === this.worldKey && world.length === this.world.length && world.every((r, i) => r === this.world[i]);
+    this.previous = same ? this.next : new Map();
+    this.next = new Map();
+    this.world = world;
+    this.worldKey = worldKey;
+  }
+}
+
+export const sameSelection = (a: Selection, b: Selection): boolean =>
+  a.children.length === b.children.length &&
+  a.children.every((c, i) => c.table === b.children[i].table && c.workspace === b.children[i].workspace) &&
+  a.errors.length === b.errors.length &&
+  a.errors.every((e, i) => e === b.errors[i]) &&
+  a.excluded.length === b.excluded.length &&
+  a.excluded.every((e, i) => e === b.excluded[i]);
+
+/** The identity of a subtree: everything of the chain above that its routes carry. */
+export function subtreeKey(gateway: string | null, hosts: string[], root: TableInfo, chain: Array<{ info: TableInfo; route: string; index: number }>, labels: Record<string, string>, matchers: unknown, workloadSelector: unknown, child: TableInfo): string {
+  return JSON.stringify([
+    gateway,
+    hosts,
+    root.key,
+    root.workspace,
+    root.table.metadata,
+    root.table.cluster ?? null,
+    chain.map((c) => [c.info.key, c.info.workspace, c.route, c.index]),
+    labels,
+    matchers,
+    workloadSelector ?? null,
+    child.key,
+    child.workspace,
+  ]);
+}
