@@ -92,7 +92,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
  */
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
-  let attachMemo = newRouteAttachMemo();
+  const attachMemo = newRouteAttachMemo();
   const routingMemo = new RoutingMemo();
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
@@ -119,7 +119,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
     const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo);
-    if (!reuse) attachMemo = newRouteAttachMemo();
+    // The attachment memo checks each route by identity: routing reuses the objects of unchanged routes.
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
     status.merge(pre);
