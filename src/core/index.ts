@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute } from '../ir/types.js';
+import type { Backend, CoreResult, FinalRoute, PolicyIR } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -94,6 +94,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   const attachMemo = newRouteAttachMemo();
   const routingMemo = new RoutingMemo();
+  const kept: KeptPolicies = { byKey: {}, json: new WeakMap() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
@@ -125,9 +126,29 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const result = attachPolicies(stage, policies, settings, status, attachMemo);
+    keepUnchanged(result.ir.policies, kept);
     last = { input, sideKey, result };
     return result;
   };
+}
+
+interface KeptPolicies {
+  byKey: Record<string, PolicyIR>;
+  json: WeakMap<PolicyIR, string>;
+}
+
+/** A policy whose IR did not change stays the same object, so translation can tell by identity. */
+function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies): void {
+  const json = (p: PolicyIR) => {
+    let j = kept.json.get(p);
+    if (j === undefined) kept.json.set(p, (j = JSON.stringify(p)));
+    return j;
+  };
+  for (const [k, p] of Object.entries(policies)) {
+    const before = kept.byKey[k];
+    if (before && before !== p && json(before) === json(p)) policies[k] = before;
+  }
+  kept.byKey = policies;
 }
 
 /** The EndpointSlices that changed, if nothing else did (same resources, same order). */

@@ -4,20 +4,21 @@ import { resolvePolicies } from './attached.js';
 import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
 import { translateSidecar } from './sidecar.js';
+import { irIndex } from './sidecar-memo.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
-import { routeConfiguration } from './routes.js';
+import { newRouteMemo, routeConfiguration, type RouteMemo } from './routes.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
 
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
 
-export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions): EnvoyResources {
-  const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
+export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, memo?: RouteMemo): EnvoyResources {
+  const backendsByCluster = memo ? irIndex(ir).backends : new Map(ir.backends.map((b) => [b.cluster, b]));
   const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [], secret: [] };
   const used = new Set<string>();
   const byPort = new Map<number, ListenerChain[]>();
   for (const l of gw.listeners) {
-    const rc = routeConfiguration(l, ir, backendsByCluster);
+    const rc = routeConfiguration(l, ir, backendsByCluster, memo);
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
@@ -49,8 +50,8 @@ export function collectClusters(node: unknown, into: Set<string>): void {
  * Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for
  * proxyless clients (key "proxyless:<ws>"), one per sidecar workload ("sidecar:ns/pod").
  */
-export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyResources> {
-  const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts)]));
+export function translateAll(ir: IR, opts: TranslateOptions, memo?: RouteMemo): Map<string, EnvoyResources> {
+  const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts, memo)]));
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
   const outbound: OutboundCache = new Map();
   for (const wl of ir.mesh?.workloads ?? []) out.set(sidecarKey(wl.ref), translateSidecar(ir, wl, outbound));
@@ -62,5 +63,6 @@ export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyR
  * pipeline. The result is always exactly translateAll's.
  */
 export function createTranslator(opts: TranslateOptions): (ir: IR) => Map<string, EnvoyResources> {
-  return (ir) => translateAll(ir, opts);
+  const memo = newRouteMemo();
+  return (ir) => translateAll(ir, opts, memo);
 }

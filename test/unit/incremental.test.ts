@@ -39,6 +39,7 @@ const edit = fc.oneof(
   fc.record({ op: fc.constant('policyAge' as const), at: fc.nat(), day: fc.integer({ min: 1, max: 9 }) }),
   fc.record({ op: fc.constant('policyConfig' as const), at: fc.nat(), seconds: fc.integer({ min: 1, max: 9 }) }),
   fc.record({ op: fc.constant('addPolicy' as const), ns: NS, n: fc.integer({ min: 0, max: 9 }), labels: LABELS }),
+  fc.record({ op: fc.constant('loadBalancer' as const), ns: NS, n: fc.integer({ min: 0, max: 2 }), name: fc.constantFrom('s0', 's1', 's2'), header: fc.constantFrom('x-user', 'x-session') }),
   fc.record({ op: fc.constant('workspaceNamespaces' as const), at: fc.nat(), namespaces: fc.array(fc.constantFrom('a', 'b', 'c', 'd', '*'), { minLength: 1, maxLength: 2 }) }),
   fc.record({ op: fc.constant('sharing' as const), at: fc.nat(), exportTo: sharing, importFrom: sharing }),
   fc.record({ op: fc.constant('namespaceLabels' as const), at: fc.nat(), labels: LABELS }),
@@ -125,6 +126,12 @@ class Estate {
         return this.change('RetryTimeoutPolicy', e.at, (d) => void (d.spec!.config = { requestTimeout: `${e.seconds}s` }));
       case 'addPolicy':
         return this.put({ apiVersion: 'resilience.policy.gloo.solo.io/v2', kind: 'RetryTimeoutPolicy', metadata: { name: `added${e.n}`, namespace: e.ns }, spec: { applyToRoutes: [{ route: { labels: e.labels } }], config: { requestTimeout: '3s' } } } as Doc);
+      case 'loadBalancer': {
+        // A destination policy changes what routes to it hash on (the route itself stays the same).
+        const doc = { apiVersion: 'trafficcontrol.policy.gloo.solo.io/v2', kind: 'LoadBalancerPolicy', metadata: { name: `lb${e.n}`, namespace: e.ns }, spec: { applyToDestinations: [{ kind: 'SERVICE', selector: { name: e.name } }], config: { consistentHash: { httpHeaderName: e.header } } } } as Doc;
+        const i = this.docs.findIndex((d) => d.kind === doc.kind && d.metadata.name === doc.metadata.name && d.metadata.namespace === e.ns);
+        return this.put(doc, i < 0 ? this.docs.length : i);
+      }
       case 'workspaceNamespaces':
         return this.change('Workspace', e.at, (d) => void (d.spec!.workloadClusters = [{ name: '*', namespaces: e.namespaces.map((name) => ({ name })) }]));
       case 'sharing':
