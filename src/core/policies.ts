@@ -4,7 +4,7 @@ import type { DestinationIR, FinalRoute, PolicyRef, SkippedPolicy } from '../ir/
 import type { PolicyKind, PolicyR } from '../resources/schema.js';
 import { resourceKey } from '../resources/schema.js';
 import { SHARED_KIND, type DestinationObject } from './destinations.js';
-import { byAge, selectorMatches } from './match.js';
+import { compareStr, selectorMatches } from './match.js';
 import type { StatusBook } from './status.js';
 import type { WorkspaceIndex } from './workspaces.js';
 
@@ -33,7 +33,8 @@ export interface PlacedPolicy {
 export function placePolicies(policies: PolicyR[], ws: WorkspaceIndex): PlacedPolicy[] {
   const out: PlacedPolicy[] = [];
   const ts = new Map(policies.map((p) => [p, p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : Number.POSITIVE_INFINITY]));
-  const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? byAge(a, b) : 0));
+  // Equal timestamps: byAge's tie-break (namespace, then name), without parsing the timestamps again.
+  const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? compareStr(a.metadata.namespace, b.metadata.namespace) || compareStr(a.metadata.name, b.metadata.name) : 0));
   for (const p of sorted) {
     const w = ws.ownerOf(p);
     if (!w) continue;
@@ -139,8 +140,10 @@ export function attachRoutePolicies(
     let out: FinalRoute;
     let effects: RouteEffects;
     if (reusable && prev && prev.input === route && !route.chainWorkspaces.some((w) => changed.has(w))) {
-      out = prev.output;
-      effects = prev.effects;
+      for (const [key, counter, by] of prev.effects.counts) status.count(key, counter, by);
+      for (const [key, message] of prev.effects.warnings) status.warn(key, message);
+      nextMemo.set(route.id, prev);
+      return prev.output;
     } else {
       effects = { counts: [], warnings: [] };
       out = attachToRoute(route, index, clusterName, gates, effects);

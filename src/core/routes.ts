@@ -291,6 +291,9 @@ export interface ChildIndex {
 export function indexChildTables(tables: TableInfo[]): ChildIndex {
   const byName = new Map<string, TableInfo[]>();
   const byLabel = new Map<string, TableInfo[]>();
+  // Delegation by label is usually within one namespace: index that too, or every selector scans every table with the label.
+  const byNsLabel = new Map<string, TableInfo[]>();
+  const byNs = new Map<string, TableInfo[]>();
   const add = (m: Map<string, TableInfo[]>, k: string, t: TableInfo) => {
     const list = m.get(k);
     if (list) list.push(t);
@@ -298,13 +301,19 @@ export function indexChildTables(tables: TableInfo[]): ChildIndex {
   };
   for (const t of tables) {
     add(byName, `${t.table.metadata.namespace}/${t.table.metadata.name}`, t); // every cluster's table of that name
-    for (const [k, v] of Object.entries(t.table.metadata.labels)) add(byLabel, `${k}\0${v}`, t);
+    add(byNs, t.table.metadata.namespace, t);
+    for (const [k, v] of Object.entries(t.table.metadata.labels)) {
+      add(byLabel, `${k}\0${v}`, t);
+      add(byNsLabel, `${t.table.metadata.namespace}\0${k}\0${v}`, t);
+    }
   }
   return {
     candidates(sel) {
       if (isLiteral(sel.name) && isLiteral(sel.namespace)) return byName.get(`${sel.namespace}/${sel.name}`) ?? [];
       const pair = Object.entries(sel.labels ?? {})[0];
+      if (pair && isLiteral(sel.namespace)) return byNsLabel.get(`${sel.namespace}\0${pair[0]}\0${pair[1]}`) ?? [];
       if (pair) return byLabel.get(`${pair[0]}\0${pair[1]}`) ?? [];
+      if (isLiteral(sel.namespace)) return byNs.get(sel.namespace) ?? [];
       return tables;
     },
   };

@@ -8,6 +8,7 @@ import { irIndex } from './sidecar-memo.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { newRouteMemo, routeConfiguration, type RouteMemo } from './routes.js';
+import { collectClusters } from './clusters-named.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
 
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
@@ -22,7 +23,8 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
-    collectClusters(rc.resource.body, used);
+    if (rc.clusters) for (const c of rc.clusters) used.add(c);
+    else collectClusters(rc.resource.body, used);
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   for (const chains of byPort.values()) out.listener.push(listener(chains, opts));
@@ -35,16 +37,7 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
   return out;
 }
 
-/** Finds every `cluster` / `clusterName` / `name` of weighted clusters in a config tree. */
-export function collectClusters(node: unknown, into: Set<string>): void {
-  if (Array.isArray(node)) return node.forEach((n) => collectClusters(n, into));
-  if (!node || typeof node !== 'object') return;
-  for (const [k, v] of Object.entries(node)) {
-    if ((k === 'cluster' || k === 'clusterName') && typeof v === 'string') into.add(v);
-    else if (k === 'weightedClusters') for (const c of (v as { clusters: Array<{ name: string }> }).clusters) into.add(c.name);
-    else collectClusters(v, into);
-  }
-}
+export { collectClusters } from './clusters-named.js';
 
 /**
  * Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for

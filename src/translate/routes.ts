@@ -6,6 +6,7 @@ import type { HttpMatcher } from '../resources/schema.js';
 import { filterUses, type FilterInstance } from './filter-policies.js';
 import { attachedPolicies, failsClosed, routeActionFields, routeLevelFields } from './route-policies.js';
 import { policyKey } from './attached.js';
+import { collectClusters } from './clusters-named.js';
 import type { NamedResource } from './types.js';
 
 function stringMatch(value: string | undefined, regex: boolean | undefined): Record<string, unknown> | undefined {
@@ -103,9 +104,11 @@ export function envoyRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string
  */
 export interface RouteMemo {
   routes: WeakMap<FinalRoute, { reads: Array<PolicyIR | string | undefined>; t: RouteTranslation }>;
+  /** The clusters each translation names (what collectClusters finds in its routes). */
+  clusters: WeakMap<RouteTranslation, string[]>;
   configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), configs: new Map() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map() });
 
 /** The policies envoyRoutes reads for a route: its own and its backends' load-balancer policies. */
 function policiesRead(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>): Array<PolicyIR | string | undefined> {
@@ -130,8 +133,9 @@ function memoRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backen
   return t;
 }
 
-export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByCluster: Map<string, Backend>, memo?: RouteMemo): { resource: NamedResource; filters: FilterInstance[] } {
+export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByCluster: Map<string, Backend>, memo?: RouteMemo): { resource: NamedResource; filters: FilterInstance[]; clusters?: Set<string> } {
   const filters: FilterInstance[] = [];
+  const clusters = memo ? new Set<string>() : undefined;
   const parts: unknown[] = [listener.httpsRedirect ?? false];
   const virtualHosts = listener.virtualHosts.map((vh) => {
     parts.push(vh.name, vh.domains.join(','));
@@ -144,13 +148,22 @@ export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByClust
         const t = memoRoutes(r, ir, backendsByCluster, memo);
         parts.push(t);
         for (const f of t.filters) filters.push(f);
+        if (memo) {
+          let names = memo.clusters.get(t);
+          if (!names) {
+            const found = new Set<string>();
+            collectClusters(t.routes, found);
+            memo.clusters.set(t, (names = [...found]));
+          }
+          for (const n of names) clusters!.add(n);
+        }
         return t.routes;
       }),
     };
   });
   const prev = memo?.configs.get(listener.name);
-  if (prev && prev.parts.length === parts.length && prev.parts.every((p, i) => p === parts[i])) return { resource: prev.resource, filters };
+  if (prev && prev.parts.length === parts.length && prev.parts.every((p, i) => p === parts[i])) return { resource: prev.resource, filters, clusters };
   const resource = { name: listener.name, body: { name: listener.name, virtualHosts } };
   memo?.configs.set(listener.name, { parts, resource });
-  return { resource, filters };
+  return { resource, filters, clusters };
 }
