@@ -51,6 +51,10 @@ interface Frame {
   chain: Array<{ info: TableInfo; route: string; index: number }>;
   /** Keys of the tables on the chain, for cycle detection in O(1). */
   chainKeys: Set<string>;
+  /** The chain as routes carry it, shared by the routes below: links, workspaces in order, and the id's digest input. */
+  path: ChainLink[];
+  chainWorkspaces: string[];
+  idChain: string;
   labels: Record<string, string>;
   matchers: HttpMatcher[];
   workloadSelector?: Record<string, string>;
@@ -112,6 +116,9 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
     root,
     chain: [],
     chainKeys: new Set(),
+    path: [],
+    chainWorkspaces: [],
+    idChain: '',
     labels: { ...root.table.metadata.labels },
     matchers: [{}],
     workloadSelector: tableWorkloadSelector(root.table),
@@ -163,10 +170,13 @@ function expandRoute(
   const tooMany = frame.chain.length > 0 && alternatives > Math.max(1, budget.left);
   const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : tooMany ? { matchers: [], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
 
+  const path: ChainLink[] = [...frame.path, { table: info.key, route: route.name, index }];
+  const chainWorkspaces = frame.chainWorkspaces.includes(info.workspace) ? frame.chainWorkspaces : [...frame.chainWorkspaces, info.workspace];
+  // JSON.stringify of the [table, index] pairs of the chain, built a link at a time.
+  const idChain = `${frame.idChain}${frame.idChain ? ',' : ''}[${JSON.stringify(info.key)},${index}]`;
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
-    const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route, index: c.index }));
     return {
-      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(JSON.stringify(chain.map((c) => [c.info.key, c.index])) + hosts.join(','))}`,
+      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(`[${idChain}]` + hosts.join(','))}`,
       gateway,
       hosts,
       table: info.key,
@@ -174,7 +184,7 @@ function expandRoute(
       path,
       workspace: info.workspace,
       rootWorkspace: frame.root.workspace,
-      chainWorkspaces: [...new Set(chain.map((c) => c.info.workspace))],
+      chainWorkspaces,
       labels,
       matchers: merged.matchers.length ? merged.matchers : frame.matchers,
       action,
@@ -221,6 +231,9 @@ function expandRoute(
         root: frame.root,
         chain,
         chainKeys,
+        path,
+        chainWorkspaces,
+        idChain,
         labels: { ...labels, ...child.table.metadata.labels },
         matchers: merged.matchers,
         workloadSelector: tableWorkloadSelector(child.table) ?? frame.workloadSelector,
@@ -265,7 +278,8 @@ function expandRoute(
   const errors: string[] = [];
   const destinations: Array<{ cluster: string; weight: number }> = [];
   for (const d of fwd.destinations) {
-    const rkey = JSON.stringify([d.kind, d.ref, d.port, d.subset, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector]);
+    // Everything resolveDestination reads.
+    const rkey = `${d.kind}\0${d.ref.name}\0${d.ref.namespace}\0${d.ref.cluster}\0${d.port?.number}\0${d.port?.name}\0${d.subset ? JSON.stringify(d.subset) : ''}\0${info.table.metadata.namespace}\0${frame.root.workspace}\0${frame.workloadSelector ? JSON.stringify(frame.workloadSelector) : ''}`;
     let r = ctx.resolved!.get(rkey);
     if (!r) ctx.resolved!.set(rkey, (r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector)));
     if (r.error) {
