@@ -96,7 +96,9 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const routingMemo = new RoutingMemo();
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
-  return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
+  const interned = new ResourceInterner();
+  return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
+    const input = interned.of(raw);
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
     const sideKey = JSON.stringify([settings, rejected]);
     const slices = memo && last?.sideKey === sideKey ? changedSlicesOnly(last.input, input) : undefined;
@@ -130,6 +132,32 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     last = { input, sideKey, result };
     return result;
   };
+}
+
+/**
+ * Sources re-parse a whole file for an edit of one document in it: a resource
+ * equal to the one given last time under the same key is replaced by that
+ * object, so the memos see only what really changed. Costs one comparison per
+ * resource that is a new object.
+ */
+class ResourceInterner {
+  private last = new Map<string, Resource>();
+  private keys = new WeakMap<Resource, string>();
+  of(input: readonly Resource[]): readonly Resource[] {
+    const next = new Map<string, Resource>();
+    let out: Resource[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const r = input[i];
+      let key = this.keys.get(r);
+      if (key === undefined) this.keys.set(r, (key = `${resourceKey(r)}\0${srcOf(r)}`));
+      const before = this.last.get(key);
+      const use = before === undefined || before === r || JSON.stringify(before) !== JSON.stringify(r) ? r : before;
+      if (use !== r) (out ??= input.slice())[i] = use;
+      next.set(key, use);
+    }
+    this.last = next;
+    return out ?? input;
+  }
 }
 
 interface KeptPolicies {

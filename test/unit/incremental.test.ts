@@ -49,6 +49,7 @@ const edit = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('restore' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('reorder' as const), seed: fc.nat() }),
+  fc.record({ op: fc.constant('reparse' as const), ns: NS }),
 );
 type Edit = typeof edit extends fc.Arbitrary<infer E> ? E : never;
 
@@ -157,6 +158,10 @@ class Estate {
         const [d] = this.deleted.splice(e.at % this.deleted.length, 1);
         return this.put(d);
       }
+      case 'reparse':
+        // A file source re-reads a whole file for an edit of one document: equal resources, new objects.
+        this.docs.forEach((d, i) => void (d.metadata.namespace === e.ns && this.put(structuredClone(d), i)));
+        return;
       case 'reorder': {
         // A deterministic shuffle of the whole set: order must never matter.
         const order = this.docs.map((_, i) => i).sort((a, b) => ((a * 7919 + e.seed) % 101) - ((b * 7919 + e.seed) % 101) || a - b);
