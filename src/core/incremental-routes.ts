@@ -54,6 +54,8 @@ export interface SubtreeRecord {
 export class RoutingMemo {
   previous = new Map<string, SubtreeRecord>();
   next = new Map<string, SubtreeRecord>();
+  /** Whether the last computation's world was the one before it (so only route tables, or nothing, changed). */
+  sameWorld = false;
   private world: readonly Resource[] = [];
   private worldKey = '';
 
@@ -66,6 +68,7 @@ export class RoutingMemo {
     const world = resources.filter((r) => r.kind !== 'RouteTable');
     const same = worldKey === this.worldKey && world.length === this.world.length && world.every((r, i) => r === this.world[i]);
     this.previous = same ? this.next : new Map();
+    this.sameWorld = same;
     this.next = new Map();
     this.world = world;
     this.worldKey = worldKey;

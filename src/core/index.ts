@@ -94,7 +94,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   const attachMemo = newRouteAttachMemo();
   const routingMemo = new RoutingMemo();
-  const kept: KeptPolicies = { byKey: {}, json: new WeakMap() };
+  const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   const interned = new ResourceInterner();
   return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
@@ -128,7 +128,8 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const result = attachPolicies(stage, policies, settings, status, attachMemo);
-    keepUnchanged(result.ir.policies, kept);
+    // Policy IR reads the policy and the world routing reads (Services, workspaces, admin resources...).
+    keepUnchanged(result.ir.policies, kept, policies, reuse || routingMemo.sameWorld);
     last = { input, sideKey, result };
     return result;
   };
@@ -163,10 +164,13 @@ class ResourceInterner {
 interface KeptPolicies {
   byKey: Record<string, PolicyIR>;
   json: WeakMap<PolicyIR, string>;
+  /** The policy resources the IR was made from, by key. */
+  from: Map<string, PolicyR>;
 }
 
 /** A policy whose IR did not change stays the same object, so translation can tell by identity. */
-function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies): void {
+function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies, resources: readonly PolicyR[], sameWorld: boolean): void {
+  const from = new Map(resources.map((r) => [resourceKey(r), r]));
   const json = (p: PolicyIR) => {
     let j = kept.json.get(p);
     if (j === undefined) kept.json.set(p, (j = JSON.stringify(p)));
@@ -174,9 +178,11 @@ function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies): 
   };
   for (const [k, p] of Object.entries(policies)) {
     const before = kept.byKey[k];
-    if (before && before !== p && json(before) === json(p)) policies[k] = before;
+    if (!before || before === p) continue;
+    if ((sameWorld && from.get(k) === kept.from.get(k)) || json(before) === json(p)) policies[k] = before;
   }
   kept.byKey = policies;
+  kept.from = from;
 }
 
 /** The EndpointSlices that changed, if nothing else did (same resources, same order). */
