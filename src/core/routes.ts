@@ -126,7 +126,18 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   const limit = ctx.limits.maxRoutesPerRootTable;
   const budget: Budget = { left: limit, exceeded: false };
   const selections = new Map<string, Selection>();
-  for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
+  // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
+  const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
+  const rec = ctx.memo?.previous.get(key);
+  if (rec && replay(ctx, rec, root, frame, out, budget, selections)) ctx.memo!.next.set(key, rec);
+  else {
+    for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
+    if (ctx.memo && !budget.exceeded) {
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: log.backends.slice(), selections: log.selections.slice() };
+      ctx.memo.next.set(key, made);
+      ctx.touched.push(made);
+    }
+  }
   if (budget.exceeded) {
     return { routes: [], overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
   }
