@@ -97,6 +97,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   const interned = new ResourceInterner();
+  const deduped = new Dedupe();
   return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
     const input = interned.of(raw);
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
@@ -113,8 +114,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
         return patched.result;
       }
     }
-    const pre = new StatusBook();
-    const resources = dedupe(normalizeClusters(input, settings.clusterName), pre);
+    const { resources, pre } = deduped.of(normalizeClusters(input, settings.clusterName), interned);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     // Namespaces that hold only policies must still be claimed by their workspace.
@@ -141,16 +141,49 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
  * object, so the memos see only what really changed. Costs one comparison per
  * resource that is a new object.
  */
+/** dedupe(), reusing the last order when only resources under the same keys (and sources) were replaced. */
+class Dedupe {
+  private last?: { input: readonly Resource[]; resources: Resource[]; pre: StatusBook };
+  of(input: readonly Resource[], keys: ResourceInterner): { resources: Resource[]; pre: StatusBook } {
+    const last = this.last;
+    if (last && last.input.length === input.length) {
+      let swap: Map<Resource, Resource> | undefined;
+      let same = true;
+      for (let i = 0; i < input.length && same; i++) {
+        const a = last.input[i];
+        const b = input[i];
+        if (a === b) continue;
+        if (keys.keyOf(a) !== keys.keyOf(b)) same = false;
+        else (swap ??= new Map()).set(a, b);
+      }
+      if (same) {
+        const resources = swap ? last.resources.map((r) => swap!.get(r) ?? r) : last.resources;
+        this.last = { input, resources, pre: last.pre };
+        return { resources, pre: last.pre };
+      }
+    }
+    const pre = new StatusBook();
+    const resources = dedupe(input, pre);
+    this.last = { input, resources, pre };
+    return { resources, pre };
+  }
+}
+
 class ResourceInterner {
   private last = new Map<string, Resource>();
   private keys = new WeakMap<Resource, string>();
+  /** Kind/namespace/name[@cluster] and the source location: what dedupe sorts by. */
+  keyOf(r: Resource): string {
+    let key = this.keys.get(r);
+    if (key === undefined) this.keys.set(r, (key = `${resourceKey(r)}\0${srcOf(r)}`));
+    return key;
+  }
   of(input: readonly Resource[]): readonly Resource[] {
     const next = new Map<string, Resource>();
     let out: Resource[] | undefined;
     for (let i = 0; i < input.length; i++) {
       const r = input[i];
-      let key = this.keys.get(r);
-      if (key === undefined) this.keys.set(r, (key = `${resourceKey(r)}\0${srcOf(r)}`));
+      const key = this.keyOf(r);
       const before = this.last.get(key);
       const use = before === undefined || before === r || JSON.stringify(before) !== JSON.stringify(r) ? r : before;
       if (use !== r) (out ??= input.slice())[i] = use;

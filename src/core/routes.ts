@@ -133,7 +133,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
-      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: log.backends.slice(), selections: log.selections.slice() };
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstOfEach(log.backends, 0), selections: log.selections.slice() };
       ctx.memo.next.set(key, made);
       ctx.touched.push(made);
     }
@@ -267,7 +267,7 @@ function expandRoute(
           pressure: ctx.log.pressure - mark.pressure,
           routes: out.slice(mark.out),
           status: ctx.log.status.slice(mark.status),
-          backends: ctx.log.backends.slice(mark.backends),
+          backends: firstOfEach(ctx.log.backends, mark.backends),
           selections: ctx.log.selections.slice(mark.selections),
         };
         ctx.memo.next.set(key, made);
@@ -382,6 +382,14 @@ function selectChildren(
     (a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table) || compareStr(a.key, b.key),
   );
   return { children, errors, excluded };
+}
+
+/** The backends logged from `from` on, the first of each cluster only (the first one added wins anyway). */
+function firstOfEach(backends: Backend[], from: number): Backend[] {
+  const seen = new Set<string>();
+  const out: Backend[] = [];
+  for (let i = from; i < backends.length; i++) if (!seen.has(backends[i].cluster)) seen.add(backends[i].cluster), out.push(backends[i]);
+  return out;
 }
 
 const QUIET = { warn: () => {}, invalid: () => {} };
