@@ -9,7 +9,7 @@
 // fresh computation's (test/unit/incremental.test.ts).
 import type { Backend, FinalRoute } from '../ir/types.js';
 import type { ObjectSelector, Resource, RouteTableR } from '../resources/schema.js';
-import type { TableInfo } from './routes.js';
+import type { Budget, Flattening, TableInfo } from './routes.js';
 
 export type StatusOp = ['warn' | 'invalid', string, string];
 
@@ -99,4 +99,49 @@ export function subtreeKey(gateway: string | null, hosts: string[], root: TableI
     child.key,
     child.workspace,
   ]);
+}
+
+/** The backends logged from `from` on, the first of each cluster only (the first one added wins anyway). */
+export function firstOfEach(backends: Backend[], from: number): Backend[] {
+  const seen = new Set<string>();
+  const out: Backend[] = [];
+  for (let i = from; i < backends.length; i++) if (!seen.has(backends[i].cluster)) seen.add(backends[i].cluster), out.push(backends[i]);
+  return out;
+}
+
+/**
+ * Reuses a remembered subtree if what it read is unchanged: the same child
+ * table, every selection inside it picking the same tables, and no less work
+ * left than it had. Replays its effects in order; false leaves everything untouched.
+ */
+export function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, out: FinalRoute[], budget: Budget, selections: Map<string, Selection>, select: (parent: TableInfo, selectors: ObjectSelector[]) => Selection): boolean {
+  if (rec.table !== child.table) return false;
+  if (rec.pressure ? budget.left !== rec.leftBefore : budget.left < rec.leftBefore) return false;
+  const fresh = new Map<string, Selection>();
+  for (const s of rec.selections) {
+    if (s.first) {
+      if (selections.has(s.selKey) || fresh.has(s.selKey)) return false;
+      const again = select(s.parent, s.selectors); // computed quietly: its messages are in rec.status
+      if (!sameSelection(again, s.result)) return false;
+      fresh.set(s.selKey, again);
+    } else {
+      const now = selections.get(s.selKey) ?? fresh.get(s.selKey);
+      if (!now || !sameSelection(now, s.result)) return false;
+    }
+  }
+  for (const [k, v] of fresh) selections.set(k, v);
+  for (const s of rec.selections) ctx.log.selections.push({ ...s, result: selections.get(s.selKey)! });
+  for (const [op, key, message] of rec.status) ctx.status[op](key, message);
+  for (const b of rec.backends) {
+    ctx.log.backends.push(b);
+    if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
+  }
+  ctx.log.pressure += rec.pressure;
+  budget.left -= rec.spent;
+  for (const r of rec.routes) {
+    out.push(r);
+    ctx.reused.add(r);
+  }
+  ctx.touched.push(rec);
+  return true;
 }

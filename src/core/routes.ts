@@ -10,7 +10,9 @@ import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, globMatch, selectorMatches } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
-import { newLog, sameSelection, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
+import { firstOfEach, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
+
+const QUIET = { warn: () => {}, invalid: () => {} };
 import type { WorkspaceIndex } from './workspaces.js';
 
 export const MAX_DELEGATION_DEPTH = 64;
@@ -39,7 +41,7 @@ export interface FlattenContext {
 }
 
 /** The context of one root table's flattening: its effects logged, for the memo. */
-interface Flattening extends FlattenContext {
+export interface Flattening extends FlattenContext {
   log: FlattenLog;
   /** Routes taken from the memo (their order is copied, never written). */
   reused: Set<FinalRoute>;
@@ -80,7 +82,7 @@ export interface RouteLimits {
 export const DEFAULT_ROUTE_LIMITS: RouteLimits = { maxRoutesPerRootTable: 50_000, maxRoutesPerGateway: 100_000 };
 
 /** Work left for one root table: Envoy routes produced plus delegations followed. */
-interface Budget {
+export interface Budget {
   left: number;
   exceeded: boolean;
 }
@@ -129,7 +131,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
   const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
   const rec = ctx.memo?.previous.get(key);
-  if (rec && replay(ctx, rec, root, frame, out, budget, selections)) ctx.memo!.next.set(key, rec);
+  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) ctx.memo!.next.set(key, rec);
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
@@ -251,7 +253,7 @@ function expandRoute(
       };
       const key = ctx.memo ? subtreeKey(gateway, hosts, frame.root, chain, childFrame.labels, childFrame.matchers, childFrame.workloadSelector, child) : '';
       const rec = ctx.memo?.previous.get(key);
-      if (rec && replay(ctx, rec, child, frame, out, budget, selections)) {
+      if (rec && replay(ctx, rec, child, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) {
         ctx.memo!.next.set(key, rec);
         continue;
       }
@@ -382,54 +384,6 @@ function selectChildren(
     (a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table) || compareStr(a.key, b.key),
   );
   return { children, errors, excluded };
-}
-
-/** The backends logged from `from` on, the first of each cluster only (the first one added wins anyway). */
-function firstOfEach(backends: Backend[], from: number): Backend[] {
-  const seen = new Set<string>();
-  const out: Backend[] = [];
-  for (let i = from; i < backends.length; i++) if (!seen.has(backends[i].cluster)) seen.add(backends[i].cluster), out.push(backends[i]);
-  return out;
-}
-
-const QUIET = { warn: () => {}, invalid: () => {} };
-
-/**
- * Reuses a remembered subtree if what it read is unchanged: the same child
- * table, every selection inside it picking the same tables, and no less work
- * left than it had. Replays its effects in order; false leaves everything untouched.
- */
-function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, frame: Frame, out: FinalRoute[], budget: Budget, selections: Map<string, Selection>): boolean {
-  if (rec.table !== child.table) return false;
-  if (rec.pressure ? budget.left !== rec.leftBefore : budget.left < rec.leftBefore) return false;
-  const quiet = { ...ctx, status: QUIET };
-  const fresh = new Map<string, Selection>();
-  for (const s of rec.selections) {
-    if (s.first) {
-      if (selections.has(s.selKey) || fresh.has(s.selKey)) return false;
-      const again = selectChildren(quiet, frame, s.parent, s.selectors);
-      if (!sameSelection(again, s.result)) return false;
-      fresh.set(s.selKey, again);
-    } else {
-      const now = selections.get(s.selKey) ?? fresh.get(s.selKey);
-      if (!now || !sameSelection(now, s.result)) return false;
-    }
-  }
-  for (const [k, v] of fresh) selections.set(k, v);
-  for (const s of rec.selections) ctx.log.selections.push({ ...s, result: selections.get(s.selKey)! });
-  for (const [op, key, message] of rec.status) ctx.status[op](key, message);
-  for (const b of rec.backends) {
-    ctx.log.backends.push(b);
-    if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
-  }
-  ctx.log.pressure += rec.pressure;
-  budget.left -= rec.spent;
-  for (const r of rec.routes) {
-    out.push(r);
-    ctx.reused.add(r);
-  }
-  ctx.touched.push(rec);
-  return true;
 }
 
 /**
