@@ -2,11 +2,13 @@
 // 100 workspaces, 10,000 final routes behind 3-level delegation, 2,000
 // label-selected policies, 1,000 services). Reports the median full
 // computation (wall and CPU), heap, and the recompute after one policy edit
-// and after one route edit, through the memoising core the server uses.
+// and after one route edit, through the memoising core and the incremental
+// translator the server uses (each checked equal to a fresh computation).
 //   ROUTES=10000 RUNS=7 npm run bench:core
 import { computeCore as compute, createCore, DEFAULT_SETTINGS, type CoreSettings } from '../src/core/index.js';
 import type { Resource } from '../src/resources/schema.js';
 import { validateResource } from '../src/resources/schema.js';
+import { createTranslator, translateAll } from '../src/translate/index.js';
 import { estateDocs, ROUTES_PER_WS, workspacesFor } from './estate.js';
 import { median } from './stats.js';
 
@@ -34,6 +36,8 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(since);
   return (c.user + c.system) / 1000;
 };
+const OPTS = { listenerAddress: '0.0.0.0' };
+const fullTranslateCpu: number[] = [];
 const full: number[] = [];
 const fullCpu: number[] = [];
 let heapPeak = 0;
@@ -41,18 +45,23 @@ for (let i = 0; i < runs; i++) {
   global.gc?.();
   const t = performance.now();
   const c = process.cpuUsage();
-  computeCore(resources);
+  const core = computeCore(resources);
   fullCpu.push(cpuMs(c));
   full.push(performance.now() - t);
+  const ct = process.cpuUsage();
+  translateAll(core.ir, OPTS);
+  fullTranslateCpu.push(cpuMs(ct));
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
 }
 
 /** Applies an edit through the memoising core; checks the result equals a full computation. */
-function measureEdits(edit: (i: number) => Resource[]): { wall: number[]; cpu: number[] } {
+function measureEdits(edit: (i: number) => Resource[]): { wall: number[]; cpu: number[]; translateCpu: number[] } {
   const engine = createCore();
-  engine(resources, settings);
+  const translator = createTranslator(OPTS);
+  translator(engine(resources, settings).ir);
   const wall: number[] = [];
   const cpu: number[] = [];
+  const translateCpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const edited = edit(i);
     global.gc?.();
@@ -61,10 +70,15 @@ function measureEdits(edit: (i: number) => Resource[]): { wall: number[]; cpu: n
     const result = engine(edited, settings);
     cpu.push(cpuMs(c));
     wall.push(performance.now() - t);
-    if (JSON.stringify(result) !== JSON.stringify(computeCore(edited))) throw new Error('memoised result differs from a full computation');
-    engine(resources, settings); // back to the base estate for the next edit
+    const ct = process.cpuUsage();
+    const envoy = translator(result.ir);
+    translateCpu.push(cpuMs(ct));
+    const fresh = computeCore(edited);
+    if (JSON.stringify(result) !== JSON.stringify(fresh)) throw new Error('memoised result differs from a full computation');
+    if (JSON.stringify([...envoy]) !== JSON.stringify([...translateAll(fresh.ir, OPTS)])) throw new Error('incremental translation differs from a full one');
+    translator(engine(resources, settings).ir); // back to the base estate for the next edit
   }
-  return { wall, cpu };
+  return { wall, cpu, translateCpu };
 }
 // One policy's selector changed (routing is reused, attachment runs again).
 const policyEdit = measureEdits((i) => {
@@ -94,8 +108,9 @@ console.log(JSON.stringify({
   runs,
   fullComputeMs: ms(full),
   fullComputeCpuMs: ms(fullCpu),
-  afterOnePolicyEditMs: { median: +median(policyEdit.wall).toFixed(1), cpuMedian: +median(policyEdit.cpu).toFixed(1) },
-  afterOneRouteEditMs: { median: +median(routeEdit.wall).toFixed(1), cpuMedian: +median(routeEdit.cpu).toFixed(1) },
+  fullTranslateCpuMs: +median(fullTranslateCpu).toFixed(1),
+  afterOnePolicyEditMs: { median: +median(policyEdit.wall).toFixed(1), cpuMedian: +median(policyEdit.cpu).toFixed(1), translateCpuMedian: +median(policyEdit.translateCpu).toFixed(1) },
+  afterOneRouteEditMs: { median: +median(routeEdit.wall).toFixed(1), cpuMedian: +median(routeEdit.cpu).toFixed(1), translateCpuMedian: +median(routeEdit.translateCpu).toFixed(1) },
   heapUsedPeakMiB: +(heapPeak / 1024 / 1024).toFixed(1),
   floorMs: { oneRecordPerRoute: +median(floor).toFixed(2) },
   ratios: { fullToFloor: +(median(full) / median(floor)).toFixed(1), routeEditToFull: +(median(routeEdit.wall) / median(full)).toFixed(2), policyEditToFull: +(median(policyEdit.wall) / median(full)).toFixed(2) },

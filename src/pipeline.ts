@@ -5,7 +5,7 @@ import { createCore, type CoreSettings } from './core/index.js';
 import type { CoreResult } from './ir/types.js';
 import type { Resource } from './resources/schema.js';
 import type { ResourceSet } from './sources/file.js';
-import { translateAll, type EnvoyResources, type TranslateOptions } from './translate/index.js';
+import { createTranslator, type EnvoyResources, type TranslateOptions } from './translate/index.js';
 import { buildSnapshot, type Snapshot, type SnapshotCache } from './xds/snapshot.js';
 import type { Metrics } from './xds/metrics.js';
 import { MeshServing } from './mesh-serving.js';
@@ -49,10 +49,11 @@ export function runPipeline(
   mesh: MeshServing = new MeshServing(cache, log),
 ): () => void {
   const computeCore = createCore();
+  const translateAll = createTranslator(opts); // reuses the translation of what did not change
   const apply = (set: ResourceSet, started: number) => {
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
-    const perGateway = translateAll(core.ir, opts);
+    const perGateway = translateAll(core.ir);
     const next = new Map<string, Snapshot>();
     mesh.begin(core);
     const served = new Map<string, EnvoyResources>();

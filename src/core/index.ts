@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute, SecretIR } from '../ir/types.js';
+import type { Backend, CoreResult, FinalRoute, PolicyIR, SecretIR } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -39,6 +39,8 @@ import { StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
+import { RoutingMemo } from './incremental-routes.js';
+import { Dedupe, keepUnchanged, ResourceInterner, srcOf, type KeptPolicies } from './incremental-inputs.js';
 import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
@@ -97,9 +99,14 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
  */
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
-  let attachMemo = newRouteAttachMemo();
+  const attachMemo = newRouteAttachMemo();
+  const routingMemo = new RoutingMemo();
+  const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
-  return (input, settings = DEFAULT_SETTINGS, rejected = []) => {
+  const interned = new ResourceInterner();
+  const deduped = new Dedupe();
+  return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
+    const input = interned.of(raw);
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
     const sideKey = JSON.stringify([settings, rejected]);
     const slices = memo && last?.sideKey === sideKey ? changedSlicesOnly(last.input, input) : undefined;
@@ -114,21 +121,22 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
         return patched.result;
       }
     }
-    const pre = new StatusBook();
-    const resources = dedupe(normalizeClusters(input, settings.clusterName), pre);
+    const { resources, pre } = deduped.of(normalizeClusters(input, settings.clusterName), interned);
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     // Namespaces that hold only policies must still be claimed by their workspace.
     const policyNamespaces = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
     const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
-    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info));
-    if (!reuse) attachMemo = newRouteAttachMemo();
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo);
+    // The attachment memo checks each route by identity: routing reuses the objects of unchanged routes.
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const result = attachPolicies(stage, policies, settings, status, attachMemo);
+    // Policy IR reads the policy and the world routing reads (Services, workspaces, admin resources...).
+    keepUnchanged(result.ir.policies, kept, policies, reuse || routingMemo.sameWorld);
     last = { input, sideKey, result };
     return result;
   };
@@ -148,26 +156,7 @@ function changedSlicesOnly(before: readonly Resource[], after: readonly Resource
   return changed;
 }
 
-/** Deterministic order and one resource per key. */
-function dedupe(input: readonly Resource[], status: StatusBook): Resource[] {
-  const keyed = input.map((r) => ({ r, key: resourceKey(r) }));
-  keyed.sort((a, b) => compareStr(a.key, b.key) || compareStr(srcOf(a.r), srcOf(b.r)));
-  const resources: Resource[] = [];
-  let prevKey = '';
-  for (const { r, key } of keyed) {
-    const prev = resources[resources.length - 1];
-    const dup = prev !== undefined && key === prevKey;
-    prevKey = key;
-    if (dup) {
-      status.warn(resourceKey(r), `defined twice (${srcOf(prev)} and ${srcOf(r)}); the first is used`);
-      continue;
-    }
-    resources.push(r);
-  }
-  return resources;
-}
-
-function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = []): RoutingStage {
+function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = [], memo?: RoutingMemo): RoutingStage {
   const status = new StatusBook();
   const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
   // Namespaces are per cluster: every namespace some resource (or policy) is in, with the Namespace's labels.
@@ -180,6 +169,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   for (const r of resources) if (r.metadata.namespace) seen(r.metadata.namespace, r.cluster);
   for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
   const clusters = indexClusters(resources, settings.clusterName);
+  memo?.begin(resources, JSON.stringify([settings, [...namespaces.entries()]]));
 
   const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
   const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
@@ -233,6 +223,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     backends,
     clusterName: settings.clusterName,
     limits: { ...DEFAULT_ROUTE_LIMITS, ...settings.limits },
+    memo,
   };
   const gatewayRoutes = new Map<string, number>();
   const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));
@@ -363,4 +354,3 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: { ...stage.externalSecrets, ...sds }, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 
-const srcOf = (r: Resource): string => (r.source ? `${r.source.file}#${r.source.document}` : '');

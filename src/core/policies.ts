@@ -4,7 +4,7 @@ import type { DestinationIR, FinalRoute, PolicyRef, SkippedPolicy } from '../ir/
 import type { PolicyKind, PolicyR } from '../resources/schema.js';
 import { resourceKey } from '../resources/schema.js';
 import { SHARED_KIND, type DestinationObject } from './destinations.js';
-import { byAge, selectorMatches } from './match.js';
+import { compareStr, selectorMatches } from './match.js';
 import type { StatusBook } from './status.js';
 import type { WorkspaceIndex } from './workspaces.js';
 
@@ -33,7 +33,8 @@ export interface PlacedPolicy {
 export function placePolicies(policies: PolicyR[], ws: WorkspaceIndex): PlacedPolicy[] {
   const out: PlacedPolicy[] = [];
   const ts = new Map(policies.map((p) => [p, p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : Number.POSITIVE_INFINITY]));
-  const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? byAge(a, b) : 0));
+  // Equal timestamps: byAge's tie-break (namespace, then name), without parsing the timestamps again.
+  const sorted = [...policies].sort((a, b) => ts.get(a)! - ts.get(b)! || (ts.get(a) === ts.get(b) ? compareStr(a.metadata.namespace, b.metadata.namespace) || compareStr(a.metadata.name, b.metadata.name) : 0));
   for (const p of sorted) {
     const w = ws.ownerOf(p);
     if (!w) continue;
@@ -124,12 +125,25 @@ export function attachRoutePolicies(
     }
   }
   const gatesKey = JSON.stringify(gates);
-  const changed = new Set<string>();
+  // The route policies added, removed or changed since the last run, by workspace: a route is
+  // attached again only if one of them (before or after) could select it.
+  const changed = new Map<string, PolicyR[]>();
   for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
     const a = byWorkspace.get(w) ?? [];
     const b = memo.workspacePolicies.get(w) ?? [];
-    if (a.length !== b.length || a.some((p, i) => p !== b[i])) changed.add(w);
+    if (a.length === b.length && a.every((p, i) => p === b[i])) continue;
+    const before = new Set(b);
+    const after = new Set(a);
+    const diff = [...a.filter((p) => !before.has(p)), ...b.filter((p) => !after.has(p))];
+    changed.set(w, diff.length ? diff : [...a, ...b]); // the same policies in another order: all of them
   }
+  const mayChange = (route: FinalRoute): boolean =>
+    route.chainWorkspaces.some((w) => {
+      const list = changed.get(w);
+      if (!list) return false;
+      const target = routeTarget(route, clusterName);
+      return list.some((p) => p.spec.applyToRoutes!.some((sel) => selectorMatches(sel.route, target)));
+    });
   const reusable = memo.gatesKey === gatesKey;
   const nextMemo: RouteAttachMemo['byRoute'] = new Map();
 
@@ -138,9 +152,11 @@ export function attachRoutePolicies(
     const prev = memo.byRoute.get(route.id);
     let out: FinalRoute;
     let effects: RouteEffects;
-    if (reusable && prev && prev.input === route && !route.chainWorkspaces.some((w) => changed.has(w))) {
-      out = prev.output;
-      effects = prev.effects;
+    if (reusable && prev && prev.input === route && !mayChange(route)) {
+      for (const [key, counter, by] of prev.effects.counts) status.count(key, counter, by);
+      for (const [key, message] of prev.effects.warnings) status.warn(key, message);
+      nextMemo.set(route.id, prev);
+      return prev.output;
     } else {
       effects = { counts: [], warnings: [] };
       out = attachToRoute(route, index, clusterName, gates, effects);
@@ -156,6 +172,14 @@ export function attachRoutePolicies(
   return result;
 }
 
+/** What a route selector is matched against: the effective labels; name, namespace and workspace of the defining table. */
+function routeTarget(route: FinalRoute, clusterName: string) {
+  // route.table is "ns/name", with "@cluster" for a table outside the default cluster.
+  const [ns, nameAt] = route.table.split('/');
+  const [name, tableCluster] = nameAt.split('@');
+  return { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: tableCluster ?? clusterName };
+}
+
 function attachToRoute(
   route: FinalRoute,
   index: Map<string, { byPair: Map<string, Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }>>; rest: Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }> }>,
@@ -163,10 +187,7 @@ function attachToRoute(
   gates: FeatureGates,
   effects: RouteEffects,
 ): FinalRoute {
-  // route.table is "ns/name", with "@cluster" for a table outside the default cluster.
-  const [ns, nameAt] = route.table.split('/');
-  const [name, tableCluster] = nameAt.split('@');
-  const target = { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: tableCluster ?? clusterName };
+  const target = routeTarget(route, clusterName);
   const found = new Set<PlacedPolicy>();
   const labelPairs = Object.entries(route.labels).map(([k, v]) => `${k}\0${v}`);
   for (const w of route.chainWorkspaces) {

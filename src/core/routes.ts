@@ -10,6 +10,9 @@ import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, globMatch, selectorMatches } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
+import { firstOfEach, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
+
+const QUIET = { warn: () => {}, invalid: () => {} };
 import type { WorkspaceIndex } from './workspaces.js';
 
 export const MAX_DELEGATION_DEPTH = 64;
@@ -24,13 +27,25 @@ export interface TableInfo {
 
 export interface FlattenContext {
   ws: WorkspaceIndex;
-  status: StatusBook;
+  status: Pick<StatusBook, 'warn' | 'invalid'>;
   catalog: DestinationCatalog;
   /** Child candidates: tables without hosts, in an owned namespace. */
   children: ChildIndex;
   backends: Map<string, Backend>;
   clusterName: string;
   limits: RouteLimits;
+  /** Subtrees of the previous computation, for reuse (incremental-routes.ts). */
+  memo?: RoutingMemo;
+  /** Destinations resolved in this computation: the same reference resolves the same way. */
+  resolved?: Map<string, ReturnType<typeof resolveDestination>>;
+}
+
+/** The context of one root table's flattening: its effects logged, for the memo. */
+export interface Flattening extends FlattenContext {
+  log: FlattenLog;
+  /** Routes taken from the memo (their order is copied, never written). */
+  reused: Set<FinalRoute>;
+  touched: SubtreeRecord[];
 }
 
 interface Frame {
@@ -38,6 +53,10 @@ interface Frame {
   chain: Array<{ info: TableInfo; route: string; index: number }>;
   /** Keys of the tables on the chain, for cycle detection in O(1). */
   chainKeys: Set<string>;
+  /** The chain as routes carry it, shared by the routes below: links, workspaces in order, and the id's digest input. */
+  path: ChainLink[];
+  chainWorkspaces: string[];
+  idChain: string;
   labels: Record<string, string>;
   matchers: HttpMatcher[];
   workloadSelector?: Record<string, string>;
@@ -63,7 +82,7 @@ export interface RouteLimits {
 export const DEFAULT_ROUTE_LIMITS: RouteLimits = { maxRoutesPerRootTable: 50_000, maxRoutesPerGateway: 100_000 };
 
 /** Work left for one root table: Envoy routes produced plus delegations followed. */
-interface Budget {
+export interface Budget {
   left: number;
   exceeded: boolean;
 }
@@ -80,12 +99,28 @@ export interface FlattenResult {
  * delegations followed) is bounded by the root-table limit, so a small file that
  * fans out exponentially stops at the limit instead of exhausting memory.
  */
-export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FlattenResult {
+export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway: string | null, hosts: string[]): FlattenResult {
+  const log = newLog();
+  const real = outer.status;
+  const ctx: Flattening = {
+    ...outer,
+    resolved: (outer.resolved ??= new Map()),
+    status: {
+      warn: (k, m) => void (log.status.push(['warn', k, m]), real.warn(k, m)),
+      invalid: (k, m) => void (log.status.push(['invalid', k, m]), real.invalid(k, m)),
+    },
+    log,
+    reused: new Set(),
+    touched: [],
+  };
   const out: FinalRoute[] = [];
   const frame: Frame = {
     root,
     chain: [],
     chainKeys: new Set(),
+    path: [],
+    chainWorkspaces: [],
+    idChain: '',
     labels: { ...root.table.metadata.labels },
     matchers: [{}],
     workloadSelector: tableWorkloadSelector(root.table),
@@ -93,11 +128,31 @@ export function flattenRootTable(ctx: FlattenContext, root: TableInfo, gateway: 
   const limit = ctx.limits.maxRoutesPerRootTable;
   const budget: Budget = { left: limit, exceeded: false };
   const selections = new Map<string, Selection>();
-  for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
+  // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
+  const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
+  const rec = ctx.memo?.previous.get(key);
+  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) ctx.memo!.next.set(key, rec);
+  else {
+    for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
+    if (ctx.memo && !budget.exceeded) {
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstOfEach(log.backends, 0), selections: log.selections.slice() };
+      ctx.memo.next.set(key, made);
+      ctx.touched.push(made);
+    }
+  }
   if (budget.exceeded) {
     return { routes: [], overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
   }
-  out.forEach((r, i) => (r.order = i));
+  // Positions: written on routes made now, copied for reused ones (whose records then take the copy).
+  const renamed = new Map<FinalRoute, FinalRoute>();
+  out.forEach((r, i) => {
+    if (r.order === i) return;
+    if (!ctx.reused.has(r)) return void (r.order = i);
+    const moved = { ...r, order: i };
+    renamed.set(r, moved);
+    out[i] = moved;
+  });
+  if (renamed.size) for (const rec of ctx.touched) rec.routes = rec.routes.map((r) => renamed.get(r) ?? r);
   return { routes: out };
 }
 
@@ -108,13 +163,8 @@ const spend = (budget: Budget, n: number): boolean => {
   return !budget.exceeded;
 };
 
-interface Selection {
-  children: TableInfo[];
-  errors: string[];
-}
-
 function expandRoute(
-  ctx: FlattenContext,
+  ctx: Flattening,
   frame: Frame,
   info: TableInfo,
   route: HttpRoute,
@@ -133,10 +183,13 @@ function expandRoute(
   const tooMany = frame.chain.length > 0 && alternatives > Math.max(1, budget.left);
   const merged = frame.chain.length === 0 ? { matchers: route.matchers?.length ? route.matchers : [{}], errors: [] } : tooMany ? { matchers: [], errors: [] } : mergeMatchers(frame.matchers, route.matchers);
 
+  const path: ChainLink[] = [...frame.path, { table: info.key, route: route.name, index }];
+  const chainWorkspaces = frame.chainWorkspaces.includes(info.workspace) ? frame.chainWorkspaces : [...frame.chainWorkspaces, info.workspace];
+  // JSON.stringify of the [table, index] pairs of the chain, built a link at a time.
+  const idChain = `${frame.idChain}${frame.idChain ? ',' : ''}[${JSON.stringify(info.key)},${index}]`;
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
-    const path: ChainLink[] = chain.map((c) => ({ table: c.info.key, route: c.route, index: c.index }));
     return {
-      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(JSON.stringify(chain.map((c) => [c.info.key, c.index])) + hosts.join(','))}`,
+      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(`[${idChain}]` + hosts.join(','))}`,
       gateway,
       hosts,
       table: info.key,
@@ -144,7 +197,7 @@ function expandRoute(
       path,
       workspace: info.workspace,
       rootWorkspace: frame.root.workspace,
-      chainWorkspaces: [...new Set(chain.map((c) => c.info.workspace))],
+      chainWorkspaces,
       labels,
       matchers: merged.matchers.length ? merged.matchers : frame.matchers,
       action,
@@ -164,6 +217,7 @@ function expandRoute(
     emit(make({ type: 'directResponse', ...INVALID_ROUTE_RESPONSE }, errors));
   };
 
+  if (tooMany) ctx.log.pressure++;
   if (tooMany) return invalid([`its matchers combined with its parents' make ${alternatives} alternatives, more than the ${budget.left} routes left under the limit maxRoutesPerRootTable = ${ctx.limits.maxRoutesPerRootTable}`]);
   if (merged.errors.length) return invalid(merged.errors.map((e) => `can never match under its parent route: ${e}`));
 
@@ -173,7 +227,9 @@ function expandRoute(
     // The candidates of one delegating route depend on the root and the parent, not on the path that led here.
     const selKey = `${info.key}\0${index}`;
     let selection = selections.get(selKey);
+    const first = !selection;
     if (!selection) selections.set(selKey, (selection = selectChildren(ctx, frame, info, route.delegate.routeTables)));
+    ctx.log.selections.push({ selKey, parent: info, selectors: route.delegate.routeTables, result: selection, first });
     const cycles = selection.children.filter((c) => frame.chainKeys.has(c.key) || c.key === info.key);
     const errors = [...selection.errors, ...cycles.map((c) => `delegation cycle: ${[...chain.map((l) => l.info.key), c.key].join(' -> ')}`)];
     if (errors.length) return invalid(errors);
@@ -188,13 +244,37 @@ function expandRoute(
         root: frame.root,
         chain,
         chainKeys,
+        path,
+        chainWorkspaces,
+        idChain,
         labels: { ...labels, ...child.table.metadata.labels },
         matchers: merged.matchers,
         workloadSelector: tableWorkloadSelector(child.table) ?? frame.workloadSelector,
       };
+      const key = ctx.memo ? subtreeKey(gateway, hosts, frame.root, chain, childFrame.labels, childFrame.matchers, childFrame.workloadSelector, child) : '';
+      const rec = ctx.memo?.previous.get(key);
+      if (rec && replay(ctx, rec, child, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) {
+        ctx.memo!.next.set(key, rec);
+        continue;
+      }
+      const mark = { out: out.length, left: budget.left, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure };
       const http = child.table.spec.http;
       for (let i = 0; i < http.length && !budget.exceeded; i++) expandRoute(ctx, childFrame, child, http[i], i, gateway, hosts, out, budget, selections);
       if (budget.exceeded) return;
+      if (ctx.memo) {
+        const made: SubtreeRecord = {
+          table: child.table,
+          leftBefore: mark.left,
+          spent: mark.left - budget.left,
+          pressure: ctx.log.pressure - mark.pressure,
+          routes: out.slice(mark.out),
+          status: ctx.log.status.slice(mark.status),
+          backends: firstOfEach(ctx.log.backends, mark.backends),
+          selections: ctx.log.selections.slice(mark.selections),
+        };
+        ctx.memo.next.set(key, made);
+        ctx.touched.push(made);
+      }
     }
     if (route.delegate.sortMethod === 'ROUTE_SPECIFICITY') {
       const keyed = out.slice(start).map((r, i) => ({ r, i, s: specificity(r.matchers) }));
@@ -211,12 +291,16 @@ function expandRoute(
   const errors: string[] = [];
   const destinations: Array<{ cluster: string; weight: number }> = [];
   for (const d of fwd.destinations) {
-    const r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector);
+    // Everything resolveDestination reads.
+    const rkey = `${d.kind}\0${d.ref.name}\0${d.ref.namespace}\0${d.ref.cluster}\0${d.port?.number}\0${d.port?.name}\0${d.subset ? JSON.stringify(d.subset) : ''}\0${info.table.metadata.namespace}\0${frame.root.workspace}\0${frame.workloadSelector ? JSON.stringify(frame.workloadSelector) : ''}`;
+    let r = ctx.resolved!.get(rkey);
+    if (!r) ctx.resolved!.set(rkey, (r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector)));
     if (r.error) {
       errors.push(r.error);
       continue;
     }
     const b = r.resolved!.backend;
+    ctx.log.backends.push(b);
     if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
     destinations.push({ cluster: b.cluster, weight: d.weight ?? 1 });
   }
@@ -234,6 +318,9 @@ export interface ChildIndex {
 export function indexChildTables(tables: TableInfo[]): ChildIndex {
   const byName = new Map<string, TableInfo[]>();
   const byLabel = new Map<string, TableInfo[]>();
+  // Delegation by label is usually within one namespace: index that too, or every selector scans every table with the label.
+  const byNsLabel = new Map<string, TableInfo[]>();
+  const byNs = new Map<string, TableInfo[]>();
   const add = (m: Map<string, TableInfo[]>, k: string, t: TableInfo) => {
     const list = m.get(k);
     if (list) list.push(t);
@@ -241,20 +328,26 @@ export function indexChildTables(tables: TableInfo[]): ChildIndex {
   };
   for (const t of tables) {
     add(byName, `${t.table.metadata.namespace}/${t.table.metadata.name}`, t); // every cluster's table of that name
-    for (const [k, v] of Object.entries(t.table.metadata.labels)) add(byLabel, `${k}\0${v}`, t);
+    add(byNs, t.table.metadata.namespace, t);
+    for (const [k, v] of Object.entries(t.table.metadata.labels)) {
+      add(byLabel, `${k}\0${v}`, t);
+      add(byNsLabel, `${t.table.metadata.namespace}\0${k}\0${v}`, t);
+    }
   }
   return {
     candidates(sel) {
       if (isLiteral(sel.name) && isLiteral(sel.namespace)) return byName.get(`${sel.namespace}/${sel.name}`) ?? [];
       const pair = Object.entries(sel.labels ?? {})[0];
+      if (pair && isLiteral(sel.namespace)) return byNsLabel.get(`${sel.namespace}\0${pair[0]}\0${pair[1]}`) ?? [];
       if (pair) return byLabel.get(`${pair[0]}\0${pair[1]}`) ?? [];
+      if (isLiteral(sel.namespace)) return byNs.get(sel.namespace) ?? [];
       return tables;
     },
   };
 }
 
 function selectChildren(
-  ctx: FlattenContext,
+  ctx: Pick<FlattenContext, 'children' | 'clusterName' | 'ws' | 'status'>,
   frame: Frame,
   parent: TableInfo,
   selectors: ObjectSelector[],
@@ -290,7 +383,7 @@ function selectChildren(
   const children = [...picked.values()].sort(
     (a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table) || compareStr(a.key, b.key),
   );
-  return { children, errors };
+  return { children, errors, excluded };
 }
 
 /**

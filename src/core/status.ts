@@ -17,9 +17,19 @@ interface Entry extends ResourceStatus {
 /** Collects statuses while the core runs; the worst state wins, messages accumulate (bounded). */
 export class StatusBook {
   private readonly entries = new Map<string, Entry>();
+  /** Entries shared with the book this one was cloned from: copied before their first change. */
+  private shared?: Set<string>;
 
   accept(key: string): void {
     if (!this.entries.has(key)) this.entries.set(key, newEntry());
+  }
+
+  private writable(key: string): Entry | undefined {
+    const cur = this.entries.get(key);
+    if (!cur || !this.shared?.delete(key)) return cur;
+    const copy: Entry = { state: cur.state, messages: [...cur.messages], seen: new Set(cur.seen), omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
+    this.entries.set(key, copy);
+    return copy;
   }
 
   warn(key: string, message: string): void {
@@ -31,7 +41,7 @@ export class StatusBook {
   }
 
   add(key: string, state: StatusState, message: string): void {
-    let cur = this.entries.get(key);
+    let cur = this.writable(key);
     if (!cur) this.entries.set(key, (cur = newEntry()));
     if (rank[state] > rank[cur.state]) cur.state = state;
     if (cur.seen.has(message)) return;
@@ -44,17 +54,17 @@ export class StatusBook {
   }
 
   count(key: string, counter: string, by = 1): void {
-    let cur = this.entries.get(key);
+    let cur = this.writable(key);
     if (!cur) this.entries.set(key, (cur = newEntry()));
     const counters = (cur.counters ??= {});
     counters[counter] = (counters[counter] ?? 0) + by;
   }
 
+  /** A copy that shares entries until it changes them; this book must not change afterwards. */
   clone(): StatusBook {
     const copy = new StatusBook();
-    for (const [k, v] of this.entries) {
-      copy.entries.set(k, { state: v.state, messages: [...v.messages], seen: new Set(v.seen), omitted: v.omitted, ...(v.counters ? { counters: { ...v.counters } } : {}) });
-    }
+    for (const [k, v] of this.entries) copy.entries.set(k, v);
+    copy.shared = new Set(this.entries.keys());
     return copy;
   }
 
@@ -62,7 +72,7 @@ export class StatusBook {
     for (const [k, v] of other.entries) {
       this.accept(k);
       for (const m of v.messages) this.add(k, v.state, m);
-      this.entries.get(k)!.omitted += v.omitted;
+      if (v.omitted) this.writable(k)!.omitted += v.omitted;
     }
   }
 

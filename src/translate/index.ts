@@ -6,26 +6,30 @@ import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
 import { egressAccess } from './egress-gateway.js';
 import { originationSecrets } from './external-tls.js';
 import { translateSidecar } from './sidecar.js';
+import { irIndex } from './sidecar-memo.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
-import { routeConfiguration } from './routes.js';
+import { newRouteMemo, routeConfiguration, type RouteMemo } from './routes.js';
+import { collectClusters } from './clusters-named.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
 
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
 
-export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions): EnvoyResources {
-  const backendsByCluster = new Map(ir.backends.map((b) => [b.cluster, b]));
+export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, memo?: RouteMemo): EnvoyResources {
+  const backendsByCluster = memo ? irIndex(ir).backends : new Map(ir.backends.map((b) => [b.cluster, b]));
   const out: EnvoyResources = { listener: [], route: [], cluster: [], endpoint: [], secret: [] };
   const used = new Set<string>();
   const byPort = new Map<number, ListenerChain[]>();
   for (const l of gw.listeners) {
-    const rc = routeConfiguration(l, ir, backendsByCluster);
-    const egress = egressAccess(l, rc.resource, ir);
-    if (egress) rc.filters.push(egress);
+    const routed = routeConfiguration(l, ir, backendsByCluster, memo);
+    // An egress gateway's access filter is per call: the memoised route configuration is never changed.
+    const egress = egressAccess(l, routed.resource, ir);
+    const rc = egress ? { ...routed, filters: [...routed.filters, egress] } : routed;
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
-    collectClusters(rc.resource.body, used);
+    if (rc.clusters) for (const c of rc.clusters) used.add(c);
+    else collectClusters(rc.resource.body, used);
     for (const f of rc.filters) collectClusters(f.typedConfig, used);
   }
   for (const chains of byPort.values()) out.listener.push(listener(chains, opts));
@@ -39,25 +43,25 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions):
   return out;
 }
 
-/** Finds every `cluster` / `clusterName` / `name` of weighted clusters in a config tree. */
-export function collectClusters(node: unknown, into: Set<string>): void {
-  if (Array.isArray(node)) return node.forEach((n) => collectClusters(n, into));
-  if (!node || typeof node !== 'object') return;
-  for (const [k, v] of Object.entries(node)) {
-    if ((k === 'cluster' || k === 'clusterName') && typeof v === 'string') into.add(v);
-    else if (k === 'weightedClusters') for (const c of (v as { clusters: Array<{ name: string }> }).clusters) into.add(c.name);
-    else collectClusters(v, into);
-  }
-}
+export { collectClusters } from './clusters-named.js';
 
 /**
  * Every snapshot: one per gateway (key "gateway:ns/name"), one per workspace for
  * proxyless clients (key "proxyless:<ws>"), one per sidecar workload ("sidecar:ns/pod").
  */
-export function translateAll(ir: IR, opts: TranslateOptions): Map<string, EnvoyResources> {
-  const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts)]));
+export function translateAll(ir: IR, opts: TranslateOptions, memo?: RouteMemo): Map<string, EnvoyResources> {
+  const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts, memo)]));
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
   const outbound: OutboundCache = new Map();
   for (const wl of ir.mesh?.workloads ?? []) out.set(sidecarKey(wl.ref), translateSidecar(ir, wl, outbound));
   return out;
+}
+
+/**
+ * A translator that remembers its last output: what the server uses, one per
+ * pipeline. The result is always exactly translateAll's.
+ */
+export function createTranslator(opts: TranslateOptions): (ir: IR) => Map<string, EnvoyResources> {
+  const memo = newRouteMemo();
+  return (ir) => translateAll(ir, opts, memo);
 }

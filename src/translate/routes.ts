@@ -1,10 +1,12 @@
 // Final routes -> envoy.config.route.v3 RouteConfiguration, with the policies
 // that live on routes and the per-route switches of policy filters.
-import type { Backend, FinalRoute, IR, ListenerIR } from '../ir/types.js';
+import type { Backend, FinalRoute, IR, ListenerIR, PolicyIR } from '../ir/types.js';
 import { INVALID_ROUTE_RESPONSE } from '../core/routes.js';
 import type { HttpMatcher } from '../resources/schema.js';
 import { filterUses, type FilterInstance } from './filter-policies.js';
 import { attachedPolicies, failsClosed, routeActionFields, routeLevelFields } from './route-policies.js';
+import { policyKey } from './attached.js';
+import { collectClusters } from './clusters-named.js';
 import type { NamedResource } from './types.js';
 
 function stringMatch(value: string | undefined, regex: boolean | undefined): Record<string, unknown> | undefined {
@@ -94,18 +96,74 @@ export function envoyRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string
   };
 }
 
-export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByCluster: Map<string, Backend>): { resource: NamedResource; filters: FilterInstance[] } {
+/**
+ * Translations of the previous run, for a translator that keeps them
+ * (createTranslator): a route's is reused when the route is the same object
+ * and so are the policies it reads (the core keeps both when unchanged); a
+ * route configuration whose routes all were reused is the same object again.
+ */
+export interface RouteMemo {
+  routes: WeakMap<FinalRoute, { reads: Array<PolicyIR | string | undefined>; t: RouteTranslation }>;
+  /** The clusters each translation names (what collectClusters finds in its routes). */
+  clusters: WeakMap<RouteTranslation, string[]>;
+  configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
+}
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map() });
+
+/** The policies envoyRoutes reads for a route: its own and its backends' load-balancer policies. */
+function policiesRead(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>): Array<PolicyIR | string | undefined> {
+  const reads: Array<PolicyIR | string | undefined> = r.policies.map((ref) => ir.policies[policyKey(ref)]);
+  if (r.action.type === 'forward') {
+    for (const d of r.action.destinations) {
+      const b = backendsByCluster.get(d.cluster);
+      reads.push(b ? 'backend' : 'none'); // routeActionFields reads a backend's load-balancer policies only
+      for (const ref of b?.clientPolicies ?? []) if (ref.kind === 'LoadBalancerPolicy') reads.push(ir.policies[policyKey(ref)]);
+    }
+  }
+  return reads;
+}
+
+function memoRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>, memo: RouteMemo | undefined): RouteTranslation {
+  if (!memo) return envoyRoutes(r, ir, backendsByCluster);
+  const reads = policiesRead(r, ir, backendsByCluster);
+  const prev = memo.routes.get(r);
+  if (prev && prev.reads.length === reads.length && prev.reads.every((p, i) => p === reads[i])) return prev.t;
+  const t = envoyRoutes(r, ir, backendsByCluster);
+  memo.routes.set(r, { reads, t });
+  return t;
+}
+
+export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByCluster: Map<string, Backend>, memo?: RouteMemo): { resource: NamedResource; filters: FilterInstance[]; clusters?: Set<string> } {
   const filters: FilterInstance[] = [];
-  const virtualHosts = listener.virtualHosts.map((vh) => ({
-    name: vh.name,
-    domains: vh.domains,
-    // httpsRedirect: Envoy answers every request with a 301 to https.
-    ...(listener.httpsRedirect ? { requireTls: 'ALL' } : {}),
-    routes: vh.routes.flatMap((r) => {
-      const t = envoyRoutes(r, ir, backendsByCluster);
-      filters.push(...t.filters);
-      return t.routes;
-    }),
-  }));
-  return { resource: { name: listener.name, body: { name: listener.name, virtualHosts } }, filters };
+  const clusters = memo ? new Set<string>() : undefined;
+  const parts: unknown[] = [listener.httpsRedirect ?? false];
+  const virtualHosts = listener.virtualHosts.map((vh) => {
+    parts.push(vh.name, vh.domains.join(','));
+    return {
+      name: vh.name,
+      domains: vh.domains,
+      // httpsRedirect: Envoy answers every request with a 301 to https.
+      ...(listener.httpsRedirect ? { requireTls: 'ALL' } : {}),
+      routes: vh.routes.flatMap((r) => {
+        const t = memoRoutes(r, ir, backendsByCluster, memo);
+        parts.push(t);
+        for (const f of t.filters) filters.push(f);
+        if (memo) {
+          let names = memo.clusters.get(t);
+          if (!names) {
+            const found = new Set<string>();
+            collectClusters(t.routes, found);
+            memo.clusters.set(t, (names = [...found]));
+          }
+          for (const n of names) clusters!.add(n);
+        }
+        return t.routes;
+      }),
+    };
+  });
+  const prev = memo?.configs.get(listener.name);
+  if (prev && prev.parts.length === parts.length && prev.parts.every((p, i) => p === parts[i])) return { resource: prev.resource, filters, clusters };
+  const resource = { name: listener.name, body: { name: listener.name, virtualHosts } };
+  memo?.configs.set(listener.name, { parts, resource });
+  return { resource, filters, clusters };
 }

@@ -17,7 +17,7 @@ export interface MeshplaneHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startMeshplane(opts: { configDir: string; xdsPort: number; adminPort: number; extraArgs?: string[] }): Promise<MeshplaneHandle> {
+export async function startMeshplane(opts: { configDir: string; xdsPort: number; adminPort: number; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<MeshplaneHandle> {
   const args = [
     '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve',
     '--config-dir', opts.configDir,
@@ -44,7 +44,7 @@ export async function startMeshplane(opts: { configDir: string; xdsPort: number;
     if (child.exitCode !== null) throw new Error(`meshplane exited with ${child.exitCode}:\n${logs.join('\n')}`);
     const r = await fetch(`http://127.0.0.1:${opts.adminPort}/readyz`).catch(() => undefined);
     return r?.ok ? true : undefined;
-  }, 20_000);
+  }, opts.readyTimeoutMs ?? 20_000);
   return {
     xdsPort: opts.xdsPort,
     adminPort: opts.adminPort,

@@ -1,0 +1,68 @@
+// What an edit recomputes (issue 10 item 3): the routes a route or policy
+// edit affects are new objects, every other route is the very object of the
+// previous result, and a gateway none of whose routes changed gets the same
+// Envoy route configuration object (so the xDS encodings cache skips it).
+// incremental.test.ts proves the results equal a fresh computation; this
+// proves the work follows the edit.
+import { describe, expect, it } from 'vitest';
+import { createCore, DEFAULT_SETTINGS } from '../../src/core/index.js';
+import type { FinalRoute } from '../../src/ir/types.js';
+import type { Resource } from '../../src/resources/schema.js';
+import { validateResource } from '../../src/resources/schema.js';
+import { createTranslator } from '../../src/translate/index.js';
+import { estateDocs } from '../../bench/estate.js';
+
+const res = (d: unknown): Resource => {
+  const v = validateResource(d);
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.resource;
+};
+// The bench estate at 500 routes, plus a second gateway in ws-4 with its own root table.
+const base = (): Resource[] => [
+  ...estateDocs({ workspaces: 5 }).map(res),
+  res({ apiVersion: 'networking.gloo.solo.io/v2', kind: 'VirtualGateway', metadata: { name: 'edge', namespace: 'ws-4' }, spec: { listeners: [{ port: { number: 9090 }, http: {} }] } }),
+  res({ apiVersion: 'networking.gloo.solo.io/v2', kind: 'RouteTable', metadata: { name: 'edge-root', namespace: 'ws-4' }, spec: { hosts: ['edge.example.com'], virtualGateways: [{ name: 'edge' }], http: [{ name: 'svc', labels: { group: 'g7' }, forwardTo: { destinations: [{ ref: { name: 'svc-1' }, port: { number: 80 } }] } }] } }),
+];
+const replace = (rs: Resource[], kind: string, ns: string, name: string, next: (r: Resource) => Resource) => rs.map((r) => (r.kind === kind && r.metadata.namespace === ns && r.metadata.name === name ? next(r) : r));
+const settings = DEFAULT_SETTINGS;
+
+describe('an edit recomputes what it affects', () => {
+  it('a route edit: only the edited table\'s routes are new objects', () => {
+    const core = createCore();
+    const before = core(base(), settings);
+    const edited = replace(base(), 'RouteTable', 'ws-2', 'gc-3', (r) => {
+      const spec = r.spec as { http: Array<Record<string, unknown>> };
+      return { ...r, spec: { ...spec, http: spec.http.map((h, i) => (i === 0 ? { ...h, matchers: [{ uri: { prefix: '/edited' } }] } : h)) } };
+    });
+    // A source re-parses the file: every other resource is an equal new object.
+    const reparsed = edited.map((r) => (r.kind === 'RouteTable' && r.metadata.name === 'gc-3' ? r : structuredClone(r)));
+    const after = core(reparsed, settings);
+    const old = new Set<FinalRoute>(before.ir.routes);
+    const fresh = after.ir.routes.filter((r) => !old.has(r));
+    expect(fresh.map((r) => r.table)).toEqual(Array(10).fill('ws-2/gc-3'));
+    expect(after.ir.routes).toHaveLength(before.ir.routes.length);
+  });
+
+  it('a policy edit: only the routes the policy selected before or after are new objects', () => {
+    const core = createCore();
+    const before = core(base(), settings);
+    // ws-3's p5 selected group g5; now it selects g6.
+    const after = core(replace(base(), 'FaultInjectionPolicy', 'ws-3', 'p5', (r) => ({ ...r, spec: { ...(r.spec as object), applyToRoutes: [{ route: { labels: { group: 'g6' } } }] } })), settings);
+    const old = new Set<FinalRoute>(before.ir.routes);
+    const fresh = after.ir.routes.filter((r) => !old.has(r));
+    // p5 can only select routes of ws-3's tables (its workspace must be on their chain).
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.every((r) => r.table.startsWith('ws-3/') && ['g5', 'g6'].includes(r.labels.group))).toBe(true);
+    expect(fresh.length).toBe(before.ir.routes.filter((r) => r.table.startsWith('ws-3/') && ['g5', 'g6'].includes(r.labels.group)).length);
+  });
+
+  it('translation: a gateway whose routes did not change keeps its route configuration object', () => {
+    const core = createCore();
+    const translate = createTranslator({ listenerAddress: '127.0.0.1' });
+    const first = translate(core(base(), settings).ir);
+    // A route edit behind ws-0/gw only.
+    const second = translate(core(replace(base(), 'RouteTable', 'ws-1', 'gc-0', (r) => ({ ...r, metadata: { ...r.metadata, labels: { ...r.metadata.labels, extra: 'x' } } })), settings).ir);
+    expect(second.get('gateway:ws-4/edge')!.route[0]).toBe(first.get('gateway:ws-4/edge')!.route[0]);
+    expect(second.get('gateway:ws-0/gw')!.route[0]).not.toBe(first.get('gateway:ws-0/gw')!.route[0]);
+  });
+});
