@@ -2,7 +2,7 @@
 // client secrets) and ConfigMaps (Rego modules) each step names. A policy may
 // read them from the namespaces of its own workspace, of its ExtAuthServer's
 // workspace, and from namespaces no workspace selects (the platform team's, such
-// as Gloo's gloo-mesh; semantics 72); never from another tenant's workspace.
+// as Gloo's gloo-mesh; semantics 73); never from another tenant's workspace.
 // API keys selected by label come from its own workspace only. A reference that does not exist yet is not an error (as for
 // TLS Secrets): the status says what the config waits for, and the ext-auth
 // server answers 503 until it appears.
