@@ -9,11 +9,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
 import { parseExtAuthFile } from '../extauth/config-file.js';
 import { Engine, type StepFactory } from '../extauth/engine.js';
-import { OidcStep } from '../extauth/oidc.js';
-import { OpaEvaluator, opaStep } from '../extauth/opa.js';
-import { passThroughStep } from '../extauth/pass-through.js';
-import { RedisSessions } from '../extauth/redis-sessions.js';
-import { SessionKeys } from '../extauth/session-keys.js';
+import { stepFactory } from '../extauth/steps.js';
 import { startExtAuthServer, type ExtAuthServer } from '../extauth/server.js';
 import { port } from './flags.js';
 
@@ -66,44 +62,6 @@ export async function runExtAuth(opts: ExtAuthOptions, factory: StepFactory, log
       unwatchFile(file);
       await server.close();
       for (const f of onStop) await f();
-    },
-  };
-}
-
-/** The step kinds that need helpers: OPA (a child process) and OIDC. */
-export function stepFactory(opts: { opaBin?: string; sessionSecretFile?: string }, log: Logger): { factory: StepFactory; close(): void } {
-  const opa = opts.opaBin ? new OpaEvaluator(opts.opaBin, log) : undefined;
-  const keys = SessionKeys.fromFile(opts.sessionSecretFile);
-  if (!opts.sessionSecretFile) log.info('no --session-secret-file: OIDC login state is sealed with a random key of this process (replicas need a shared file)');
-  const redis = new RedisSessions(log);
-  let used = new Set<string>();
-  // Pass-through clients of the previous file version, closed once the next one is in place.
-  let clients: Array<{ close(): void }> = [];
-  let nextClients: Array<{ close(): void }> = [];
-  const factory: StepFactory = {
-    opa: async (policy, i, step) => {
-      if (!opa) throw new Error('opaAuth needs the Rego evaluator: start meshplane ext-auth with --opa-bin (scripts/build-opa.sh builds it) or set MESHPLANE_OPA_BIN');
-      return opaStep(opa, policy, i, step, used);
-    },
-    oidc: async (_policy, _i, step) => new OidcStep(step, { keys, log, redis: (host, db) => redis.store(host, db) }),
-    passThroughGrpc: async (_policy, _i, step) => {
-      const s = passThroughStep(step);
-      nextClients.push(s);
-      return s;
-    },
-    loaded: async () => {
-      await opa?.retainOnly(used);
-      used = new Set();
-      for (const c of clients) c.close();
-      [clients, nextClients] = [nextClients, []];
-    },
-  };
-  return {
-    factory,
-    close: () => {
-      opa?.close();
-      redis.close();
-      for (const c of clients) c.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import { RolloutTracker } from '../rollout/tracker.js';
 import { coreSettings } from '../settings.js';
 import { writeRateLimitConfigs } from '../sinks/ratelimit-files.js';
 import { writeExtAuthConfig } from '../extauth/config-file.js';
+import { startEmbeddedExtAuth } from '../extauth/embedded.js';
 import { addKubernetesOptions, kubernetesEnabled, type KubernetesFlags } from '../sources/kubernetes/flags.js';
 import { mergeSources, type NamedSource } from '../sources/merge.js';
 import { XdsServer } from '../xds/server.js';
@@ -40,6 +41,10 @@ export function addServeCommand(program: Command): void {
     .option('--max-delay-ms <ms>', 'apply a continuous burst of changes at least this often', (v) => Number(v), 1000)
     .option('--ratelimit-config-dir <dir>', 'write the rate-limit service config (one YAML per domain) here; point the service at it')
     .option('--ext-auth-config-file <file>', 'write the ExtAuthPolicy glooAuth configs (with their keys: mode 0600) here for `meshplane ext-auth --config-file`')
+    .option('--ext-auth-port <port>', 'also serve meshplane ext-auth (ExtAuthPolicy glooAuth) on this port, inside serve', port)
+    .option('--ext-auth-address <addr>', 'address for --ext-auth-port', '0.0.0.0')
+    .option('--opa-bin <file>', 'with --ext-auth-port: the Rego evaluator for opaAuth (scripts/build-opa.sh)', process.env.MESHPLANE_OPA_BIN)
+    .option('--session-secret-file <file>', 'with --ext-auth-port: secret sealing OIDC login state (see meshplane ext-auth)')
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is applied', (v) => Number(v), 150)
     .option('--rescan-interval-ms <ms>', 'read the whole config directory this often even without file events (0: never)', (v) => Number(v), 10_000)
     .option('--trust-domain <domain>', 'mesh mode: SPIFFE trust domain of workload identities', DEFAULT_TRUST_DOMAIN)
@@ -85,6 +90,7 @@ export function addServeCommand(program: Command): void {
       ? (await import('../sources/kubernetes/index.js')).startKubernetes(opts as KubernetesFlags, { clusterName: settings.clusterName, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, rollout: state.rollout }, log, ads, ads.metrics.registry)
       : undefined;
     if (kube) sources.push(...kube.sources);
+    const extAuth = opts.extAuthPort !== undefined ? await startEmbeddedExtAuth({ address: opts.extAuthAddress, port: opts.extAuthPort, opaBin: opts.opaBin, sessionSecretFile: opts.sessionSecretFile }, log) : undefined;
     const stop = runPipeline(
       mergeSources(sources, settings.clusterName),
       settings,
@@ -96,6 +102,7 @@ export function addServeCommand(program: Command): void {
       [
         ...(opts.ratelimitConfigDir ? [(core: CoreResult) => writeRateLimitConfigs(resolve(opts.ratelimitConfigDir), core.ir, log)] : []),
         ...(opts.extAuthConfigFile ? [(core: CoreResult) => writeExtAuthConfig(resolve(opts.extAuthConfigFile), core.ir, log)] : []),
+        ...(extAuth ? [extAuth.sink] : []),
         ...(kube?.sink ? [kube.sink] : []),
       ],
       mesh.mesh,
@@ -118,6 +125,7 @@ export function addServeCommand(program: Command): void {
       stop();
       mesh.certs.stop();
       await kube?.stop();
+      await extAuth?.stop();
       admin.close();
       await ads.close(3000);
       log.info('stopped');

@@ -190,3 +190,52 @@ describe('glooAuth through meshplane ext-auth and a real Envoy', () => {
     expect((await get('keyed.example.com', { 'x-api-key': 'bob-key-1' })).status).toBe(401);
   });
 });
+
+describe('glooAuth with the ext-auth server inside meshplane serve (--ext-auth-port)', () => {
+  let dir: string;
+  let upstream: Upstream;
+  let mp: MeshplaneHandle;
+  let envoy: EnvoyHandle;
+  let port: number;
+  const get = (host: string, headers: Record<string, string> = {}) => httpRequest(port, { host, path: '/get', headers });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshplane-extauth-embedded-'));
+    upstream = await startUpstream('app');
+    const [xdsPort, adminPort, extAuthPort] = [await freePort(), await freePort(), await freePort()];
+    port = await freePort();
+    const opaBin = process.env.MESHPLANE_OPA_BIN || execFileSync(join(REPO_ROOT, 'scripts/build-opa.sh'), { encoding: 'utf8', timeout: 900_000 }).trim();
+    writeFileSync(join(dir, 'all.yaml'), [
+      `apiVersion: admin.gloo.solo.io/v2\nkind: Workspace\nmetadata: {name: team, namespace: gloo-mesh}\nspec: {workloadClusters: [{name: '*', namespaces: [{name: apps}]}]}\n`,
+      `apiVersion: networking.gloo.solo.io/v2\nkind: VirtualGateway\nmetadata: {name: gw, namespace: apps}\nspec: {listeners: [{port: {number: ${port}}, http: {}}]}\n`,
+      svc('app', upstream.port),
+      svc('ext-auth', extAuthPort, true),
+      doc('admin.gloo.solo.io/v2', 'ExtAuthServer', 'ext-auth', { destinationServer: { ref: { name: 'ext-auth' }, port: { number: 80 } } }),
+      apiKeySecret('user-alice', 'alice-key-1', { 'user-id': 'alice' }),
+      configMap('my-policy', { 'policy.rego': REGO }),
+      table('keyed', { auth: 'api-key' }),
+      table('opa', { auth: 'opa' }),
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'api-key', { applyToRoutes: [{ route: { labels: { auth: 'api-key' } } }], config: { server: { name: 'ext-auth' }, glooAuth: { configs: [{ apiKeyAuth: { headerName: 'x-api-key', labelSelector: { 'api-keyset': 'httpbin-users' } } }] } } }),
+      doc('security.policy.gloo.solo.io/v2', 'ExtAuthPolicy', 'opa', { applyToRoutes: [{ route: { labels: { auth: 'opa' } } }], config: { server: { name: 'ext-auth' }, glooAuth: { configs: [{ opaAuth: { modules: [{ name: 'my-policy' }], query: 'data.my_package.my_rule_to_check' } }] } } }),
+    ].join('---\n'));
+    mp = await startMeshplane({ configDir: dir, xdsPort, adminPort, extraArgs: ['--ext-auth-port', String(extAuthPort), '--ext-auth-address', '127.0.0.1', '--opa-bin', opaBin] });
+    envoy = await startEnvoyFor(mp, { xdsPort, gateway: 'apps/gw' });
+    await waitFor('the key to work through the embedded server', async () => ((await get('keyed.example.com', { 'x-api-key': 'alice-key-1' })).status === 200 ? true : undefined), 30_000);
+  });
+
+  afterAll(async () => {
+    await envoy?.stop();
+    await mp?.stop();
+    await upstream?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('valid key 200, missing and wrong key 401; OPA allow 200 and deny 403', async () => {
+    expect((await get('keyed.example.com', { 'x-api-key': 'alice-key-1' })).status).toBe(200);
+    expect((await get('keyed.example.com')).status).toBe(401);
+    expect((await get('keyed.example.com', { 'x-api-key': 'nope' })).status).toBe(401);
+    expect((await get('opa.example.com', { 'x-team': 'blue' })).status).toBe(200);
+    expect((await get('opa.example.com', { 'x-team': 'red' })).status).toBe(403);
+    for (const line of mp.logs) expect(line).not.toContain('alice-key-1');
+  });
+});
