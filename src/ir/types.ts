@@ -286,12 +286,8 @@ export interface OutboundExternalIR {
   cidrs: string[];
   /** The cluster for connections to the addresses, when the addresses are the endpoints (ORIGINAL_DST). */
   addressCluster?: string;
-  /** HTTPS/TLS ports that originate TLS for plain-text callers: the cluster for callers that bring their own TLS (SNI passthrough). */
-  passthroughCluster?: string;
   /** The egress gateway (ns/name) that carries this port's traffic, from egressGatewayRoutes. */
   egressGateway?: string;
-  /** Why it cannot be reached (requests get 503 with this text): never bypasses an egress gateway it must use. */
-  unavailable?: string;
 }
 
 /** What a sidecar does with hosts and addresses its workspace does not know. */
@@ -324,12 +320,6 @@ export interface WorkloadIR {
   notEnforced: Array<PolicyRef & { reason: string }>;
   /** The Pod's topology.kubernetes.io/region and zone labels: external endpoints of its locality come first. */
   locality?: { region?: string; zone?: string };
-  /**
-   * Server-side policies of the workspace on ExternalServices, enforced by this
-   * sidecar on its own requests: cluster -> the allow rules that hold for this
-   * workload's identity (principals already checked; [] = denied).
-   */
-  externalAccess?: Record<string, AccessRuleIR[]>;
 }
 
 /** Upstream mTLS for a cluster: which endpoints run a sidecar and which identities they may present. */
