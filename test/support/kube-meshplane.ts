@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './envoy.js';
-import type { MeshplaneHandle } from './meshplane.js';
+import { logLines, type MeshplaneHandle } from './meshplane.js';
 import { freePort, waitFor } from './net.js';
 
 export interface KubeMeshplane extends MeshplaneHandle {
@@ -35,16 +35,7 @@ export async function startKubeMeshplane(opts: {
     ...(opts.args ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...(opts.env ?? {}) } });
-  const logs: string[] = [];
-  let buf = '';
-  const onData = (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    logs.push(...lines.filter(Boolean));
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const logs = logLines(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const base = `http://127.0.0.1:${adminPort}`;
   const get = async (path: string) => (await fetch(base + path)).json();

@@ -8,6 +8,21 @@ import { waitFor } from './net.js';
 export const problems = (mp: MeshplaneHandle): string =>
   mp.logs.filter((l) => /"level":(40|50|60)/.test(l)).slice(-20).join('\n');
 
+/** A child's stdout and stderr as a growing list of lines (meshplane logs JSON lines on both). */
+export function logLines(child: ChildProcess): string[] {
+  const logs: string[] = [];
+  let buf = '';
+  const onData = (c: Buffer) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    logs.push(...lines.filter(Boolean));
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  return logs;
+}
+
 export interface MeshplaneHandle {
   xdsPort: number;
   adminPort: number;
@@ -28,16 +43,7 @@ export async function startMeshplane(opts: { configDir: string; xdsPort: number;
     ...(opts.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug' } });
-  const logs: string[] = [];
-  let buf = '';
-  const onData = (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    logs.push(...lines.filter(Boolean));
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const logs = logLines(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const get = async (path: string) => (await fetch(`http://127.0.0.1:${opts.adminPort}${path}`)).json();
   await waitFor('meshplane /readyz', async () => {
