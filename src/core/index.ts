@@ -22,7 +22,7 @@ import { buildGateways } from './gateways.js';
 import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
 import { planEgress } from './egress.js';
 import { byAge, compareStr, selectorMatches } from './match.js';
-import { resolvePolicyReferences } from './policy-references.js';
+import { resolvePolicyReferencesMemo, type PolicyReferenceMemo } from './policy-references.js';
 import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
 import {
   attachDestinationPolicies,
@@ -100,6 +100,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
   const attachMemo = newRouteAttachMemo();
+  const referenceMemo: PolicyReferenceMemo = new Map();
   const routingMemo = new RoutingMemo();
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
@@ -134,9 +135,10 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const status = stage.status.clone();
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
-    const result = attachPolicies(stage, policies, settings, status, attachMemo);
+    const sameWorld = reuse || routingMemo.sameWorld;
+    const result = attachPolicies(stage, policies, settings, status, { routes: attachMemo, references: referenceMemo, sameWorld });
     // Policy IR reads the policy and the world routing reads (Services, workspaces, admin resources...).
-    keepUnchanged(result.ir.policies, kept, policies, reuse || routingMemo.sameWorld);
+    keepUnchanged(result.ir.policies, kept, policies, sameWorld);
     last = { input, sideKey, result };
     return result;
   };
@@ -288,7 +290,14 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: namespaceOwners, externalSecrets: tls.secrets };
 }
 
-function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, attachMemo: RouteAttachMemo): CoreResult {
+/** What attachment remembers between computations; sameWorld: only route tables and policies changed since the last. */
+interface AttachMemos {
+  routes: RouteAttachMemo;
+  references: PolicyReferenceMemo;
+  sameWorld: boolean;
+}
+
+function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, memos: AttachMemos): CoreResult {
   const { ws, catalog, resources, gatewaysByKey, bindings } = stage;
   const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const p of policyResources) {
@@ -308,8 +317,8 @@ function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], setting
   meshCtx.egress = planEgress({ ws, catalog, status, gateways: gatewaysByKey }, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
   const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
-  const policyIR = resolvePolicyReferences(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status);
-  const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, attachMemo);
+  const policyIR = resolvePolicyReferencesMemo(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status, memos.references, memos.sameWorld);
+  const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, memos.routes);
   const byId = new Map(routes.map((r) => [r.id, r]));
 
   const uses = new Map<string, DestinationUse>();

@@ -85,16 +85,39 @@ interface RouteEffects {
   warnings: Array<[string, string]>;
 }
 
+interface RouteAttachment {
+  output: FinalRoute;
+  effects: RouteEffects;
+  /** Times the route object occurs in this computation's routes. */
+  occurrences: number;
+}
+
 /**
- * Per-route results of the previous run. A route is recomputed only when its
- * routing changed or a workspace on its chain has different route policies.
+ * Per-route results of the previous run, by route object (routing hands back
+ * unchanged routes as the same objects). A route is attached again only when
+ * it is new or a route policy of a workspace on its chain changed in a way
+ * that could select it. Counters are sums, so their totals are kept and moved
+ * by what changed instead of replaying every route's counts; warnings keep
+ * their order (the status's message cap depends on it) and are replayed.
  */
 export interface RouteAttachMemo {
-  byRoute: Map<string, { input: FinalRoute; output: FinalRoute; effects: RouteEffects }>;
+  byRoute: Map<FinalRoute, RouteAttachment>;
   workspacePolicies: Map<string, PolicyR[]>;
   gatesKey: string;
+  /** Counter totals over byRoute: key -> counter -> [sum, contributions]. */
+  counts: Map<string, Map<string, [number, number]>>;
 }
-export const newRouteAttachMemo = (): RouteAttachMemo => ({ byRoute: new Map(), workspacePolicies: new Map(), gatesKey: '' });
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ byRoute: new Map(), workspacePolicies: new Map(), gatesKey: '', counts: new Map() });
+
+function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
+  for (const [key, counter, by] of effects.counts) {
+    let m = totals.get(key);
+    if (!m) totals.set(key, (m = new Map()));
+    const t = m.get(counter);
+    if (t) (t[0] += by * times), (t[1] += times);
+    else m.set(counter, [by * times, times]);
+  }
+}
 
 /** Attaches applyToRoutes policies to final routes; returns new route objects. */
 export function attachRoutePolicies(
@@ -112,7 +135,9 @@ export function attachRoutePolicies(
   const byWorkspace = new Map<string, PolicyR[]>();
   for (const p of placed) {
     if (!p.policy.spec.applyToRoutes?.length) continue;
-    byWorkspace.set(p.workspace, [...(byWorkspace.get(p.workspace) ?? []), p.policy]);
+    const mine = byWorkspace.get(p.workspace);
+    if (mine) mine.push(p.policy);
+    else byWorkspace.set(p.workspace, [p.policy]);
     for (const sel of p.policy.spec.applyToRoutes) {
       const idx = index.get(p.workspace) ?? { byPair: new Map<string, Entry[]>(), rest: [] as Entry[] };
       index.set(p.workspace, idx);
@@ -120,11 +145,18 @@ export function attachRoutePolicies(
       if (!pair) idx.rest.push({ p, sel });
       else {
         const k = `${pair[0]}\0${pair[1]}`;
-        idx.byPair.set(k, [...(idx.byPair.get(k) ?? []), { p, sel }]);
+        const list = idx.byPair.get(k);
+        if (list) list.push({ p, sel });
+        else idx.byPair.set(k, [{ p, sel }]);
       }
     }
   }
   const gatesKey = JSON.stringify(gates);
+  if (memo.gatesKey !== gatesKey) {
+    memo.byRoute = new Map();
+    memo.counts = new Map();
+    memo.workspacePolicies = new Map();
+  }
   // The route policies added, removed or changed since the last run, by workspace: a route is
   // attached again only if one of them (before or after) could select it.
   const changed = new Map<string, PolicyR[]>();
@@ -138,35 +170,49 @@ export function attachRoutePolicies(
     changed.set(w, diff.length ? diff : [...a, ...b]); // the same policies in another order: all of them
   }
   const mayChange = (route: FinalRoute): boolean =>
+    changed.size > 0 &&
     route.chainWorkspaces.some((w) => {
       const list = changed.get(w);
       if (!list) return false;
       const target = routeTarget(route, clusterName);
       return list.some((p) => p.spec.applyToRoutes!.some((sel) => selectorMatches(sel.route, target)));
     });
-  const reusable = memo.gatesKey === gatesKey;
-  const nextMemo: RouteAttachMemo['byRoute'] = new Map();
+  const previous = memo.byRoute;
+  const next: RouteAttachMemo['byRoute'] = new Map();
 
   const result = routes.map((route) => {
     if (!route.valid) return route;
-    const prev = memo.byRoute.get(route.id);
-    let out: FinalRoute;
-    let effects: RouteEffects;
-    if (reusable && prev && prev.input === route && !mayChange(route)) {
-      for (const [key, counter, by] of prev.effects.counts) status.count(key, counter, by);
-      for (const [key, message] of prev.effects.warnings) status.warn(key, message);
-      nextMemo.set(route.id, prev);
-      return prev.output;
-    } else {
-      effects = { counts: [], warnings: [] };
-      out = attachToRoute(route, index, clusterName, gates, effects);
+    let a = next.get(route);
+    if (a) a.occurrences++;
+    else {
+      const prev = previous.get(route);
+      if (prev && !mayChange(route)) a = { output: prev.output, effects: prev.effects, occurrences: 1 };
+      else {
+        const effects: RouteEffects = { counts: [], warnings: [] };
+        a = { output: attachToRoute(route, index, clusterName, gates, effects), effects, occurrences: 1 };
+      }
+      next.set(route, a);
     }
-    for (const [key, counter, by] of effects.counts) status.count(key, counter, by);
-    for (const [key, message] of effects.warnings) status.warn(key, message);
-    nextMemo.set(route.id, { input: route, output: out, effects });
-    return out;
+    for (const [key, message] of a.effects.warnings) status.warn(key, message);
+    return a.output;
   });
-  memo.byRoute = nextMemo;
+  // Move the counter totals by the routes whose attachment (or number of occurrences) changed.
+  const totals = memo.counts;
+  for (const [route, a] of next) {
+    const prev = previous.get(route);
+    if (prev && prev.effects === a.effects && prev.occurrences === a.occurrences) continue;
+    addCounts(totals, a.effects, a.occurrences);
+    if (prev) addCounts(totals, prev.effects, -prev.occurrences);
+  }
+  for (const [route, prev] of previous) if (!next.has(route)) addCounts(totals, prev.effects, -prev.occurrences);
+  for (const [key, m] of totals) {
+    for (const [counter, [sum, n]] of m) {
+      if (n > 0) status.count(key, counter, sum);
+      else m.delete(counter);
+    }
+    if (m.size === 0) totals.delete(key);
+  }
+  memo.byRoute = next;
   memo.workspacePolicies = byWorkspace;
   memo.gatesKey = gatesKey;
   return result;

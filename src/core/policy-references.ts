@@ -1,10 +1,10 @@
 // What translation needs to know about each attached policy: its validated
 // config, its phase and priority, and the backends (Envoy clusters) its config
 // points at: mirror targets, ext auth servers, remote JWKS, rate-limit servers.
-import type { Backend, PolicyIR } from '../ir/types.js';
+import type { Backend, PolicyIR, StatusState } from '../ir/types.js';
 import type { PolicyDestination } from '../resources/policy-configs.js';
 import type { GlooAuth } from '../resources/gloo-auth.js';
-import type { Resource, SecretR } from '../resources/schema.js';
+import type { PolicyR, Resource, SecretR } from '../resources/schema.js';
 import { clusterSuffix, nsName, resourceKey } from '../resources/schema.js';
 import type { Descriptor, RateLimitEntry, SetDescriptor } from '../resources/rate-limit-configs.js';
 import { API_KEY_SECRET_TYPE, resolveGlooAuth, type GlooAuthContext } from './gloo-auth.js';
@@ -20,6 +20,8 @@ export interface ReferenceContext {
   /** Admin resources by Kind/ns/name: ExtAuthServer, RateLimitServerSettings, ..., Secret, ConfigMap */
   admin: Map<string, Resource>;
   addBackend(b: Backend): void;
+  /** The API-key Secrets, found once per computation (lazily). */
+  apiKeySecrets?: () => SecretR[];
 }
 
 const phaseOf = (config: Record<string, unknown>): { phase: 'preAuthz' | 'postAuthz'; priority: number } => {
@@ -28,18 +30,59 @@ const phaseOf = (config: Record<string, unknown>): { phase: 'preAuthz' | 'postAu
   return { phase: 'postAuthz', priority: ph?.postAuthz?.priority ?? 0 };
 };
 
-export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceContext, status: StatusBook): Record<string, PolicyIR> {
+/** A policy's IR and what resolving it did, for the next computation over the same world. */
+interface ResolvedPolicy {
+  workspace: string;
+  ir: PolicyIR;
+  status: Array<[string, StatusState, string]>;
+  backends: Backend[];
+}
+/** Resolved policies by resource object; valid while nothing but route tables and policies changed. */
+export type PolicyReferenceMemo = Map<PolicyR, ResolvedPolicy>;
+
+/**
+ * resolvePolicyReferences, reusing the IR of every policy that is the same
+ * object as last time when the world it reads (everything but route tables
+ * and policies) is unchanged; its status and backends are replayed in order.
+ */
+export function resolvePolicyReferencesMemo(placed: PlacedPolicy[], ctx: ReferenceContext, status: StatusBook, memo: PolicyReferenceMemo, sameWorld: boolean): Record<string, PolicyIR> {
+  const previous = sameWorld ? new Map(memo) : new Map<PolicyR, ResolvedPolicy>();
+  memo.clear();
+  const out: Record<string, PolicyIR> = {};
+  let apiKeySecrets: SecretR[] | undefined;
+  const shared: ReferenceContext = { ...ctx, apiKeySecrets: () => (apiKeySecrets ??= findApiKeySecrets(ctx.admin)) };
+  for (const p of placed) {
+    let r = previous.get(p.policy);
+    if (!r || r.workspace !== p.workspace) {
+      const rec: ResolvedPolicy = { workspace: p.workspace, ir: undefined as never, status: [], backends: [] };
+      const recorder = { add: (key: string, state: StatusState, message: string) => void rec.status.push([key, state, message]) };
+      rec.ir = resolvePolicyReferences([p], { ...shared, addBackend: (b) => void rec.backends.push(b) }, recorder)[p.key];
+      r = rec;
+    }
+    memo.set(p.policy, r);
+    for (const [key, state, message] of r.status) status.add(key, state, message);
+    for (const b of r.backends) ctx.addBackend(b);
+    out[p.key] = r.ir;
+  }
+  return out;
+}
+
+const findApiKeySecrets = (admin: Map<string, Resource>): SecretR[] =>
+  [...admin.values()].filter((r): r is SecretR => r.kind === 'Secret' && (r as SecretR).body.type === API_KEY_SECRET_TYPE);
+
+export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceContext, status: Pick<StatusBook, 'add'>): Record<string, PolicyIR> {
   const out: Record<string, PolicyIR> = {};
   let apiKeySecrets: SecretR[] | undefined;
   const glooCtx: GlooAuthContext = {
     ws: ctx.ws,
     clusters: ctx.catalog.clusters,
     objects: ctx.admin,
-    apiKeySecrets: () => (apiKeySecrets ??= [...ctx.admin.values()].filter((r): r is SecretR => r.kind === 'Secret' && (r as SecretR).body.type === API_KEY_SECRET_TYPE)),
+    apiKeySecrets: ctx.apiKeySecrets ?? (() => (apiKeySecrets ??= findApiKeySecrets(ctx.admin))),
   };
   for (const p of placed) {
     const config = p.policy.spec.config as Record<string, unknown>;
-    const ir: PolicyIR = { ...p.ref, key: p.key, config, ...phaseOf(config), clusters: {}, hosts: {}, errors: [] };
+    const { phase, priority } = phaseOf(config);
+    const ir: PolicyIR = { kind: p.ref.kind, namespace: p.ref.namespace, name: p.ref.name, workspace: p.ref.workspace, key: p.key, config, phase, priority, clusters: {}, hosts: {}, errors: [] };
     const ns = p.policy.metadata.namespace;
     // A reference without a cluster points into its referrer's cluster.
     const destination = (name: string, d: PolicyDestination, defaultNs: string, consumer: string, referrer: Resource = p.policy) => {
@@ -112,7 +155,7 @@ export function resolvePolicyReferences(placed: PlacedPolicy[], ctx: ReferenceCo
         break;
       }
     }
-    for (const e of ir.errors) status.invalid(p.key, e);
+    for (const e of ir.errors) status.add(p.key, 'INVALID', e);
     out[p.key] = ir;
   }
   return out;

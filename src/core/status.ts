@@ -12,6 +12,8 @@ export const MAX_MESSAGES_PER_RESOURCE = 20;
 interface Entry extends ResourceStatus {
   seen: Set<string>;
   omitted: number;
+  /** toJSON's form of the entry, until the entry changes. */
+  json?: ResourceStatus;
 }
 
 /** Collects statuses while the core runs; the worst state wins, messages accumulate (bounded). */
@@ -19,14 +21,30 @@ export class StatusBook {
   private readonly entries = new Map<string, Entry>();
   /** Entries shared with the book this one was cloned from: copied before their first change. */
   private shared?: Set<string>;
+  /** The keys in order, until a key is added. */
+  private sorted?: string[];
+  /** The sorted keys of the book this one was cloned from, and the keys added since. */
+  private inherited?: { sorted: string[]; added: string[] };
 
   accept(key: string): void {
-    if (!this.entries.has(key)) this.entries.set(key, newEntry());
+    if (!this.entries.has(key)) this.create(key);
+  }
+
+  private create(key: string): Entry {
+    const e = newEntry();
+    this.entries.set(key, e);
+    this.sorted = undefined;
+    this.inherited?.added.push(key);
+    return e;
   }
 
   private writable(key: string): Entry | undefined {
     const cur = this.entries.get(key);
-    if (!cur || !this.shared?.delete(key)) return cur;
+    if (!cur) return undefined;
+    if (!this.shared?.delete(key)) {
+      cur.json = undefined;
+      return cur;
+    }
     const copy: Entry = { state: cur.state, messages: [...cur.messages], seen: new Set(cur.seen), omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
     this.entries.set(key, copy);
     return copy;
@@ -41,8 +59,7 @@ export class StatusBook {
   }
 
   add(key: string, state: StatusState, message: string): void {
-    let cur = this.writable(key);
-    if (!cur) this.entries.set(key, (cur = newEntry()));
+    const cur = this.writable(key) ?? this.create(key);
     if (rank[state] > rank[cur.state]) cur.state = state;
     if (cur.seen.has(message)) return;
     if (cur.messages.length >= MAX_MESSAGES_PER_RESOURCE) {
@@ -54,8 +71,7 @@ export class StatusBook {
   }
 
   count(key: string, counter: string, by = 1): void {
-    let cur = this.writable(key);
-    if (!cur) this.entries.set(key, (cur = newEntry()));
+    const cur = this.writable(key) ?? this.create(key);
     const counters = (cur.counters ??= {});
     counters[counter] = (counters[counter] ?? 0) + by;
   }
@@ -65,6 +81,7 @@ export class StatusBook {
     const copy = new StatusBook();
     for (const [k, v] of this.entries) copy.entries.set(k, v);
     copy.shared = new Set(this.entries.keys());
+    copy.inherited = { sorted: this.keys(), added: [] };
     return copy;
   }
 
@@ -80,17 +97,34 @@ export class StatusBook {
     return this.entries.get(key);
   }
 
-  /** Sorted by key so output is deterministic. */
+  /** The keys in order; an inherited order is merged with the keys added since, not sorted again. */
+  private keys(): string[] {
+    if (this.sorted) return this.sorted;
+    if (!this.inherited) return (this.sorted = [...this.entries.keys()].sort());
+    const a = this.inherited.sorted;
+    const b = this.inherited.added.slice().sort();
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++]);
+    return (this.sorted = out);
+  }
+
+  /** Sorted by key so output is deterministic. Unchanged entries keep their JSON objects. */
   toJSON(): Record<string, ResourceStatus> {
     const out: Record<string, ResourceStatus> = {};
-    for (const k of [...this.entries.keys()].sort()) {
+    for (const k of this.keys()) {
       const s = this.entries.get(k)!;
-      const messages = [...s.messages].sort();
-      if (s.omitted) messages.push(`... and ${s.omitted} more message${s.omitted === 1 ? '' : 's'} (only the first ${MAX_MESSAGES_PER_RESOURCE} are kept)`);
-      out[k] = { state: s.state, messages, ...(s.counters ? { counters: sortKeys(s.counters) } : {}) };
+      out[k] = s.json ??= entryJSON(s);
     }
     return out;
   }
+}
+
+function entryJSON(s: Entry): ResourceStatus {
+  const messages = [...s.messages].sort();
+  if (s.omitted) messages.push(`... and ${s.omitted} more message${s.omitted === 1 ? '' : 's'} (only the first ${MAX_MESSAGES_PER_RESOURCE} are kept)`);
+  return { state: s.state, messages, ...(s.counters ? { counters: sortKeys(s.counters) } : {}) };
 }
 
 const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], seen: new Set(), omitted: 0 });
