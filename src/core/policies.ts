@@ -69,8 +69,11 @@ export function resolveConflicts(candidates: PlacedPolicy[], target: string, sta
       continue;
     }
     const message = `${kind} conflicts with ${winner.ref.namespace}/${winner.ref.name} (older) already applied to ${target}; skipping ${c.ref.namespace}/${c.ref.name}`;
-    const phase = kind === 'TransformationPolicy' ? phaseOf(c.policy) : undefined;
-    skipped.push({ ...c.ref, reason: phase ? 'phase' : 'conflict', message: phase ? `${message} (the oldest of phase ${phase} applies)` : message, winner: winner.ref, ...(phase ? { phase } : {}) });
+    const { namespace, name, workspace } = c.ref;
+    if (kind === 'TransformationPolicy') {
+      const phase = phaseOf(c.policy);
+      skipped.push({ kind, namespace, name, workspace, reason: 'phase', message: `${message} (the oldest of phase ${phase} applies)`, winner: winner.ref, phase });
+    } else skipped.push({ kind, namespace, name, workspace, reason: 'conflict', message, winner: winner.ref });
     status.warn(c.key, message);
   }
   return { applied, skipped };

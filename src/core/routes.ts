@@ -2,7 +2,7 @@
 // into final routes, each carrying its delegation chain, effective labels,
 // merged matchers and resolved destinations. Broken routes become a 500
 // direct response; the error goes on the owning table's status.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Backend, ChainLink, FinalRoute, RouteAction } from '../ir/types.js';
 import type { HttpMatcher, HttpRoute, ObjectSelector, RouteTableR } from '../resources/schema.js';
 import { nsName, resourceKey } from '../resources/schema.js';
@@ -62,7 +62,7 @@ interface Frame {
   workloadSelector?: Record<string, string>;
 }
 
-const digest = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12);
+const digest = (s: string): string => hash('sha256', s, 'hex').slice(0, 12);
 
 function tableWorkloadSelector(t: RouteTableR): Record<string, string> | undefined {
   const sels = t.spec.workloadSelectors;
@@ -175,8 +175,8 @@ function expandRoute(
   budget: Budget,
   selections: Map<string, Selection>,
 ): void {
-  const labels = { ...frame.labels, ...(route.labels ?? {}) };
-  const chain = [...frame.chain, { info, route: route.name, index }];
+  // Routes without labels of their own share their table's effective labels (nothing writes them).
+  const labels = route.labels && Object.keys(route.labels).length ? { ...frame.labels, ...route.labels } : frame.labels;
   const tableKey = resourceKey(info.table);
   // Alternatives multiply down a chain (each parent one with each child one): check the product before building it.
   const alternatives = frame.matchers.length * Math.max(1, route.matchers?.length ?? 0);
@@ -222,6 +222,7 @@ function expandRoute(
   if (merged.errors.length) return invalid(merged.errors.map((e) => `can never match under its parent route: ${e}`));
 
   if (route.delegate) {
+    const chain = [...frame.chain, { info, route: route.name, index }];
     if (chain.length >= MAX_DELEGATION_DEPTH) return invalid([`delegation is deeper than ${MAX_DELEGATION_DEPTH} levels`]);
     if (!spend(budget, 1)) return;
     // The candidates of one delegating route depend on the root and the parent, not on the path that led here.

@@ -10,7 +10,6 @@ const rank: Record<StatusState, number> = { ACCEPTED: 0, WARNING: 1, INVALID: 2 
 export const MAX_MESSAGES_PER_RESOURCE = 20;
 
 interface Entry extends ResourceStatus {
-  seen: Set<string>;
   omitted: number;
   /** toJSON's form of the entry, until the entry changes. */
   json?: ResourceStatus;
@@ -45,7 +44,7 @@ export class StatusBook {
       cur.json = undefined;
       return cur;
     }
-    const copy: Entry = { state: cur.state, messages: [...cur.messages], seen: new Set(cur.seen), omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
+    const copy: Entry = { state: cur.state, messages: [...cur.messages], omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
     this.entries.set(key, copy);
     return copy;
   }
@@ -61,12 +60,12 @@ export class StatusBook {
   add(key: string, state: StatusState, message: string): void {
     const cur = this.writable(key) ?? this.create(key);
     if (rank[state] > rank[cur.state]) cur.state = state;
-    if (cur.seen.has(message)) return;
+    // At most MAX_MESSAGES_PER_RESOURCE kept: a scan is cheaper than a Set per entry.
+    if (cur.messages.includes(message)) return;
     if (cur.messages.length >= MAX_MESSAGES_PER_RESOURCE) {
       cur.omitted++;
       return;
     }
-    cur.seen.add(message);
     cur.messages.push(message);
   }
 
@@ -127,7 +126,7 @@ function entryJSON(s: Entry): ResourceStatus {
   return { state: s.state, messages, ...(s.counters ? { counters: sortKeys(s.counters) } : {}) };
 }
 
-const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], seen: new Set(), omitted: 0 });
+const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0 });
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
