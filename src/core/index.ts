@@ -102,6 +102,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const attachMemo = newRouteAttachMemo();
   const referenceMemo: PolicyReferenceMemo = new Map();
   const routingMemo = new RoutingMemo();
+  const worlds: { last?: World } = {};
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   const interned = new ResourceInterner();
@@ -129,7 +130,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const policyNamespaces = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
     const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
-    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo);
+    const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo, worlds);
     // The attachment memo checks each route by identity: routing reuses the objects of unchanged routes.
     memo = { inputs: nonPolicy, settingsKey, stage };
     const status = stage.status.clone();
@@ -158,9 +159,19 @@ function changedSlicesOnly(before: readonly Resource[], after: readonly Resource
   return changed;
 }
 
-function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = [], memo?: RoutingMemo): RoutingStage {
-  const status = new StatusBook();
-  const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
+/** What routing reads besides route tables: reused whole while those are all that changed. */
+interface World {
+  /** Statuses of the world's resources; cloned, never written, once built. */
+  status: StatusBook;
+  ws: WorkspaceIndex;
+  catalog: DestinationCatalog;
+  clusters: ReturnType<typeof indexClusters>;
+  gatewaysByKey: Map<string, VirtualGatewayR>;
+  namespaceOwners: Record<string, string>;
+  externalSecrets: Record<string, SecretIR>;
+}
+
+function computeRouting(resources: Resource[], settings: CoreSettings, extraNamespaces: readonly NamespaceInfo[] = [], memo?: RoutingMemo, worlds?: { last?: World }): RoutingStage {
   // Namespaces are per cluster: every namespace some resource (or policy) is in, with the Namespace's labels.
   const namespaces = new Map<string, NamespaceInfo>();
   const seen = (ns: string, cluster: string | undefined) => {
@@ -169,44 +180,21 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   };
   for (const n of extraNamespaces) seen(n.name, n.cluster);
   for (const r of resources) if (r.metadata.namespace) seen(r.metadata.namespace, r.cluster);
-  for (const n of of<Resource>('Namespace')) namespaces.set(`${n.metadata.name}${clusterSuffix(n.cluster)}`, { name: n.metadata.name, cluster: n.cluster, labels: n.metadata.labels });
-  const clusters = indexClusters(resources, settings.clusterName);
+  for (const r of resources) if (r.kind === 'Namespace') namespaces.set(`${r.metadata.name}${clusterSuffix(r.cluster)}`, { name: r.metadata.name, cluster: r.cluster, labels: r.metadata.labels });
   memo?.begin(resources, JSON.stringify([settings, [...namespaces.entries()]]));
-
-  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
+  const world = memo?.sameWorld && worlds?.last ? worlds.last : buildWorld(resources, settings, namespaces);
+  if (worlds) worlds.last = world;
+  const { ws, catalog, clusters, gatewaysByKey } = world;
+  const status = world.status.clone();
   const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
   for (const r of resources) {
-    if (!KUBE_KINDS.has(r.kind) && !owned(r)) {
+    if (r.kind === 'RouteTable' && !owned(r)) {
       status.invalid(resourceKey(r), `namespace "${r.metadata.namespace}" is not selected by any workspace, so this ${r.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
     }
   }
 
-  const secretsByKey = new Map(of<SecretR>('Secret').map((r) => [nsName(r), r]));
-  // Overlap first (seed 05), then TLS origination: an ExternalService waiting for its Secret is not translated.
-  const tls = resolveExternalTls(checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status), secretsByKey, status);
-  const externalServices = tls.accepted;
-  const slicesByService = new Map<string, EndpointSliceR[]>();
-  for (const s of of<EndpointSliceR>('EndpointSlice')) {
-    const svc = s.metadata.labels['kubernetes.io/service-name'];
-    if (!svc) continue;
-    const key = `${s.metadata.namespace}/${svc}${clusterSuffix(s.cluster)}`;
-    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
-  }
-  const catalog: DestinationCatalog = {
-    services: new Map(of<ServiceR>('Service').map((s) => [nsName(s), s])),
-    virtualDestinations: new Map(of<VirtualDestinationR>('VirtualDestination').filter(owned).map((v) => [nsName(v), v])),
-    externalServices: new Map(externalServices.map((e) => [nsName(e), e])),
-    externalEndpoints: of<ExternalEndpointR>('ExternalEndpoint').filter(owned),
-    slicesByService,
-    pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
-    clusterName: settings.clusterName,
-    clusters,
-    origination: tls.origination,
-  };
-
   // ---- route tables -------------------------------------------------------
-  const tables: TableInfo[] = of<RouteTableR>('RouteTable')
-    .filter(owned)
+  const tables: TableInfo[] = (resources.filter((r) => r.kind === 'RouteTable' && owned(r)) as RouteTableR[])
     .map((t) => ({ table: t, key: nsName(t), workspace: ws.ownerOf(t)! }));
   for (const t of tables) {
     status.accept(resourceKey(t.table));
@@ -228,8 +216,6 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     memo,
   };
   const gatewayRoutes = new Map<string, number>();
-  const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));
-  for (const g of gatewaysByKey.values()) status.accept(resourceKey(g));
 
   const roots = tables.filter((t) => t.table.spec.hosts?.length).sort((a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table));
   const routes: FinalRoute[] = [];
@@ -281,13 +267,54 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     }
   }
 
-  for (const r of resources) if (owned(r) || KUBE_KINDS.has(r.kind)) status.accept(resourceKey(r));
+  for (const t of tables) status.accept(resourceKey(t.table));
+  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: world.namespaceOwners, externalSecrets: world.externalSecrets };
+}
+
+/** The world stage of routing: workspaces, ownership, destinations, gateways (everything but route tables). */
+function buildWorld(resources: Resource[], settings: CoreSettings, namespaces: Map<string, NamespaceInfo>): World {
+  const status = new StatusBook();
+  const of = <T extends Resource>(kind: string) => resources.filter((r) => r.kind === kind) as T[];
+  const clusters = indexClusters(resources, settings.clusterName);
+  const ws = indexWorkspaces(of<WorkspaceR>('Workspace'), of<WorkspaceSettingsR>('WorkspaceSettings'), [...namespaces.values()], settings.clusterName, status);
+  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
+  for (const r of resources) {
+    if (r.kind !== 'RouteTable' && !KUBE_KINDS.has(r.kind) && !owned(r)) {
+      status.invalid(resourceKey(r), `namespace "${r.metadata.namespace}" is not selected by any workspace, so this ${r.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
+    }
+  }
+
+  const secretsByKey = new Map(of<SecretR>('Secret').map((r) => [nsName(r), r]));
+  // Overlap first (seed 05), then TLS origination: an ExternalService waiting for its Secret is not translated.
+  const tls = resolveExternalTls(checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status), secretsByKey, status);
+  const externalServices = tls.accepted;
+  const slicesByService = new Map<string, EndpointSliceR[]>();
+  for (const s of of<EndpointSliceR>('EndpointSlice')) {
+    const svc = s.metadata.labels['kubernetes.io/service-name'];
+    if (!svc) continue;
+    const key = `${s.metadata.namespace}/${svc}${clusterSuffix(s.cluster)}`;
+    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+  }
+  const catalog: DestinationCatalog = {
+    services: new Map(of<ServiceR>('Service').map((s) => [nsName(s), s])),
+    virtualDestinations: new Map(of<VirtualDestinationR>('VirtualDestination').filter(owned).map((v) => [nsName(v), v])),
+    externalServices: new Map(externalServices.map((e) => [nsName(e), e])),
+    externalEndpoints: of<ExternalEndpointR>('ExternalEndpoint').filter(owned),
+    slicesByService,
+    pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
+    clusterName: settings.clusterName,
+    clusters,
+    origination: tls.origination,
+  };
+  const gatewaysByKey = new Map(of<VirtualGatewayR>('VirtualGateway').filter(owned).map((g) => [nsName(g), g]));
+  for (const g of gatewaysByKey.values()) status.accept(resourceKey(g));
+  for (const r of resources) if (r.kind !== 'RouteTable' && (owned(r) || KUBE_KINDS.has(r.kind))) status.accept(resourceKey(r));
   const namespaceOwners: Record<string, string> = {};
   for (const [key, info] of [...namespaces.entries()].sort(([a], [b]) => compareStr(a, b))) {
     const w = ws.workspaceOf(info.name, info.cluster);
     if (w) namespaceOwners[key] = w;
   }
-  return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: namespaceOwners, externalSecrets: tls.secrets };
+  return { status, ws, catalog, clusters, gatewaysByKey, namespaceOwners, externalSecrets: tls.secrets };
 }
 
 /** What attachment remembers between computations; sameWorld: only route tables and policies changed since the last. */
