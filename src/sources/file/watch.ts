@@ -16,7 +16,7 @@ export interface WatchOptions {
   debounceMs?: number;
   /** ...or once the burst has lasted this long, whichever comes first. */
   maxDelayMs?: number;
-  /** Full rescan this often, a safety net for missed events (0: never). */
+  /** Full rescan this often, reading every file: a safety net for missed events and stats that hide an edit (0: never). */
   rescanMs?: number;
   /** Called for errors of the watcher itself (not of manifests). */
   onError?: (err: Error) => void;
@@ -52,14 +52,14 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
     let watchedIno: number | undefined;
     let stateProblem: string | undefined;
 
-    const emit = () => {
+    const emit = (full = false) => {
       clearTimeout(debounce);
       clearTimeout(recheck);
       debounce = recheck = undefined;
       burstStarted = undefined;
       let set: ResourceSet;
       try {
-        set = directory.scan({ settleMs: debounceMs });
+        set = directory.scan({ settleMs: debounceMs, full });
       } catch (err) {
         onError(err);
         return;
@@ -67,7 +67,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       if (directory.stateProblem !== stateProblem && (stateProblem = directory.stateProblem)) onError(new Error(stateProblem));
       // A file still being written, or a shrink waiting out the quiet period.
       for (const file of directory.waiting) opts.onEvent?.('waiting for the quiet period', file);
-      if (directory.recheckAt !== undefined) recheck = setTimeout(emit, Math.max(10, directory.recheckAt - Date.now() + 5));
+      if (directory.recheckAt !== undefined) recheck = setTimeout(() => emit(), Math.max(10, directory.recheckAt - Date.now() + 5));
       ensureWatcher();
       const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected, set.diagnostics])).digest('hex');
       if (digest === lastDigest) return;
@@ -80,7 +80,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       const now = Date.now();
       burstStarted ??= now;
       clearTimeout(debounce);
-      debounce = setTimeout(emit, Math.max(0, Math.min(debounceMs, burstStarted + maxDelayMs - now)));
+      debounce = setTimeout(() => emit(), Math.max(0, Math.min(debounceMs, burstStarted + maxDelayMs - now)));
     };
 
     // (Re)starts the watcher when the directory appears or is replaced by another one.
@@ -104,7 +104,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
 
     emit();
     ensureWatcher();
-    const rescan = rescanMs > 0 ? setInterval(() => debounce === undefined && emit(), rescanMs) : undefined;
+    const rescan = rescanMs > 0 ? setInterval(() => debounce === undefined && emit(true), rescanMs) : undefined;
     rescan?.unref();
     return () => {
       clearTimeout(debounce);
