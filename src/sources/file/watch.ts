@@ -3,12 +3,11 @@
 // reads the directory as it is, so a missed or odd event (rename-save,
 // delete+create, a ConfigMap's `..data` swap) cannot leave a stale view for
 // longer than the periodic rescan.
-import { createHash } from 'node:crypto';
 import { statSync, type Stats } from 'node:fs';
 import { basename, relative, sep } from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { Observable } from 'rxjs';
-import { resourceKey } from '../../resources/schema.js';
+import type { Resource } from '../../resources/schema.js';
 import { isManifest, type ManifestDirectory, type ResourceSet } from './directory.js';
 
 export interface WatchOptions {
@@ -47,7 +46,8 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
     let debounce: NodeJS.Timeout | undefined;
     let recheck: NodeJS.Timeout | undefined;
     let burstStarted: number | undefined;
-    let lastDigest = '';
+    let lastResources: readonly Resource[] | undefined;
+    let lastProblems = '';
     let watcher: FSWatcher | undefined;
     let watchedIno: number | undefined;
     let stateProblem: string | undefined;
@@ -69,9 +69,11 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       for (const file of directory.waiting) opts.onEvent?.('waiting for the quiet period', file);
       if (directory.recheckAt !== undefined) recheck = setTimeout(() => emit(), Math.max(10, directory.recheckAt - Date.now() + 5));
       ensureWatcher();
-      const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected, set.diagnostics])).digest('hex');
-      if (digest === lastDigest) return;
-      lastDigest = digest;
+      // Unchanged files yield the same resource objects, so identity says what changed; problems are few.
+      const problems = JSON.stringify([set.rejected, set.diagnostics]);
+      if (lastResources && sameResources(lastResources, set.resources) && problems === lastProblems) return;
+      lastResources = set.resources;
+      lastProblems = problems;
       subscriber.next(set);
     };
 
@@ -113,4 +115,9 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       void watcher?.close();
     };
   });
+}
+
+/** The same objects in the same order. */
+export function sameResources(a: readonly Resource[], b: readonly Resource[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
 }
