@@ -111,6 +111,8 @@ export class ManifestDirectory {
   private readonly suspect = new Map<string, number>();
   private readonly limits: FileLimits;
   private readonly fs: FileAccess;
+  /** The last scan's set, returned again while no file entry changes. */
+  private last: ResourceSet | undefined;
   /** After a scan: when a file that is still settling should be looked at again (epoch ms). */
   recheckAt: number | undefined;
   /** After a scan: files whose new content waits for the quiet period. */
@@ -142,6 +144,11 @@ export class ManifestDirectory {
       throw new Error(`config directory ${this.dir} does not exist or is not a directory`);
     }
     const readStart = Date.now(); // before every stat: see trustworthy()
+    let changed = false;
+    const set = (file: string, entry: FileEntry) => {
+      this.files.set(file, entry);
+      changed = true;
+    };
     const current = new Map<string, string>(); // display path -> path relative to the config directory
     for (const abs of listManifestFiles(this.dir).filter((f) => !this.exclude.some((e) => f.endsWith(`/${e}`)))) {
       const fromCwd = relative(process.cwd(), abs);
@@ -177,14 +184,14 @@ export class ManifestDirectory {
       if (settleMs > 0 && read.text !== undefined && (this.inconsistent(file, prev, st, read.bytes!, now, settleMs, wake) || this.unsettled(prev, st, now, settleMs, wake))) {
         // Still being written: keep what it served (in this run, or before a restart).
         this.waiting.push(file);
-        if (!prev) this.files.set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
+        if (!prev) set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
         continue;
       }
       const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits);
       const stat = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
       const before = prev ? (prev.contributed ?? prev.served) : this.state.servedBy(rel);
       if (parsed.fileError && before) {
-        this.files.set(file, { hash, parsed: kept(parsed), served: before, stat, identity });
+        set(file, { hash, parsed: kept(parsed), served: before, stat, identity });
         continue;
       }
       if (settleMs > 0 && prev && shrinks(before ?? [], parsed)) {
@@ -195,11 +202,16 @@ export class ManifestDirectory {
           continue; // maybe a truncated write: wait for it to stay this way
         }
       }
-      this.files.set(file, { hash, parsed, served: parsed.resources, stat, identity });
+      set(file, { hash, parsed, served: parsed.resources, stat, identity });
     }
-    for (const f of [...this.files.keys()]) if (!current.has(f)) this.files.delete(f);
+    for (const f of [...this.files.keys()]) if (!current.has(f)) changed = this.files.delete(f) || changed;
     for (const f of [...this.suspect.keys()]) if (!current.has(f)) this.suspect.delete(f);
-    return this.assemble(current);
+    if (!changed && this.last) {
+      // The same entries make the same set (and state); a state file that could not be written is tried again.
+      this.state.save();
+      return this.last;
+    }
+    return (this.last = this.assemble(current));
   }
 
   /** The file's content hash and text, or the problem that stops it being read. */
