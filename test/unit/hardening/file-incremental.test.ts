@@ -125,6 +125,33 @@ describe('a scan after one save', () => {
   });
 });
 
+describe('the state file', () => {
+  it('is written as JSON.stringify(state, null, 1) would write it, after edits too (entries are serialised once)', () => {
+    const dir = tempDir();
+    const state = join(dir, '.meshplane-state.json');
+    writeFileSync(join(dir, 'a.yaml'), rt('a') + '---\n' + rt('b'));
+    writeFileSync(join(dir, 'c.yaml'), rt('c'));
+    const md = new ManifestDirectory(dir, new SourceState(state));
+    const same = () => {
+      const text = readFileSync(state, 'utf8');
+      expect(text).toBe(JSON.stringify(JSON.parse(text), null, 1) + '\n');
+      return JSON.parse(text) as { resources: Record<string, { lastGood: { spec: unknown } }>; files: Record<string, string[]> };
+    };
+    md.scan();
+    expect(Object.keys(same().resources)).toEqual(['RouteTable/apps/a', 'RouteTable/apps/b', 'RouteTable/apps/c']);
+    writeFileSync(join(dir, 'a.yaml'), rt('a', 201));
+    md.scan();
+    const after = same();
+    expect(Object.keys(after.resources)).toEqual(['RouteTable/apps/a', 'RouteTable/apps/c']);
+    expect(JSON.stringify(after.resources['RouteTable/apps/a'].lastGood.spec)).toContain('201');
+    expect(after.files).toEqual({ 'a.yaml': ['RouteTable/apps/a'], 'c.yaml': ['RouteTable/apps/c'] });
+    rmSync(join(dir, 'a.yaml'));
+    rmSync(join(dir, 'c.yaml'));
+    md.scan();
+    expect(same()).toEqual({ version: 2, resources: {}, files: {} });
+  });
+});
+
 describe('the watcher', () => {
   it("emits the same objects for files a save did not touch, and nothing for a rescan that finds no change", async () => {
     const dir = tempDir();
