@@ -11,7 +11,7 @@ import { resourceKey, type Resource } from '../../resources/schema.js';
 import { fileLimits, type FileLimits } from './limits.js';
 import { fileKey, fileProblem, fileTooLarge, parseManifestText, type Diagnostic, type ParsedManifest } from './manifest.js';
 import { fileStat, nodeFiles, trustworthy, type FileAccess, type FileStat } from './stat.js';
-import type { SourceState } from './state.js';
+import { keyOf, type SourceState } from './state.js';
 
 export interface ResourceSet {
   resources: Resource[];
@@ -276,7 +276,7 @@ export class ManifestDirectory {
   private assemble(current: Map<string, string>): ResourceSet {
     const files = [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const validKeys = new Set<string>();
-    for (const [, entry] of files) for (const r of entry.served) validKeys.add(resourceKey(r));
+    for (const [, entry] of files) for (const r of entry.served) validKeys.add(keyOf(r));
     const rejected: RejectedResource[] = [];
     const diagnostics: Diagnostic[] = [];
     const contributions: Array<{ rel: string; entry: FileEntry; resources: Resource[] }> = [];

@@ -15,6 +15,14 @@ import { resourceKey, validateResource, type Resource } from '../../resources/sc
 
 export const STATE_VERSION = 2;
 
+const keyCache = new WeakMap<Resource, string>();
+/** resourceKey, once per resource object: every scan looks up every resource's key several times. */
+export function keyOf(r: Resource): string {
+  let k = keyCache.get(r);
+  if (k === undefined) keyCache.set(r, (k = resourceKey(r)));
+  return k;
+}
+
 interface Entry {
   firstSeen?: string;
   lastGood?: Resource;
@@ -84,7 +92,7 @@ export class SourceState {
   stamp(resources: Resource[]): Resource[] {
     const present = new Set<string>();
     const out = resources.map((r) => {
-      const key = resourceKey(r);
+      const key = keyOf(r);
       present.add(key);
       if (r.metadata.creationTimestamp) return r;
       let entry = this.entries.get(key);
@@ -130,7 +138,7 @@ export class SourceState {
     for (const [file, resources] of byFile) {
       const keys: string[] = [];
       for (const r of resources) {
-        const key = resourceKey(r);
+        const key = keyOf(r);
         keys.push(key);
         if (present.has(key)) continue; // a duplicate: the first one is what is served
         present.add(key);
