@@ -187,7 +187,8 @@ export class ManifestDirectory {
         if (!prev) set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
         continue;
       }
-      const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits);
+      // Documents the save did not change keep their results and resource objects.
+      const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits, prev?.parsed.documents);
       const stat = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
       const before = prev ? (prev.contributed ?? prev.served) : this.state.servedBy(rel);
       if (parsed.fileError && before) {
