@@ -1,8 +1,8 @@
-// `node --import tsx bench/filesrc.bench.ts`: what the file source costs for
+// `npm run bench:filesrc`: what the file source costs for
 // one saved file at the bench:e2e estate (10,000 routes, one file per
 // workspace): the directory scan that follows the save (with the state file
 // serve writes) and the watcher's "did anything change" check.
-//   ROUTES=10000 RUNS=21 node --import tsx bench/filesrc.bench.ts
+//   ROUTES=10000 RUNS=21 npm run bench:filesrc
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
