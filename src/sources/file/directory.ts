@@ -4,13 +4,14 @@
 // restarts, through the state file), and an invalid resource keeps its last
 // valid version.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { RejectedResource } from '../../core/index.js';
 import { resourceKey, type Resource } from '../../resources/schema.js';
 import { fileLimits, type FileLimits } from './limits.js';
 import { fileKey, fileProblem, fileTooLarge, parseManifestText, type Diagnostic, type ParsedManifest } from './manifest.js';
-import type { SourceState } from './state.js';
+import { fileStat, nodeFiles, trustworthy, type FileAccess, type FileStat } from './stat.js';
+import { keyOf, type SourceState } from './state.js';
 
 export interface ResourceSet {
   resources: Resource[];
@@ -72,6 +73,11 @@ export interface ScanOptions {
    */
   settleMs?: number;
   now?: number;
+  /**
+   * Read and hash every file, also those whose stat says they are unchanged
+   * since they were read (the watcher's periodic safety scan).
+   */
+  full?: boolean;
 }
 
 interface FileEntry {
@@ -88,10 +94,14 @@ interface FileEntry {
   observed?: { size: number; mtimeMs: number; at: number };
   /** Size and times of the file when this entry was read. */
   stat?: { size: number; mtimeMs: number; ctimeMs: number };
+  /** The file's stat identity when it can stand for the content read: then an equal stat skips the read. */
+  identity?: string;
 }
 
 export interface ManifestDirectoryOptions {
   limits?: Partial<FileLimits>;
+  /** How files are stat'ed and read (tests count reads). */
+  fs?: FileAccess;
 }
 
 /** Keeps per-file and per-resource last-good state between scans. */
@@ -100,6 +110,9 @@ export class ManifestDirectory {
   /** Files whose content and stat disagreed, since when. */
   private readonly suspect = new Map<string, number>();
   private readonly limits: FileLimits;
+  private readonly fs: FileAccess;
+  /** The last scan's set, returned again while no file entry changes. */
+  private last: ResourceSet | undefined;
   /** After a scan: when a file that is still settling should be looked at again (epoch ms). */
   recheckAt: number | undefined;
   /** After a scan: files whose new content waits for the quiet period. */
@@ -113,6 +126,7 @@ export class ManifestDirectory {
     opts: ManifestDirectoryOptions = {},
   ) {
     this.limits = fileLimits(opts.limits);
+    this.fs = opts.fs ?? nodeFiles;
   }
 
   /** Why the state file could not be written at the last scan, if it could not. */
@@ -129,39 +143,56 @@ export class ManifestDirectory {
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) {
       throw new Error(`config directory ${this.dir} does not exist or is not a directory`);
     }
+    const readStart = Date.now(); // before every stat: see trustworthy()
+    let changed = false;
+    const set = (file: string, entry: FileEntry) => {
+      this.files.set(file, entry);
+      changed = true;
+    };
     const current = new Map<string, string>(); // display path -> path relative to the config directory
     for (const abs of listManifestFiles(this.dir).filter((f) => !this.exclude.some((e) => f.endsWith(`/${e}`)))) {
       const fromCwd = relative(process.cwd(), abs);
       const file = fromCwd && !fromCwd.startsWith('..') ? fromCwd : abs;
       const rel = relative(this.dir, abs);
-      let st: Stats;
+      let st: FileStat;
       try {
-        st = statSync(abs);
+        st = fileStat(this.fs.stat(abs));
       } catch {
         continue; // deleted between listing and reading: the next scan settles it
       }
-      if (!st.isFile()) continue;
+      if (!st.isFile) continue;
       current.set(file, rel);
       const prev = this.files.get(file);
+      const same = () => {
+        delete prev!.shrink;
+        delete prev!.observed;
+      };
+      // Not touched since it was read: its entry, and so its resource objects, stand.
+      if (!opts.full && prev?.identity === st.identity) {
+        same();
+        continue;
+      }
       const read = this.read(abs, file, st);
       if (!read) continue;
       const { hash } = read;
+      const identity = read.text !== undefined && read.bytes === st.size && trustworthy(st, readStart) ? st.identity : undefined;
       if (prev?.hash === hash) {
-        delete prev.shrink;
-        delete prev.observed;
+        same();
+        prev.identity = identity;
         continue;
       }
       if (settleMs > 0 && read.text !== undefined && (this.inconsistent(file, prev, st, read.bytes!, now, settleMs, wake) || this.unsettled(prev, st, now, settleMs, wake))) {
         // Still being written: keep what it served (in this run, or before a restart).
         this.waiting.push(file);
-        if (!prev) this.files.set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
+        if (!prev) set(file, { hash: '', parsed: EMPTY, served: this.state.servedBy(rel) ?? [] });
         continue;
       }
-      const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits);
+      // Documents the save did not change keep their results and resource objects.
+      const parsed = read.parsed ?? parseManifestText(read.text!, file, this.limits, prev?.parsed.documents);
       const stat = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
       const before = prev ? (prev.contributed ?? prev.served) : this.state.servedBy(rel);
       if (parsed.fileError && before) {
-        this.files.set(file, { hash, parsed: kept(parsed), served: before, stat });
+        set(file, { hash, parsed: kept(parsed), served: before, stat, identity });
         continue;
       }
       if (settleMs > 0 && prev && shrinks(before ?? [], parsed)) {
@@ -172,19 +203,24 @@ export class ManifestDirectory {
           continue; // maybe a truncated write: wait for it to stay this way
         }
       }
-      this.files.set(file, { hash, parsed, served: parsed.resources, stat });
+      set(file, { hash, parsed, served: parsed.resources, stat, identity });
     }
-    for (const f of [...this.files.keys()]) if (!current.has(f)) this.files.delete(f);
+    for (const f of [...this.files.keys()]) if (!current.has(f)) changed = this.files.delete(f) || changed;
     for (const f of [...this.suspect.keys()]) if (!current.has(f)) this.suspect.delete(f);
-    return this.assemble(current);
+    if (!changed && this.last) {
+      // The same entries make the same set (and state); a state file that could not be written is tried again.
+      this.state.save();
+      return this.last;
+    }
+    return (this.last = this.assemble(current));
   }
 
   /** The file's content hash and text, or the problem that stops it being read. */
-  private read(abs: string, file: string, st: Stats): { hash: string; text?: string; bytes?: number; parsed?: ParsedManifest } | undefined {
+  private read(abs: string, file: string, st: FileStat): { hash: string; text?: string; bytes?: number; parsed?: ParsedManifest } | undefined {
     if (st.size > this.limits.maxFileBytes) return { hash: `too large:${st.size}`, parsed: fileTooLarge(file, st.size, this.limits) };
     let bytes: Buffer;
     try {
-      bytes = readFileSync(abs);
+      bytes = this.fs.read(abs);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined; // deleted since the listing: the next scan settles it
@@ -200,7 +236,7 @@ export class ManifestDirectory {
    * stat says, or a new size with the modification and change times of the
    * version read before (no write does that). Read again later.
    */
-  private inconsistent(file: string, prev: FileEntry | undefined, st: Stats, bytes: number, now: number, settleMs: number, wake: (at: number) => void): boolean {
+  private inconsistent(file: string, prev: FileEntry | undefined, st: FileStat, bytes: number, now: number, settleMs: number, wake: (at: number) => void): boolean {
     const s = prev?.stat;
     const odd = bytes !== st.size || (!!s && s.size !== st.size && s.mtimeMs === st.mtimeMs && s.ctimeMs === st.ctimeMs);
     if (!odd) {
@@ -220,7 +256,7 @@ export class ManifestDirectory {
    * When its mtime is in the future (clock skew), size and mtime must stay
    * the same for a quiet period instead.
    */
-  private unsettled(prev: FileEntry | undefined, st: Stats, now: number, settleMs: number, wake: (at: number) => void): boolean {
+  private unsettled(prev: FileEntry | undefined, st: FileStat, now: number, settleMs: number, wake: (at: number) => void): boolean {
     const age = now - st.mtimeMs;
     if (age >= settleMs) return false;
     if (age >= 0) {
@@ -241,7 +277,7 @@ export class ManifestDirectory {
   private assemble(current: Map<string, string>): ResourceSet {
     const files = [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const validKeys = new Set<string>();
-    for (const [, entry] of files) for (const r of entry.served) validKeys.add(resourceKey(r));
+    for (const [, entry] of files) for (const r of entry.served) validKeys.add(keyOf(r));
     const rejected: RejectedResource[] = [];
     const diagnostics: Diagnostic[] = [];
     const contributions: Array<{ rel: string; entry: FileEntry; resources: Resource[] }> = [];

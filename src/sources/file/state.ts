@@ -15,6 +15,14 @@ import { resourceKey, validateResource, type Resource } from '../../resources/sc
 
 export const STATE_VERSION = 2;
 
+const keyCache = new WeakMap<Resource, string>();
+/** resourceKey, once per resource object: every scan looks up every resource's key several times. */
+export function keyOf(r: Resource): string {
+  let k = keyCache.get(r);
+  if (k === undefined) keyCache.set(r, (k = resourceKey(r)));
+  return k;
+}
+
 interface Entry {
   firstSeen?: string;
   lastGood?: Resource;
@@ -26,6 +34,8 @@ export class SourceState {
   private readonly files = new Map<string, string[]>();
   private dirty = false;
   private writable: boolean;
+  /** Each entry as written at the last save, reused while the entry keeps its values. */
+  private readonly texts = new Map<string, { firstSeen?: string; lastGood?: Resource; bytes: Buffer }>();
   /** Stamped copies keep their identity across scans, so the core can reuse work. */
   private readonly stamped = new WeakMap<Resource, Resource>();
   /** Why (part of) the state file was not used, for a log line. */
@@ -82,7 +92,7 @@ export class SourceState {
   stamp(resources: Resource[]): Resource[] {
     const present = new Set<string>();
     const out = resources.map((r) => {
-      const key = resourceKey(r);
+      const key = keyOf(r);
       present.add(key);
       if (r.metadata.creationTimestamp) return r;
       let entry = this.entries.get(key);
@@ -128,7 +138,7 @@ export class SourceState {
     for (const [file, resources] of byFile) {
       const keys: string[] = [];
       for (const r of resources) {
-        const key = resourceKey(r);
+        const key = keyOf(r);
         keys.push(key);
         if (present.has(key)) continue; // a duplicate: the first one is what is served
         present.add(key);
@@ -159,17 +169,35 @@ export class SourceState {
     }
   }
 
+  /**
+   * The file's content: JSON.stringify(data, null, 1) of version, resources
+   * and files, with each resource entry serialised only when it changed (a
+   * save after one edit must not serialise the whole estate again). Kept as
+   * bytes: joining megabytes of strings on the JS heap costs more than copying.
+   */
+  private bytes(): Buffer {
+    const keys = [...this.entries.keys()].sort();
+    const parts: Buffer[] = [Buffer.from(`{\n "version": ${STATE_VERSION},\n "resources": ${keys.length ? '{\n' : '{}'}`)];
+    for (const [i, key] of keys.entries()) {
+      const e = this.entries.get(key)!;
+      let t = this.texts.get(key);
+      if (!t || t.firstSeen !== e.firstSeen || t.lastGood !== e.lastGood) {
+        t = { firstSeen: e.firstSeen, lastGood: e.lastGood, bytes: Buffer.from(`  ${JSON.stringify(key)}: ${nest(JSON.stringify(e, null, 1), 2)}`) };
+        this.texts.set(key, t);
+      }
+      parts.push(t.bytes, i < keys.length - 1 ? COMMA : EOL);
+    }
+    if (this.texts.size > this.entries.size) for (const key of [...this.texts.keys()]) if (!this.entries.has(key)) this.texts.delete(key);
+    const files = nest(JSON.stringify(Object.fromEntries([...this.files.keys()].sort().map((f) => [f, this.files.get(f)])), null, 1), 1);
+    parts.push(Buffer.from(`${keys.length ? ' }' : ''},\n "files": ${files}\n}\n`));
+    return Buffer.concat(parts);
+  }
+
   save(): void {
     if (!this.path || !this.dirty || !this.writable) return;
-    const keys = [...this.entries.keys()].sort();
-    const data = {
-      version: STATE_VERSION,
-      resources: Object.fromEntries(keys.map((k) => [k, this.entries.get(k)])),
-      files: Object.fromEntries([...this.files.keys()].sort().map((f) => [f, this.files.get(f)])),
-    };
     const tmp = `${this.path}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(data, null, 1) + '\n');
+      writeFileSync(tmp, this.bytes());
       renameSync(tmp, this.path);
       this.dirty = false;
       this.saveProblem = undefined;
@@ -179,6 +207,12 @@ export class SourceState {
     }
   }
 }
+
+const COMMA = Buffer.from(',\n');
+const EOL = Buffer.from('\n');
+
+/** Indents JSON text that starts at the end of a line indented `by` spaces. */
+const nest = (json: string, by: number): string => json.replace(/\n/g, `\n${' '.repeat(by)}`);
 
 /** A stored resource goes through the same validation as a manifest. */
 function revalidate(stored: Resource): Resource | undefined {

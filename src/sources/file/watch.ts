@@ -3,12 +3,11 @@
 // reads the directory as it is, so a missed or odd event (rename-save,
 // delete+create, a ConfigMap's `..data` swap) cannot leave a stale view for
 // longer than the periodic rescan.
-import { createHash } from 'node:crypto';
 import { statSync, type Stats } from 'node:fs';
 import { basename, relative, sep } from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { Observable } from 'rxjs';
-import { resourceKey } from '../../resources/schema.js';
+import type { Resource } from '../../resources/schema.js';
 import { isManifest, type ManifestDirectory, type ResourceSet } from './directory.js';
 
 export interface WatchOptions {
@@ -16,7 +15,7 @@ export interface WatchOptions {
   debounceMs?: number;
   /** ...or once the burst has lasted this long, whichever comes first. */
   maxDelayMs?: number;
-  /** Full rescan this often, a safety net for missed events (0: never). */
+  /** Full rescan this often, reading every file: a safety net for missed events and stats that hide an edit (0: never). */
   rescanMs?: number;
   /** Called for errors of the watcher itself (not of manifests). */
   onError?: (err: Error) => void;
@@ -47,19 +46,20 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
     let debounce: NodeJS.Timeout | undefined;
     let recheck: NodeJS.Timeout | undefined;
     let burstStarted: number | undefined;
-    let lastDigest = '';
+    let lastResources: readonly Resource[] | undefined;
+    let lastProblems = '';
     let watcher: FSWatcher | undefined;
     let watchedIno: number | undefined;
     let stateProblem: string | undefined;
 
-    const emit = () => {
+    const emit = (full = false) => {
       clearTimeout(debounce);
       clearTimeout(recheck);
       debounce = recheck = undefined;
       burstStarted = undefined;
       let set: ResourceSet;
       try {
-        set = directory.scan({ settleMs: debounceMs });
+        set = directory.scan({ settleMs: debounceMs, full });
       } catch (err) {
         onError(err);
         return;
@@ -67,11 +67,13 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       if (directory.stateProblem !== stateProblem && (stateProblem = directory.stateProblem)) onError(new Error(stateProblem));
       // A file still being written, or a shrink waiting out the quiet period.
       for (const file of directory.waiting) opts.onEvent?.('waiting for the quiet period', file);
-      if (directory.recheckAt !== undefined) recheck = setTimeout(emit, Math.max(10, directory.recheckAt - Date.now() + 5));
+      if (directory.recheckAt !== undefined) recheck = setTimeout(() => emit(), Math.max(10, directory.recheckAt - Date.now() + 5));
       ensureWatcher();
-      const digest = createHash('sha256').update(JSON.stringify([set.resources.map((r) => [resourceKey(r), r.spec, r.body, r.metadata]), set.rejected, set.diagnostics])).digest('hex');
-      if (digest === lastDigest) return;
-      lastDigest = digest;
+      // Unchanged files yield the same resource objects, so identity says what changed; problems are few.
+      const problems = JSON.stringify([set.rejected, set.diagnostics]);
+      if (lastResources && sameResources(lastResources, set.resources) && problems === lastProblems) return;
+      lastResources = set.resources;
+      lastProblems = problems;
       subscriber.next(set);
     };
 
@@ -80,7 +82,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       const now = Date.now();
       burstStarted ??= now;
       clearTimeout(debounce);
-      debounce = setTimeout(emit, Math.max(0, Math.min(debounceMs, burstStarted + maxDelayMs - now)));
+      debounce = setTimeout(() => emit(), Math.max(0, Math.min(debounceMs, burstStarted + maxDelayMs - now)));
     };
 
     // (Re)starts the watcher when the directory appears or is replaced by another one.
@@ -104,7 +106,7 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
 
     emit();
     ensureWatcher();
-    const rescan = rescanMs > 0 ? setInterval(() => debounce === undefined && emit(), rescanMs) : undefined;
+    const rescan = rescanMs > 0 ? setInterval(() => debounce === undefined && emit(true), rescanMs) : undefined;
     rescan?.unref();
     return () => {
       clearTimeout(debounce);
@@ -113,4 +115,9 @@ export function watchManifestDirectory(directory: ManifestDirectory, opts: Watch
       void watcher?.close();
     };
   });
+}
+
+/** The same objects in the same order. */
+export function sameResources(a: readonly Resource[], b: readonly Resource[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
 }

@@ -37,6 +37,8 @@ export interface YamlDocument {
 export interface YamlFile {
   /** Set when the file as a whole could not be read (a limit was exceeded). */
   fatal?: YamlProblem & { limit: YamlLimit };
+  /** Nodes that aliases added (when read to the end). */
+  aliasNodes?: number;
 }
 
 /** Thrown inside the converter for a limit; becomes YamlFile.fatal. */
@@ -111,7 +113,7 @@ export function readYaml(text: string, limits: YamlLimits, lineCounter: LineCoun
     const fatal = handle(doc);
     if (fatal) return { fatal };
   }
-  return {};
+  return { aliasNodes: limits.maxAliasNodes - budget.aliasNodes };
 }
 
 /** The lexemes that start a node: a scalar marker, a quoted scalar, a flow collection, a block item, an alias. */
