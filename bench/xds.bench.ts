@@ -38,9 +38,10 @@ function wrap(proc: ChildProcess, onMessage: (h: (m: any) => void) => void, send
   });
   return { proc, send, once: (event) => new Promise((resolve) => waiters.push({ event, resolve })) };
 }
+// meshplane's side runs compiled, as `meshplane serve` runs dist/ (TSX_SERVER=1: through tsx, ~20-35 MiB more RSS).
+const compiledServer: string | undefined = process.env.TSX_SERVER ? undefined : await (await import(join(here, '../scripts/compile-ts.mjs') as string)).compile(join(here, 'xds/server.ts'));
 function node(file: string, env: Record<string, string> = {}): Child {
-  // BUNDLED_SERVER=<file.mjs>: meshplane's side compiled ahead (esbuild), run without tsx, to see tsx's share of RSS.
-  const bundled = file === 'xds/server.ts' && process.env.BUNDLED_SERVER;
+  const bundled = file === 'xds/server.ts' && compiledServer;
   const p = fork(bundled || join(here, file), [], { execArgv: [...(bundled ? [] : ['--import', 'tsx']), '--max-old-space-size=2048', ...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [])], env: { ...process.env, KEYS: String(KEYS), CLIENTS: String(CLIENTS), ...env } });
   return wrap(p, (h) => p.on('message', h), (m) => p.send(m));
 }
