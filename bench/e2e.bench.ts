@@ -4,8 +4,9 @@
 // alternate between one route (a matcher in one grandchild table) and one
 // policy (a timeout on 500 routes), each a save of one workspace's file.
 // Reports the p50 and p90 from the edit to Envoy's last ACK, and meshplane's
-// own compute time (core + translate + encode) for the same edits.
-//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e
+// own compute time (core + translate + encode) for the same edits. meshplane
+// runs compiled (dist/, built by the npm script), as `meshplane serve` does.
+//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ const settled = async (mp: MeshplaneHandle, after?: string) => {
 };
 const logTime = (line: string) => (JSON.parse(line) as { time: number }).time;
 
-const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000 }); // 10k routes of YAML on a busy machine
+const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000, compiled: true, nodeArgs: process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [] }); // 10k routes of YAML on a busy machine
 const envoy = await startEnvoyFor(mp, { xdsPort: mp.xdsPort, gateway: 'ws-0/gw' });
 const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number }> = [];
 try {

@@ -32,9 +32,11 @@ export interface MeshplaneHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startMeshplane(opts: { configDir: string; xdsPort: number; adminPort: number; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<MeshplaneHandle> {
+/** compiled: run dist/ (`npm run build` first) as users run `meshplane serve`; the tests run src/ through tsx. */
+export async function startMeshplane(opts: { configDir: string; xdsPort: number; adminPort: number; extraArgs?: string[]; readyTimeoutMs?: number; compiled?: boolean; nodeArgs?: string[] }): Promise<MeshplaneHandle> {
   const args = [
-    '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve',
+    ...(opts.nodeArgs ?? []),
+    ...(opts.compiled ? [join(REPO_ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')]), 'serve',
     '--config-dir', opts.configDir,
     '--xds-address', '127.0.0.1', '--xds-port', String(opts.xdsPort),
     '--admin-port', String(opts.adminPort),
