@@ -11,6 +11,8 @@ export const MAX_MESSAGES_PER_RESOURCE = 20;
 
 interface Entry extends ResourceStatus {
   omitted: number;
+  /** The messages as a set, once there are a few (most entries have none or one). */
+  seen?: Set<string>;
   /** toJSON's form of the entry, until the entry changes. */
   json?: ResourceStatus;
 }
@@ -44,7 +46,7 @@ export class StatusBook {
       cur.json = undefined;
       return cur;
     }
-    const copy: Entry = { state: cur.state, messages: [...cur.messages], omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
+    const copy: Entry = { state: cur.state, messages: [...cur.messages], omitted: cur.omitted, ...(cur.seen ? { seen: new Set(cur.seen) } : {}), ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
     this.entries.set(key, copy);
     return copy;
   }
@@ -60,13 +62,14 @@ export class StatusBook {
   add(key: string, state: StatusState, message: string): void {
     const cur = this.writable(key) ?? this.create(key);
     if (rank[state] > rank[cur.state]) cur.state = state;
-    // At most MAX_MESSAGES_PER_RESOURCE kept: a scan is cheaper than a Set per entry.
-    if (cur.messages.includes(message)) return;
+    if (cur.seen ? cur.seen.has(message) : cur.messages.includes(message)) return;
     if (cur.messages.length >= MAX_MESSAGES_PER_RESOURCE) {
       cur.omitted++;
       return;
     }
     cur.messages.push(message);
+    if (cur.seen) cur.seen.add(message);
+    else if (cur.messages.length >= 4) cur.seen = new Set(cur.messages);
   }
 
   count(key: string, counter: string, by = 1): void {
