@@ -29,11 +29,15 @@ export class ContentMemo<T> {
 /** Lookups over one IR, built once per IR object. */
 export interface IrIndex {
   backends: Map<string, Backend>;
-  routes: Map<string, FinalRoute>;
+  readonly routes: Map<string, FinalRoute>;
 }
 const indexes = new WeakMap<IR, IrIndex>();
 export function irIndex(ir: IR): IrIndex {
   let i = indexes.get(ir);
-  if (!i) indexes.set(ir, (i = { backends: new Map(ir.backends.map((b) => [b.cluster, b])), routes: new Map(ir.routes.map((r) => [r.id, r])) }));
+  if (!i) {
+    let routes: Map<string, FinalRoute> | undefined;
+    // Routes by id only for sidecars: a gateway-only IR of 10k routes does not pay for the map on every edit.
+    indexes.set(ir, (i = { backends: new Map(ir.backends.map((b) => [b.cluster, b])), get routes() { return (routes ??= new Map(ir.routes.map((r) => [r.id, r]))); } }));
+  }
   return i;
 }

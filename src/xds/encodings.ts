@@ -8,6 +8,7 @@
 // not be mutated afterwards. Entries the last generation did not use
 // (SnapshotCache.setAll calls sweep()) are dropped, so memory follows what is served.
 import { hash as oneShotHash } from 'node:crypto';
+import { encodeSplit, type SplitPlan } from './parts.js';
 import { assertKnownFields, encodeResource, lookupType, TYPES, typeUrl, type ResourceType } from './protos.js';
 import type { EncodedResource } from './snapshot.js';
 import { ownedEntry } from './wire.js';
@@ -22,6 +23,14 @@ interface Entry {
   strict: boolean;
   used: number;
 }
+
+/**
+ * A RouteConfiguration is encoded route by route, each Envoy route object
+ * once (the translator keeps the objects of routes that did not change), so a
+ * one-route edit of a 10k-route configuration encodes one route.
+ */
+const routeEntries = new WeakMap<object, Uint8Array>();
+const ROUTE_PLAN: SplitPlan = { virtualHosts: { split: { routes: { cache: routeEntries } } } };
 
 /** Content variants kept per name (different proxies may get different content under one name). */
 const MAX_VARIANTS = 8;
@@ -42,7 +51,7 @@ export class ResourceEncodings {
     if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
     else {
       if (strict) assertKnownFields(lookupType(TYPES[type]), body);
-      const encoded = encodeResource(TYPES[type], body);
+      const encoded = type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN) : encodeResource(TYPES[type], body);
       const url = typeUrl(type);
       const { entry, value } = ownedEntry(url, encoded);
       e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation };

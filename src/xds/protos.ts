@@ -11,9 +11,15 @@ const xdsPkg = dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
 const here = dirname(fileURLToPath(import.meta.url));
 const protobufDir = dirname(require.resolve('protobufjs/package.json'));
 
+/** The repository's proto/ tree: two levels up from src/xds or dist/xds, further from a bundled benchmark. */
+function ownProtoDir(): string {
+  for (let d = here; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'proto', 'envoy'))) return join(d, 'proto');
+  return resolve(here, '../../proto');
+}
+
 /** Include roots: our own protos first, then the vendored Envoy, xds, googleapis and validate trees. */
 export const PROTO_INCLUDE_DIRS = [
-  resolve(here, '../../proto'),
+  ownProtoDir(),
   join(xdsPkg, 'deps/envoy-api'),
   join(xdsPkg, 'deps/xds'),
   join(xdsPkg, 'deps/googleapis'),
