@@ -28,17 +28,23 @@ function allowList(policies: PolicyIR[]): Record<string, unknown> | undefined {
   return restricts ? { rules: { action: 'ALLOW', policies: rbacPolicies } } : undefined;
 }
 
-/** Adds the per-virtual-host RBAC of an egress listener to its route configuration; returns the filter it needs. */
-export function egressAccess(l: ListenerIR, routeConfig: NamedResource, ir: IR): FilterInstance | undefined {
+/**
+ * The route configuration of an egress listener with its per-virtual-host
+ * RBAC, and the filter it needs. A new object when RBAC applies: the route
+ * configuration passed in is memoised (and its encoding cached by identity),
+ * so it is never changed.
+ */
+export function egressAccess(l: ListenerIR, routeConfig: NamedResource, ir: IR): { resource: NamedResource; filter: FilterInstance } | undefined {
   if (!l.egress) return undefined;
   let used = false;
-  for (const vh of (routeConfig.body as { virtualHosts: Array<Record<string, unknown>> }).virtualHosts) {
-    const refs = l.egress[vh.name as string];
-    if (!refs?.length) continue;
+  const virtualHosts = (routeConfig.body as { virtualHosts: Array<Record<string, unknown>> }).virtualHosts.map((vh) => {
+    const refs = l.egress![vh.name as string];
+    if (!refs?.length) return vh;
     const rbac = allowList(resolvePolicies(refs, ir.policies));
-    if (!rbac) continue;
-    vh.typedPerFilterConfig = { ...((vh.typedPerFilterConfig as Record<string, unknown>) ?? {}), [EGRESS_RBAC_FILTER]: ANY(`${RBAC}.RBACPerRoute`, { rbac }) };
+    if (!rbac) return vh;
     used = true;
-  }
-  return used ? { name: EGRESS_RBAC_FILTER, slot: 'ext_authz', priority: 0, typedConfig: ANY(`${RBAC}.RBAC`) } : undefined;
+    return { ...vh, typedPerFilterConfig: { ...((vh.typedPerFilterConfig as Record<string, unknown>) ?? {}), [EGRESS_RBAC_FILTER]: ANY(`${RBAC}.RBACPerRoute`, { rbac }) } };
+  });
+  if (!used) return undefined;
+  return { resource: { ...routeConfig, body: { ...routeConfig.body, virtualHosts } }, filter: { name: EGRESS_RBAC_FILTER, slot: 'ext_authz', priority: 0, typedConfig: ANY(`${RBAC}.RBAC`) } };
 }

@@ -24,7 +24,7 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
     const routed = routeConfiguration(l, ir, backendsByCluster, memo);
     // An egress gateway's access filter is per call: the memoised route configuration is never changed.
     const egress = egressAccess(l, routed.resource, ir);
-    const rc = egress ? { ...routed, filters: [...routed.filters, egress] } : routed;
+    const rc = egress ? { ...routed, resource: egress.resource, filters: [...routed.filters, egress.filter] } : routed;
     out.route.push(rc.resource);
     byPort.set(l.port, [...(byPort.get(l.port) ?? []), { l, filters: rc.filters, policies: resolvePolicies(l.policies, ir.policies) }]);
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.

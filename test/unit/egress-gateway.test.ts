@@ -113,6 +113,30 @@ describe('egress gateway endpoints in the memoising core', () => {
   });
 });
 
+describe('egress gateway access in the incremental translator', () => {
+  it('an AccessPolicy edit reaches the gateway\'s route configuration (the memoised one is never changed in place)', async () => {
+    const { createCore } = await import('../../src/core/index.js');
+    const { createTranslator } = await import('../../src/translate/index.js');
+    const engine = createCore();
+    const translator = createTranslator({ listenerAddress: '0.0.0.0' });
+    const rbacOf = (text: string) => {
+      const res = translator(engine(load(text), coreSettings({})).ir).get(gatewayKey(`${GW}/egress-gw`))!;
+      const vh = (res.route[0].body as { virtualHosts: Array<Record<string, any>> }).virtualHosts.find((v) => v.domains.includes('httpbin.org'))!;
+      return { res, rbac: JSON.stringify(vh.typedPerFilterConfig?.[EGRESS_RBAC_FILTER] ?? null) };
+    };
+    const rbacIn = (res: ReturnType<typeof rbacOf>['res']) => JSON.stringify((res.route[0].body as { virtualHosts: Array<Record<string, any>> }).virtualHosts.map((v) => v.typedPerFilterConfig ?? null));
+    const before = rbacOf(setup());
+    const beforeObjects = rbacIn(before.res);
+    const first = buildSnapshot(before.res, true).route.version;
+    expect(before.rbac).toContain('/sa/bookinfo-productpage');
+    const after = rbacOf(setup().replace('serviceAccountSelector: {name: bookinfo-productpage}', 'serviceAccountSelector: {name: reviews}'));
+    expect(after.rbac).toContain('/sa/reviews');
+    expect(after.rbac).not.toContain('/sa/bookinfo-productpage');
+    expect(rbacIn(before.res)).toBe(beforeObjects); // the first translation's objects are unchanged
+    expect(buildSnapshot(after.res, true).route.version).not.toBe(first);
+  });
+});
+
 describe('ISTIO_MUTUAL outside mesh mode', () => {
   it('waits for mesh mode (no certificate to serve yet), with the reason', () => {
     const text = setup().split('\n---\n').filter((d) => !d.includes('name: productpage-1')).join('\n---\n');
