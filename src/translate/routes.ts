@@ -110,26 +110,42 @@ export interface RouteMemo {
 }
 export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map() });
 
-/** The policies envoyRoutes reads for a route: its own and its backends' load-balancer policies. */
-function policiesRead(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>): Array<PolicyIR | string | undefined> {
-  const reads: Array<PolicyIR | string | undefined> = r.policies.map((ref) => ir.policies[policyKey(ref)]);
+/**
+ * The policies envoyRoutes reads for a route, in order: its own, and per
+ * destination whether it has a backend and that backend's load-balancer
+ * policies. Compared with `against` as it goes, so a route whose reads are
+ * unchanged allocates nothing; returns the reads only when they differ.
+ */
+function policiesRead(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>, against?: ReadonlyArray<PolicyIR | string | undefined>): Array<PolicyIR | string | undefined> | undefined {
+  let reads: Array<PolicyIR | string | undefined> | undefined = against ? undefined : [];
+  let i = 0;
+  const read = (x: PolicyIR | string | undefined) => {
+    if (!reads) {
+      if (i < against!.length && against![i] === x) return void i++;
+      reads = against!.slice(0, i);
+    }
+    reads.push(x);
+    i++;
+  };
+  for (const ref of r.policies) read(ir.policies[policyKey(ref)]);
   if (r.action.type === 'forward') {
     for (const d of r.action.destinations) {
       const b = backendsByCluster.get(d.cluster);
-      reads.push(b ? 'backend' : 'none'); // routeActionFields reads a backend's load-balancer policies only
-      for (const ref of b?.clientPolicies ?? []) if (ref.kind === 'LoadBalancerPolicy') reads.push(ir.policies[policyKey(ref)]);
+      read(b ? 'backend' : 'none'); // routeActionFields reads a backend's load-balancer policies only
+      for (const ref of b?.clientPolicies ?? []) if (ref.kind === 'LoadBalancerPolicy') read(ir.policies[policyKey(ref)]);
     }
   }
+  if (!reads && i !== against!.length) reads = against!.slice(0, i);
   return reads;
 }
 
 function memoRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string, Backend>, memo: RouteMemo | undefined): RouteTranslation {
   if (!memo) return envoyRoutes(r, ir, backendsByCluster);
-  const reads = policiesRead(r, ir, backendsByCluster);
   const prev = memo.routes.get(r);
-  if (prev && prev.reads.length === reads.length && prev.reads.every((p, i) => p === reads[i])) return prev.t;
+  const reads = policiesRead(r, ir, backendsByCluster, prev?.reads);
+  if (prev && !reads) return prev.t;
   const t = envoyRoutes(r, ir, backendsByCluster);
-  memo.routes.set(r, { reads, t });
+  memo.routes.set(r, { reads: reads!, t });
   return t;
 }
 
