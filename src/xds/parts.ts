@@ -7,6 +7,7 @@
 // RouteConfiguration of 10k routes where one route changed encodes one route,
 // not 10k (the translator keeps the objects of unchanged routes).
 import protobuf from 'protobufjs';
+import { varintSize, writeVarint } from './wire.js';
 
 /** How to encode a message's repeated message fields: element by element, cached by object, recursively split. */
 export interface SplitPlan {
@@ -70,22 +71,4 @@ function lengthDelimited(id: number, bytes: Uint8Array): Uint8Array {
   const at = writeVarint(out, writeVarint(out, 0, tag), bytes.byteLength);
   out.set(bytes, at);
   return out;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[at++] = n;
-  return at;
 }

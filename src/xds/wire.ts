@@ -9,7 +9,7 @@ import type { EncodedResource } from './snapshot.js';
 const LEN = 2; // wire type: length-delimited
 const tag = (field: number) => (field << 3) | LEN;
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n >>>= 7;
@@ -18,7 +18,7 @@ function varintSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, at: number, n: number): number {
+export function writeVarint(buf: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {
     buf[at++] = (n & 0x7f) | 0x80;
     n >>>= 7;
