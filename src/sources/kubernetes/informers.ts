@@ -26,6 +26,9 @@ export interface KindInformerOptions {
 export class KindInformer {
   private readonly informer: Informer<KubeObject>;
   private readonly backoff: { initialMs: number; maxMs: number };
+  /** Restarts so far, and the last one that failed: lastError ends when a later one is up. */
+  private attempt = 0;
+  private failedAttempt = -1;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private delayMs: number;
@@ -40,10 +43,7 @@ export class KindInformer {
     const listFn = async () => {
       const list = await http.list(collectionPath(kind), kind.apiVersion, kind.kind);
       // A list that succeeds ends a failure, whatever late error events of the failed attempt say.
-      if (this.lastError !== undefined) {
-        this.lastError = undefined;
-        this.o.log.info({ cluster: this.o.cluster, kind: this.o.kind.kind }, `watching ${this.o.kind.plural} again`);
-      }
+      this.recovered();
       if (!this.synced) setImmediate(() => this.markSynced()); // after the informer applied the items
       return list as never;
     };
@@ -57,8 +57,16 @@ export class KindInformer {
     this.informer.on('error', (err: unknown) => this.failed(err));
   }
 
+  /** The watch is up again (a list succeeded, or a restart's watch was established). */
+  private recovered(): void {
+    if (this.lastError === undefined) return;
+    this.lastError = undefined;
+    this.o.log.info({ cluster: this.o.cluster, kind: this.o.kind.kind }, `watching ${this.o.kind.plural} again`);
+  }
+
   private failed(err: unknown): void {
     if (this.stopped) return;
+    this.failedAttempt = this.attempt;
     const { o } = this;
     const msg = describe(err);
     // A watch that stayed up a while starts the backoff over.
@@ -83,7 +91,13 @@ export class KindInformer {
     if (this.stopped) return;
     this.timer = undefined;
     this.startedAt = Date.now();
-    this.informer.start().catch((err: unknown) => this.failed(err));
+    const attempt = ++this.attempt;
+    // A restart with a resourceVersion watches without listing: start() resolving with no
+    // failure in this attempt means the watch was established (a failed one reports first).
+    this.informer.start().then(
+      () => void (!this.stopped && attempt === this.attempt && this.failedAttempt !== attempt && this.recovered()),
+      (err: unknown) => this.failed(err),
+    );
   }
 
   start(): void {
