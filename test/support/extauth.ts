@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './envoy.js';
 import { freePort, waitFor } from './net.js';
+import { logLines } from './meshplane.js';
 
 export interface ExtAuthHandle {
   port: number;
@@ -17,16 +18,7 @@ export async function startExtAuth(configFile: string, extraArgs: string[] = [],
   const port = await freePort();
   const args = ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'ext-auth', '--config-file', configFile, '--address', '127.0.0.1', '--port', String(port), '--reload-interval-ms', '200', ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug', ...env } });
-  const logs: string[] = [];
-  let buf = '';
-  const onData = (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    logs.push(...lines.filter(Boolean));
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const logs = logLines(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const alive = () => {
     if (child.exitCode !== null) throw new Error(`meshplane ext-auth exited with ${child.exitCode}:\n${logs.join('\n')}`);
