@@ -20,8 +20,8 @@ export interface GatewayContext {
   catalog: DestinationCatalog;
   status: StatusBook;
   placed: PlacedPolicy[];
+  /** Root tables bound to gateways, with their routes as attached. */
   bindings: ReadonlyArray<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
-  byId: Map<string, FinalRoute>;
   /** Secrets by ns/name[@cluster]. */
   secrets: Map<string, SecretR>;
   /** Mesh mode (issue 13): egress listeners, ISTIO_MUTUAL's trust domain, destination policies by "KIND/ns/name@consumer". */
@@ -91,7 +91,7 @@ function gatewayListeners(key: string, gw: VirtualGatewayR, ctx: GatewayContext,
     for (const b of bound) {
       for (const host of b.root.table.spec.hosts!) {
         if (!admits(l, b, host)) continue;
-        hostRoutes.set(host, [...(hostRoutes.get(host) ?? []), ...b.routes.map((r) => ctx.byId.get(r.id)!)]);
+        hostRoutes.set(host, [...(hostRoutes.get(host) ?? []), ...b.routes]);
       }
     }
     const virtualHosts: VirtualHostIR[] = [...hostRoutes.entries()].sort(([a], [b]) => compareStr(a, b)).map(([host, rs]) => ({ name: host, domains: [host], routes: rs }));

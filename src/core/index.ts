@@ -1,6 +1,6 @@
 // The translation core: (resources, settings) -> { ir, status }. Pure and
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
-import type { Backend, CoreResult, FinalRoute, PolicyIR, SecretIR } from '../ir/types.js';
+import type { CoreResult, FinalRoute, SecretIR } from '../ir/types.js';
 import type {
   EndpointSliceR,
   ExternalEndpointR,
@@ -16,24 +16,13 @@ import type {
   WorkspaceR,
   WorkspaceSettingsR,
 } from '../resources/schema.js';
+import type { Backend } from '../ir/types.js';
 import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
+import { attachPolicies, type AttachMemos, type Binding, type RoutingStage } from './attach.js';
 import { indexClusters, normalizeClusters } from './clusters.js';
-import { buildGateways } from './gateways.js';
 import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
-import { planEgress } from './egress.js';
-import { byAge, compareStr, selectorMatches } from './match.js';
-import { resolvePolicyReferencesMemo, type PolicyReferenceMemo } from './policy-references.js';
-import { UNSUPPORTED_KINDS } from '../resources/policy-configs.js';
-import {
-  attachDestinationPolicies,
-  attachRoutePolicies,
-  newRouteAttachMemo,
-  placePolicies,
-  reportPolicySelection,
-  type DestinationUse,
-  type FeatureGates,
-  type RouteAttachMemo,
-} from './policies.js';
+import { byAge, compareStr } from './match.js';
+import { newRouteAttachMemo, type FeatureGates } from './policies.js';
 import { DEFAULT_ROUTE_LIMITS, flattenRootTable, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
@@ -41,7 +30,6 @@ import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
 import { RoutingMemo } from './incremental-routes.js';
 import { Dedupe, keepUnchanged, ResourceInterner, srcOf, type KeptPolicies } from './incremental-inputs.js';
-import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext } from './workloads.js';
 
 export type { FeatureGates } from './policies.js';
 
@@ -69,24 +57,9 @@ export interface RejectedResource {
   messages: string[];
 }
 
-const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Secret', 'ConfigMap', 'Workspace']);
-// Secrets and ConfigMaps too: ExtAuthPolicy glooAuth reads API keys, client secrets and Rego modules.
-const ADMIN_KINDS = new Set(['ExtAuthServer', 'RateLimitServerSettings', 'RateLimitClientConfig', 'RateLimitServerConfig', 'Secret', 'ConfigMap']);
+export type { RoutingStage } from './attach.js';
 
-/** Everything that does not depend on policies: memoised across policy edits. */
-interface RoutingStage {
-  status: StatusBook;
-  ws: WorkspaceIndex;
-  catalog: DestinationCatalog;
-  resources: Resource[];
-  gatewaysByKey: Map<string, VirtualGatewayR>;
-  routes: FinalRoute[];
-  bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }>;
-  backends: Map<string, Backend>;
-  namespaces: Record<string, string>;
-  /** SDS secrets ExternalServices originate TLS with (CA, client certificate). */
-  externalSecrets: Record<string, SecretIR>;
-}
+const KUBE_KINDS = new Set(['Namespace', 'Service', 'EndpointSlice', 'Pod', 'ServiceAccount', 'Secret', 'ConfigMap', 'Workspace']);
 
 export function computeCore(input: readonly Resource[], settings: CoreSettings = DEFAULT_SETTINGS, rejected: readonly RejectedResource[] = []): CoreResult {
   return createCore()(input, settings, rejected);
@@ -99,8 +72,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
  */
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
-  const attachMemo = newRouteAttachMemo();
-  const referenceMemo: PolicyReferenceMemo = new Map();
+  const attachMemos: AttachMemos = { routes: newRouteAttachMemo(), references: new Map(), placement: {}, sameWorld: false };
   const routingMemo = new RoutingMemo();
   const worlds: { last?: World } = {};
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
@@ -119,6 +91,9 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
       const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
       if (patched) {
         memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
+        // The mesh plan and the destinations read endpoints: the next attachment plans them again.
+        attachMemos.world = undefined;
+        attachMemos.destinations = undefined;
         last = { input, sideKey, result: patched.result };
         return patched.result;
       }
@@ -137,7 +112,8 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const sameWorld = reuse || routingMemo.sameWorld;
-    const result = attachPolicies(stage, policies, settings, status, { routes: attachMemo, references: referenceMemo, sameWorld });
+    attachMemos.sameWorld = sameWorld;
+    const result = attachPolicies(stage, policies, settings, status, attachMemos);
     // Policy IR reads the policy and the world routing reads (Services, workspaces, admin resources...).
     keepUnchanged(result.ir.policies, kept, policies, sameWorld);
     last = { input, sideKey, result };
@@ -219,7 +195,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
 
   const roots = tables.filter((t) => t.table.spec.hosts?.length).sort((a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table));
   const routes: FinalRoute[] = [];
-  const bindings: Array<{ gateway: string; root: TableInfo; routes: FinalRoute[] }> = [];
+  const bindings: Binding[] = [];
   for (const root of roots) {
     const refs = root.table.spec.virtualGateways ?? [];
     if (refs.length === 0) {
@@ -262,8 +238,8 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
         continue;
       }
       gatewayRoutes.set(key, used + cost);
+      bindings.push({ gateway: key, root, routes: flat.routes, start: routes.length });
       for (const r of flat.routes) routes.push(r);
-      bindings.push({ gateway: key, root, routes: flat.routes });
     }
   }
 
@@ -315,78 +291,5 @@ function buildWorld(resources: Resource[], settings: CoreSettings, namespaces: M
     if (w) namespaceOwners[key] = w;
   }
   return { status, ws, catalog, clusters, gatewaysByKey, namespaceOwners, externalSecrets: tls.secrets };
-}
-
-/** What attachment remembers between computations; sameWorld: only route tables and policies changed since the last. */
-interface AttachMemos {
-  routes: RouteAttachMemo;
-  references: PolicyReferenceMemo;
-  sameWorld: boolean;
-}
-
-function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], settings: CoreSettings, status: StatusBook, memos: AttachMemos): CoreResult {
-  const { ws, catalog, resources, gatewaysByKey, bindings } = stage;
-  const owned = (r: Resource): boolean => ws.ownerOf(r) !== undefined;
-  for (const p of policyResources) {
-    if (!owned(p)) status.invalid(resourceKey(p), `namespace "${p.metadata.namespace}" is not selected by any workspace, so this ${p.kind} is not translated; add the namespace to a Workspace's workloadClusters`);
-  }
-  // ---- policies -----------------------------------------------------------
-  const supported = policyResources.filter((p) => {
-    const why = UNSUPPORTED_KINDS[p.kind];
-    if (why) status.invalid(resourceKey(p), `UNSUPPORTED: ${p.kind} is not translated: ${why}`);
-    return !why;
-  });
-  const placed = placePolicies(supported, ws);
-  const allBackends = new Map(stage.backends);
-  // Mesh mode: what sidecars may reach becomes backends (and so destination uses) of their workspaces.
-  const meshCtx: MeshContext = { ws, catalog, resources, namespaceLabels: namespaceLabelsOf(resources), clusterName: settings.clusterName, trustDomain: settings.trustDomain ?? DEFAULT_TRUST_DOMAIN, status, outboundMode: settings.outboundTrafficPolicy };
-  // Egress gateways first: sidecars send some ExternalService ports to them (issue 13).
-  meshCtx.egress = planEgress({ ws, catalog, status, gateways: gatewaysByKey }, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
-  const plan = planMesh(meshCtx, (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)));
-  const admin = new Map(resources.filter((r) => ADMIN_KINDS.has(r.kind)).map((r) => [resourceKey(r), r]));
-  const policyIR = resolvePolicyReferencesMemo(placed, { ws, catalog, admin, addBackend: (b) => void (allBackends.has(b.cluster) || allBackends.set(b.cluster, b)) }, status, memos.references, memos.sameWorld);
-  const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, memos.routes);
-  const byId = new Map(routes.map((r) => [r.id, r]));
-
-  const uses = new Map<string, DestinationUse>();
-  const use = (kind: DestinationUse['kind'], object: DestinationUse['object'], consumer: string) => {
-    const k = `${kind}/${nsName(object)}`;
-    const owner = ws.ownerOf(object)!;
-    const u = uses.get(k) ?? { kind, object, owner, consumers: new Set([owner]) };
-    u.consumers.add(consumer);
-    uses.set(k, u);
-  };
-  for (const s of catalog.services.values()) if (owned(s)) use('SERVICE', s, ws.ownerOf(s)!);
-  for (const v of catalog.virtualDestinations.values()) use('VIRTUAL_DESTINATION', v, ws.ownerOf(v)!);
-  for (const e of catalog.externalServices.values()) use('EXTERNAL_SERVICE', e, ws.ownerOf(e)!);
-  for (const b of allBackends.values()) {
-    const k = `${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}`;
-    const obj = b.kind === 'SERVICE' ? catalog.services.get(k) : b.kind === 'VIRTUAL_DESTINATION' ? catalog.virtualDestinations.get(k) : catalog.externalServices.get(k);
-    use(b.kind, obj!, b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]);
-  }
-  const destinations = attachDestinationPolicies([...uses.values()].sort((a, b) => compareStr(`${a.kind}/${nsName(a.object)}`, `${b.kind}/${nsName(b.object)}`)), placed, ws, settings.clusterName, status, settings.featureGates, (d, consumer) => hasEnforcementPoint(plan, meshCtx, d, consumer));
-  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}${clusterSuffix(d.cluster)}@${d.consumer}`, d]));
-  const finalBackends = [...allBackends.values()]
-    .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
-    .sort((a, b) => compareStr(a.cluster, b.cluster));
-
-  // Workload and listener selection: counted so status says what a policy reaches.
-  const pods = resources.filter((r) => r.kind === 'Pod') as PodR[];
-  for (const p of placed) {
-    for (const sel of p.policy.spec.applyToWorkloads ?? []) {
-      const n = pods.filter((pod) => ws.ownerOf(pod) === p.workspace && selectorMatches(sel.selector, { metadata: pod.metadata, workspace: p.workspace, cluster: catalog.clusters.nameOf(pod) })).length;
-      if (n) status.count(p.key, 'workloadsSelected', n);
-    }
-  }
-
-  // ---- gateways -----------------------------------------------------------
-  const secrets = new Map((resources.filter((r) => r.kind === 'Secret') as SecretR[]).map((r) => [nsName(r), r]));
-  const { gateways, secrets: sds } = buildGateways(gatewaysByKey, { ws, catalog, status, placed, bindings, byId, secrets, egress: meshCtx.egress, trustDomain: meshCtx.trustDomain, destinations: destIndex, meshMode: plan.meshedPods.size > 0 });
-
-  const mesh = buildMesh(meshCtx, { plan, destinations, placed, routes, policies: policyIR, backends: new Map(finalBackends.map((b) => [b.cluster, b])), gateways: gatewaysByKey });
-
-  reportPolicySelection(placed, status);
-
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: { ...stage.externalSecrets, ...sds }, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
 }
 

@@ -134,3 +134,34 @@ const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0 });
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** One write to a StatusBook, as RecordingStatus keeps it. */
+export type StatusOp = ['add', string, StatusState, string] | ['count', string, string, number] | ['accept', string];
+
+/**
+ * A StatusBook that also keeps the writes made to it, so a memoised stage can
+ * replay them into the next computation's book in their original order.
+ */
+export class RecordingStatus extends StatusBook {
+  readonly ops: StatusOp[] = [];
+  override accept(key: string): void {
+    this.ops.push(['accept', key]);
+    super.accept(key);
+  }
+  override add(key: string, state: StatusState, message: string): void {
+    this.ops.push(['add', key, state, message]);
+    super.add(key, state, message);
+  }
+  override count(key: string, counter: string, by = 1): void {
+    this.ops.push(['count', key, counter, by]);
+    super.count(key, counter, by);
+  }
+}
+
+export function replayStatus(book: StatusBook, ops: readonly StatusOp[]): void {
+  for (const op of ops) {
+    if (op[0] === 'add') book.add(op[1], op[2], op[3]);
+    else if (op[0] === 'count') book.count(op[1], op[2], op[3]);
+    else book.accept(op[1]);
+  }
+}
