@@ -22,7 +22,8 @@ import { attachPolicies, type AttachMemos, type Binding, type RoutingStage } fro
 import { indexClusters, normalizeClusters } from './clusters.js';
 import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
 import { byAge, compareStr } from './match.js';
-import { newRouteAttachMemo, type FeatureGates } from './policies.js';
+import type { FeatureGates } from './policies.js';
+import { newRouteAttachMemo } from './route-attachment.js';
 import { DEFAULT_ROUTE_LIMITS, flattenRootTable, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
 import { StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';

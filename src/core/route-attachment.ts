@@ -1,0 +1,201 @@
+// Attaching applyToRoutes policies to final routes (semantics §5), and what it
+// remembers between computations (issue 10 item 3). Routing hands back the
+// routes of unchanged subtrees as the same objects in the same order, so the
+// previous and the current route lists share a prefix and a suffix; only the
+// routes between them, and the routes a changed policy could select, are
+// attached again. Counters are sums, so their totals are moved by what
+// changed; warnings are replayed in route order (the status's message cap
+// depends on it).
+import type { FinalRoute } from '../ir/types.js';
+import type { PolicyR } from '../resources/schema.js';
+import { selectorMatches } from './match.js';
+import { REQUIRE_AUTH_LABEL, resolveConflicts, type FeatureGates, type PlacedPolicy } from './policies.js';
+import type { StatusBook } from './status.js';
+
+/** Status changes of attaching policies to one route, so they can be replayed. */
+interface RouteEffects {
+  counts: Array<[string, string, number]>;
+  warnings: Array<[string, string]>;
+}
+
+interface RouteAttachment {
+  output: FinalRoute;
+  effects: RouteEffects;
+}
+
+const NO_EFFECTS: RouteEffects = { counts: [], warnings: [] };
+
+/** The previous computation's routes and their attachments (same positions). */
+export interface RouteAttachMemo {
+  input: FinalRoute[];
+  attached: RouteAttachment[];
+  workspacePolicies: Map<string, PolicyR[]>;
+  gatesKey: string;
+  /** Counter totals over the attachments: key -> counter -> [sum, contributions]. */
+  counts: Map<string, Map<string, [number, number]>>;
+}
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], workspacePolicies: new Map(), gatesKey: '', counts: new Map() });
+
+function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
+  for (const [key, counter, by] of effects.counts) {
+    let m = totals.get(key);
+    if (!m) totals.set(key, (m = new Map()));
+    const t = m.get(counter);
+    if (t) (t[0] += by * times), (t[1] += times);
+    else m.set(counter, [by * times, times]);
+  }
+}
+
+type Selector = NonNullable<PolicyR['spec']['applyToRoutes']>[number];
+type Entry = { p: PlacedPolicy; sel: Selector };
+type SelectorIndex = Map<string, { byPair: Map<string, Entry[]>; rest: Entry[] }>;
+
+/** Attaches applyToRoutes policies to final routes; returns the routes with their policies, at the same positions. */
+export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates, memo: RouteAttachMemo = newRouteAttachMemo()): FinalRoute[] {
+  // Index each workspace's route selectors by one label pair they require, so a
+  // route only looks at selectors that can match it.
+  const index: SelectorIndex = new Map();
+  const byWorkspace = new Map<string, PolicyR[]>();
+  for (const p of placed) {
+    if (!p.policy.spec.applyToRoutes?.length) continue;
+    const mine = byWorkspace.get(p.workspace);
+    if (mine) mine.push(p.policy);
+    else byWorkspace.set(p.workspace, [p.policy]);
+    let idx = index.get(p.workspace);
+    if (!idx) index.set(p.workspace, (idx = { byPair: new Map(), rest: [] }));
+    for (const sel of p.policy.spec.applyToRoutes) {
+      let pair: string | undefined;
+      for (const k in sel.route?.labels ?? {}) {
+        pair = `${k}\0${sel.route!.labels![k]}`;
+        break;
+      }
+      if (pair === undefined) idx.rest.push({ p, sel });
+      else {
+        const list = idx.byPair.get(pair);
+        if (list) list.push({ p, sel });
+        else idx.byPair.set(pair, [{ p, sel }]);
+      }
+    }
+  }
+  const gatesKey = JSON.stringify(gates);
+  if (memo.gatesKey !== gatesKey) Object.assign(memo, newRouteAttachMemo(), { gatesKey });
+  // The route policies added, removed or changed since the last run, by workspace: a route is
+  // attached again only if one of them (before or after) could select it.
+  const changed = new Map<string, PolicyR[]>();
+  for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
+    const a = byWorkspace.get(w) ?? [];
+    const b = memo.workspacePolicies.get(w) ?? [];
+    if (a.length === b.length && a.every((p, i) => p === b[i])) continue;
+    const before = new Set(b);
+    const after = new Set(a);
+    const diff = [...a.filter((p) => !before.has(p)), ...b.filter((p) => !after.has(p))];
+    changed.set(w, diff.length ? diff : [...a, ...b]); // the same policies in another order: all of them
+  }
+  const mayChange = (route: FinalRoute): boolean =>
+    changed.size > 0 &&
+    route.chainWorkspaces.some((w) => {
+      const list = changed.get(w);
+      if (!list) return false;
+      const target = routeTarget(route, clusterName);
+      return list.some((p) => p.spec.applyToRoutes!.some((sel) => selectorMatches(sel.route, target)));
+    });
+  const attach = (route: FinalRoute): RouteAttachment => {
+    if (!route.valid) return { output: route, effects: NO_EFFECTS };
+    const effects: RouteEffects = { counts: [], warnings: [] };
+    return { output: attachToRoute(route, index, clusterName, gates, effects), effects };
+  };
+
+  // The positions both lists share: a prefix and a suffix of the same route objects.
+  const prev = memo.input;
+  const prevAttached = memo.attached;
+  const n = routes.length;
+  const m = prev.length;
+  let head = 0;
+  while (head < n && head < m && routes[head] === prev[head]) head++;
+  let tail = 0;
+  while (tail < n - head && tail < m - head && routes[n - 1 - tail] === prev[m - 1 - tail]) tail++;
+  // Between them: the previous attachments by route object, reused when nothing changed for the route.
+  const between = new Map<FinalRoute, RouteAttachment>();
+  for (let j = head; j < m - tail; j++) {
+    between.set(prev[j], prevAttached[j]);
+    addCounts(memo.counts, prevAttached[j].effects, -1);
+  }
+  const attached: RouteAttachment[] = new Array(n);
+  const result: FinalRoute[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const route = routes[i];
+    let a: RouteAttachment;
+    if (i < head || i >= n - tail) {
+      a = prevAttached[i < head ? i : m - (n - i)];
+      if (mayChange(route)) {
+        addCounts(memo.counts, a.effects, -1);
+        a = attach(route);
+        addCounts(memo.counts, a.effects, 1);
+      }
+    } else {
+      const before = between.get(route);
+      a = before && !mayChange(route) ? before : attach(route);
+      if (!before || a !== before) between.set(route, a); // a route twice in the list is attached once
+      addCounts(memo.counts, a.effects, 1);
+    }
+    attached[i] = a;
+    result[i] = a.output;
+    for (const [key, message] of a.effects.warnings) status.warn(key, message);
+  }
+  for (const [key, counters] of memo.counts) {
+    for (const [counter, [sum, contributions]] of counters) {
+      if (contributions > 0) status.count(key, counter, sum);
+      else counters.delete(counter);
+    }
+    if (counters.size === 0) memo.counts.delete(key);
+  }
+  memo.input = routes;
+  memo.attached = attached;
+  memo.workspacePolicies = byWorkspace;
+  return result;
+}
+
+/** What a route selector is matched against: the effective labels; name, namespace and workspace of the defining table. */
+function routeTarget(route: FinalRoute, clusterName: string) {
+  // route.table is "ns/name", with "@cluster" for a table outside the default cluster.
+  const [ns, nameAt] = route.table.split('/');
+  const [name, tableCluster] = nameAt.split('@');
+  return { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: tableCluster ?? clusterName };
+}
+
+function attachToRoute(
+  route: FinalRoute,
+  index: Map<string, { byPair: Map<string, Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }>>; rest: Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }> }>,
+  clusterName: string,
+  gates: FeatureGates,
+  effects: RouteEffects,
+): FinalRoute {
+  const target = routeTarget(route, clusterName);
+  const found = new Set<PlacedPolicy>();
+  const labelPairs = Object.entries(route.labels).map(([k, v]) => `${k}\0${v}`);
+  for (const w of route.chainWorkspaces) {
+    const idx = index.get(w);
+    if (!idx) continue;
+    for (const list of [idx.rest, ...labelPairs.map((k) => idx.byPair.get(k))]) {
+      if (!list) continue;
+      // labels match the effective labels; name/namespace/workspace the defining table
+      for (const e of list) if (!found.has(e.p) && selectorMatches(e.sel.route, target)) found.add(e.p);
+    }
+  }
+  const candidates = [...found].sort((a, b) => a.rank - b.rank);
+  const recorder = { warn: (key: string, message: string) => effects.warnings.push([key, message]) };
+  const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, recorder);
+  for (const c of candidates) effects.counts.push([c.key, 'routesSelected', 1]);
+  effects.counts.push([`RouteTable/${route.table}`, 'policiesApplied', applied.length]);
+  let next: FinalRoute = { ...route, policies: applied, skipped };
+  if (
+    gates.gatewayDefaultDenyAllHTTPRequests &&
+    route.gateway !== null &&
+    route.labels[REQUIRE_AUTH_LABEL] === 'true' &&
+    !applied.some((p) => p.kind === 'ExtAuthPolicy' || p.kind === 'JWTPolicy')
+  ) {
+    next = { ...next, action: { type: 'directResponse', status: 403, body: 'RBAC: access denied' }, denied: 'gatewayDefaultDenyAllHTTPRequests' };
+  }
+  return next;
+}
+
