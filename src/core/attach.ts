@@ -18,7 +18,7 @@ import { attachDestinationPolicies, reportPolicySelection, selectsNothing, type 
 import { attachRoutePolicies, type RouteAttachMemo } from './route-attachment.js';
 import { placePoliciesMemo, type PlacementMemo } from './placement.js';
 import type { TableInfo } from './routes.js';
-import { RecordingStatus, replayStatus, type StatusBook, type StatusOp } from './status.js';
+import { RecordingStatus, replayStatus, type StatusBook, type StatusJSONCache, type StatusOp } from './status.js';
 import { buildMesh, DEFAULT_TRUST_DOMAIN, hasEnforcementPoint, namespaceLabelsOf, planMesh, type MeshContext, type MeshPlan } from './workloads.js';
 import type { WorkspaceIndex } from './workspaces.js';
 
@@ -78,6 +78,7 @@ export interface AttachMemos {
   placement: PlacementMemo;
   world?: WorldPlan;
   destinations?: DestinationsRecord;
+  statusJSON: StatusJSONCache;
   sameWorld: boolean;
 }
 
@@ -126,7 +127,7 @@ export function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], 
 
   reportPolicySelection(placed, status);
 
-  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: { ...stage.externalSecrets, ...sds }, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON() };
+  return { ir: { gateways, routes, destinations, backends: finalBackends, policies: policyIR, secrets: { ...stage.externalSecrets, ...sds }, namespaces: stage.namespaces, ...(mesh ? { mesh } : {}) }, status: status.toJSON(memos.statusJSON) };
 }
 
 /** Egress gateways first (sidecars send some ExternalService ports to them, issue 13), then the mesh. */

@@ -25,7 +25,7 @@ import { byAge, compareStr } from './match.js';
 import type { FeatureGates } from './policies.js';
 import { newRouteAttachMemo } from './route-attachment.js';
 import { DEFAULT_ROUTE_LIMITS, flattenRootTable, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
-import { StatusBook } from './status.js';
+import { newStatusJSONCache, StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
@@ -73,7 +73,7 @@ export function computeCore(input: readonly Resource[], settings: CoreSettings =
  */
 export function createCore(): (input: readonly Resource[], settings?: CoreSettings, rejected?: readonly RejectedResource[]) => CoreResult {
   let memo: { inputs: Resource[]; settingsKey: string; stage: RoutingStage } | undefined;
-  const attachMemos: AttachMemos = { routes: newRouteAttachMemo(), references: new Map(), placement: {}, sameWorld: false };
+  const attachMemos: AttachMemos = { routes: newRouteAttachMemo(), references: new Map(), placement: {}, statusJSON: newStatusJSONCache(), sameWorld: false };
   const routingMemo = new RoutingMemo();
   const worlds: { last?: World } = {};
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };

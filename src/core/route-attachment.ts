@@ -10,7 +10,7 @@ import type { FinalRoute } from '../ir/types.js';
 import type { PolicyR } from '../resources/schema.js';
 import { selectorMatches } from './match.js';
 import { REQUIRE_AUTH_LABEL, resolveConflicts, type FeatureGates, type PlacedPolicy } from './policies.js';
-import type { StatusBook } from './status.js';
+import type { StatusBatch, StatusBook } from './status.js';
 
 /** Status changes of attaching policies to one route, so they can be replayed. */
 interface RouteEffects {
@@ -30,11 +30,17 @@ export interface RouteAttachMemo {
   input: FinalRoute[];
   attached: RouteAttachment[];
   workspacePolicies: Map<string, PolicyR[]>;
+  index: SelectorIndex;
+  /** Positions in input of the routes with each workspace on their chain, once asked for. */
+  positions?: Map<string, number[]>;
+  positionsOf?: FinalRoute[];
   gatesKey: string;
   /** Counter totals over the attachments: key -> counter -> [sum, contributions]. */
   counts: Map<string, Map<string, [number, number]>>;
+  /** What the attachments write to status, per key. */
+  batches: Map<string, StatusBatch>;
 }
-export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], workspacePolicies: new Map(), gatesKey: '', counts: new Map() });
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map() });
 
 function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
   for (const [key, counter, by] of effects.counts) {
@@ -48,22 +54,14 @@ function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, tim
 
 type Selector = NonNullable<PolicyR['spec']['applyToRoutes']>[number];
 type Entry = { p: PlacedPolicy; sel: Selector };
-type SelectorIndex = Map<string, { byPair: Map<string, Entry[]>; rest: Entry[] }>;
+type WorkspaceSelectors = { placed: PlacedPolicy[]; byPair: Map<string, Entry[]>; rest: Entry[] };
+type SelectorIndex = Map<string, WorkspaceSelectors>;
 
-/** Attaches applyToRoutes policies to final routes; returns the routes with their policies, at the same positions. */
-export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates, memo: RouteAttachMemo = newRouteAttachMemo()): FinalRoute[] {
-  // Index each workspace's route selectors by one label pair they require, so a
-  // route only looks at selectors that can match it.
-  const index: SelectorIndex = new Map();
-  const byWorkspace = new Map<string, PolicyR[]>();
+/** One workspace's route selectors, indexed by one label pair they require, so a route only looks at selectors that can match it. */
+function indexSelectors(placed: PlacedPolicy[]): WorkspaceSelectors {
+  const idx: WorkspaceSelectors = { placed, byPair: new Map(), rest: [] };
   for (const p of placed) {
-    if (!p.policy.spec.applyToRoutes?.length) continue;
-    const mine = byWorkspace.get(p.workspace);
-    if (mine) mine.push(p.policy);
-    else byWorkspace.set(p.workspace, [p.policy]);
-    let idx = index.get(p.workspace);
-    if (!idx) index.set(p.workspace, (idx = { byPair: new Map(), rest: [] }));
-    for (const sel of p.policy.spec.applyToRoutes) {
+    for (const sel of p.policy.spec.applyToRoutes!) {
       let pair: string | undefined;
       for (const k in sel.route?.labels ?? {}) {
         pair = `${k}\0${sel.route!.labels![k]}`;
@@ -77,6 +75,26 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
       }
     }
   }
+  return idx;
+}
+
+/** Attaches applyToRoutes policies to final routes; returns the routes with their policies, at the same positions. */
+export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates, memo: RouteAttachMemo = newRouteAttachMemo()): FinalRoute[] {
+  const byWorkspace = new Map<string, PolicyR[]>();
+  const placedBy = new Map<string, PlacedPolicy[]>();
+  for (const p of placed) {
+    if (!p.policy.spec.applyToRoutes?.length) continue;
+    const mine = placedBy.get(p.workspace);
+    if (mine) mine.push(p), byWorkspace.get(p.workspace)!.push(p.policy);
+    else placedBy.set(p.workspace, [p]), byWorkspace.set(p.workspace, [p.policy]);
+  }
+  // A workspace's selector index is built again only when its placed policies changed.
+  const index: SelectorIndex = new Map();
+  for (const [w, list] of placedBy) {
+    const before = memo.index.get(w);
+    index.set(w, before && before.placed.length === list.length && before.placed.every((p, i) => p === list[i]) ? before : indexSelectors(list));
+  }
+  memo.index = index;
   const gatesKey = JSON.stringify(gates);
   if (memo.gatesKey !== gatesKey) Object.assign(memo, newRouteAttachMemo(), { gatesKey });
   // The route policies added, removed or changed since the last run, by workspace: a route is
@@ -116,9 +134,38 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   while (tail < n - head && tail < m - head && routes[n - 1 - tail] === prev[m - 1 - tail]) tail++;
   // Between them: the previous attachments by route object, reused when nothing changed for the route.
   const between = new Map<FinalRoute, RouteAttachment>();
+  // The keys whose warnings or counters may differ from the last computation's.
+  const dirty = new Set<string>();
+  const touch = (e: RouteEffects) => {
+    for (const c of e.counts) dirty.add(c[0]);
+    for (const w of e.warnings) dirty.add(w[0]);
+  };
   for (let j = head; j < m - tail; j++) {
     between.set(prev[j], prevAttached[j]);
     addCounts(memo.counts, prevAttached[j].effects, -1);
+    touch(prevAttached[j].effects);
+  }
+  // Of the shared positions, those a changed policy could select: found through the routes by workspace.
+  const again = new Set<number>();
+  if (changed.size > 0 && head + tail > 0) {
+    if (memo.positionsOf !== prev) {
+      memo.positions = new Map();
+      for (let j = 0; j < m; j++) {
+        for (const w of prev[j].chainWorkspaces) {
+          const list = memo.positions.get(w);
+          if (list) list.push(j);
+          else memo.positions.set(w, [j]);
+        }
+      }
+      memo.positionsOf = prev;
+    }
+    for (const w of changed.keys()) {
+      for (const j of memo.positions!.get(w) ?? []) {
+        if (j >= head && j < m - tail) continue;
+        const i = j < head ? j : n - (m - j);
+        if (!again.has(i) && mayChange(routes[i])) again.add(i);
+      }
+    }
   }
   const attached: RouteAttachment[] = new Array(n);
   const result: FinalRoute[] = new Array(n);
@@ -127,28 +174,48 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
     let a: RouteAttachment;
     if (i < head || i >= n - tail) {
       a = prevAttached[i < head ? i : m - (n - i)];
-      if (mayChange(route)) {
+      if (again.has(i)) {
         addCounts(memo.counts, a.effects, -1);
+        touch(a.effects);
         a = attach(route);
         addCounts(memo.counts, a.effects, 1);
+        touch(a.effects);
       }
     } else {
       const before = between.get(route);
       a = before && !mayChange(route) ? before : attach(route);
       if (!before || a !== before) between.set(route, a); // a route twice in the list is attached once
       addCounts(memo.counts, a.effects, 1);
+      touch(a.effects);
     }
     attached[i] = a;
     result[i] = a.output;
-    for (const [key, message] of a.effects.warnings) status.warn(key, message);
   }
-  for (const [key, counters] of memo.counts) {
-    for (const [counter, [sum, contributions]] of counters) {
-      if (contributions > 0) status.count(key, counter, sum);
-      else counters.delete(counter);
+  // Each key's warnings (in route order) and counters, as one batch; only the dirty keys' are made again.
+  if (dirty.size) {
+    const messages = new Map<string, string[]>();
+    for (const a of attached) {
+      for (const [key, message] of a.effects.warnings) {
+        if (!dirty.has(key)) continue;
+        const list = messages.get(key);
+        if (list) list.push(message);
+        else messages.set(key, [message]);
+      }
     }
-    if (counters.size === 0) memo.counts.delete(key);
+    for (const key of dirty) {
+      const totals = memo.counts.get(key);
+      let counters: Record<string, number> | undefined;
+      for (const [counter, [sum, contributions]] of totals ?? []) {
+        if (contributions > 0) (counters ??= {})[counter] = sum;
+        else totals!.delete(counter);
+      }
+      if (totals?.size === 0) memo.counts.delete(key);
+      const list = messages.get(key) ?? [];
+      if (counters || list.length) memo.batches.set(key, { messages: list, ...(counters ? { counters } : {}) });
+      else memo.batches.delete(key);
+    }
   }
+  for (const [key, batch] of memo.batches) status.addBatch(key, batch);
   memo.input = routes;
   memo.attached = attached;
   memo.workspacePolicies = byWorkspace;

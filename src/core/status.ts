@@ -78,6 +78,30 @@ export class StatusBook {
     counters[counter] = (counters[counter] ?? 0) + by;
   }
 
+  /**
+   * One key's batch of WARNING messages (in order) and counters. A key with no
+   * entry yet takes the batch's entry, built once and shared (copied before a
+   * later write), so a batch that did not change costs no copy and keeps its JSON.
+   */
+  addBatch(key: string, batch: StatusBatch): void {
+    if (this.entries.has(key)) return this.writeBatch(key, batch);
+    if (!batch.entry) {
+      const b = new StatusBook();
+      b.writeBatch(key, batch);
+      batch.entry = b.entries.get(key)!;
+    }
+    this.entries.set(key, batch.entry);
+    (this.shared ??= new Set()).add(key);
+    this.sorted = undefined;
+    this.inherited?.added.push(key);
+  }
+
+  protected writeBatch(key: string, batch: StatusBatch): void {
+    this.accept(key);
+    for (const m of batch.messages) this.add(key, 'WARNING', m);
+    if (batch.counters) for (const c in batch.counters) this.count(key, c, batch.counters[c]);
+  }
+
   /** A copy that shares entries until it changes them; this book must not change afterwards. */
   clone(): StatusBook {
     const copy = new StatusBook();
@@ -112,15 +136,46 @@ export class StatusBook {
     return (this.sorted = out);
   }
 
-  /** Sorted by key so output is deterministic. Unchanged entries keep their JSON objects. */
-  toJSON(): Record<string, ResourceStatus> {
+  /**
+   * Sorted by key so output is deterministic. Unchanged entries keep their
+   * JSON objects; with a cache, so does an entry equal to the one the cache
+   * saw under its key (the book must not change afterwards).
+   */
+  toJSON(cache?: StatusJSONCache): Record<string, ResourceStatus> {
     const out: Record<string, ResourceStatus> = {};
-    for (const k of this.keys()) {
+    const keys = this.keys();
+    for (const k of keys) {
       const s = this.entries.get(k)!;
+      if (s.json === undefined && cache) {
+        const before = cache.entries.get(k);
+        if (before?.json && sameEntry(before, s)) s.json = before.json;
+        else cache.entries.set(k, s);
+      }
       out[k] = s.json ??= entryJSON(s);
     }
+    // Keys of resources gone long ago are dropped now and then.
+    if (cache && cache.entries.size > 2 * keys.length + 1000) cache.entries = new Map(keys.map((k) => [k, this.entries.get(k)!]));
     return out;
   }
+}
+
+/** The entries the last toJSON calls made JSON of, by key, for the next book to reuse. */
+export interface StatusJSONCache {
+  entries: Map<string, Entry>;
+}
+export const newStatusJSONCache = (): StatusJSONCache => ({ entries: new Map() });
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a.state !== b.state || a.omitted !== b.omitted || a.messages.length !== b.messages.length) return false;
+  for (let i = 0; i < a.messages.length; i++) if (a.messages[i] !== b.messages[i]) return false;
+  if (!a.counters || !b.counters) return a.counters === b.counters;
+  let n = 0;
+  for (const k in b.counters) {
+    if (a.counters[k] !== b.counters[k]) return false;
+    n++;
+  }
+  for (const _ in a.counters) n--;
+  return n === 0;
 }
 
 function entryJSON(s: Entry): ResourceStatus {
@@ -133,6 +188,14 @@ const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0 });
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Writes to one key that StatusBook.addBatch applies together. */
+export interface StatusBatch {
+  messages: string[];
+  counters?: Record<string, number>;
+  /** The entry the batch makes of a key that had none (built on first use). */
+  entry?: Entry;
 }
 
 /** One write to a StatusBook, as RecordingStatus keeps it. */
@@ -155,6 +218,9 @@ export class RecordingStatus extends StatusBook {
   override count(key: string, counter: string, by = 1): void {
     this.ops.push(['count', key, counter, by]);
     super.count(key, counter, by);
+  }
+  override addBatch(key: string, batch: StatusBatch): void {
+    this.writeBatch(key, batch);
   }
 }
 
