@@ -138,10 +138,7 @@ export function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, ou
   }
   ctx.log.pressure += rec.pressure;
   budget.left -= rec.spent;
-  for (const r of rec.routes) {
-    out.push(r);
-    ctx.reused.add(r);
-  }
+  for (const r of rec.routes) out.push(r);
   ctx.touched.push(rec);
   return true;
 }

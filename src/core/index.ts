@@ -176,8 +176,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   for (const t of tables) {
     status.accept(resourceKey(t.table));
     if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
-    const names = t.table.spec.http.map((r) => r.name);
-    for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+    for (const n of duplicateNames(t.table)) {
       status.warn(resourceKey(t.table), `several routes are named "${n}"; policies and explain tell them apart by position only`);
     }
   }
@@ -246,6 +245,19 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
 
   for (const t of tables) status.accept(resourceKey(t.table));
   return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: world.namespaceOwners, externalSecrets: world.externalSecrets };
+}
+
+const duplicates = new WeakMap<RouteTableR, string[]>();
+/** The route names a table uses more than once (remembered per table object). */
+function duplicateNames(table: RouteTableR): string[] {
+  let out = duplicates.get(table);
+  if (!out) {
+    const seen = new Set<string>();
+    const twice = new Set<string>();
+    for (const r of table.spec.http) (seen.has(r.name) ? twice : seen).add(r.name);
+    duplicates.set(table, (out = [...twice]));
+  }
+  return out;
 }
 
 /** The world stage of routing: workspaces, ownership, destinations, gateways (everything but route tables). */

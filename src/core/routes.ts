@@ -44,7 +44,8 @@ export interface FlattenContext {
 export interface Flattening extends FlattenContext {
   log: FlattenLog;
   /** Routes taken from the memo (their order is copied, never written). */
-  reused: Set<FinalRoute>;
+  /** Routes made (not replayed) in this flattening. */
+  made: Set<FinalRoute>;
   touched: SubtreeRecord[];
 }
 
@@ -110,7 +111,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
       invalid: (k, m) => void (log.status.push(['invalid', k, m]), real.invalid(k, m)),
     },
     log,
-    reused: new Set(),
+    made: new Set(),
     touched: [],
   };
   const out: FinalRoute[] = [];
@@ -147,7 +148,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   const renamed = new Map<FinalRoute, FinalRoute>();
   out.forEach((r, i) => {
     if (r.order === i) return;
-    if (!ctx.reused.has(r)) return void (r.order = i);
+    if (ctx.made.has(r)) return void (r.order = i);
     const moved = { ...r, order: i };
     renamed.set(r, moved);
     out[i] = moved;
@@ -210,7 +211,7 @@ function expandRoute(
     };
   };
   const emit = (r: FinalRoute): void => {
-    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r);
+    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r), ctx.made.add(r);
   };
   const invalid = (errors: string[]): void => {
     for (const e of errors) ctx.status.invalid(tableKey, `route "${route.name}": ${e}`);
