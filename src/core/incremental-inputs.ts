@@ -2,7 +2,8 @@
 // did not change are kept as the objects the memos saw last time, so the
 // memos compare by identity. Purely caches: results are identical.
 import type { PolicyIR } from '../ir/types.js';
-import type { PolicyR, Resource } from '../resources/schema.js';
+import type { Resource } from '../resources/schema.js';
+import { policySourceOf } from './policy-references.js';
 import { resourceKey } from '../resources/schema.js';
 import { compareStr } from './match.js';
 import { StatusBook } from './status.js';
@@ -71,25 +72,26 @@ export class ResourceInterner {
 export interface KeptPolicies {
   byKey: Record<string, PolicyIR>;
   json: WeakMap<PolicyIR, string>;
-  /** The policy resources the IR was made from, by key. */
-  from: Map<string, PolicyR>;
 }
 
-/** A policy whose IR did not change stays the same object, so translation can tell by identity. */
-export function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies, resources: readonly PolicyR[], sameWorld: boolean): void {
-  const from = new Map(resources.map((r) => [resourceKey(r), r]));
+/**
+ * A policy whose IR did not change stays the same object, so translation can
+ * tell by identity: an IR made again from the same resource over the same
+ * world, or equal as JSON to the last one.
+ */
+export function keepUnchanged(policies: Record<string, PolicyIR>, kept: KeptPolicies, sameWorld: boolean): void {
   const json = (p: PolicyIR) => {
     let j = kept.json.get(p);
     if (j === undefined) kept.json.set(p, (j = JSON.stringify(p)));
     return j;
   };
-  for (const [k, p] of Object.entries(policies)) {
+  for (const k in policies) {
+    const p = policies[k];
     const before = kept.byKey[k];
     if (!before || before === p) continue;
-    if ((sameWorld && from.get(k) === kept.from.get(k)) || json(before) === json(p)) policies[k] = before;
+    if ((sameWorld && policySourceOf(p) !== undefined && policySourceOf(p) === policySourceOf(before)) || json(before) === json(p)) policies[k] = before;
   }
   kept.byKey = policies;
-  kept.from = from;
 }
 
 /** Deterministic order and one resource per key. */

@@ -76,7 +76,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const attachMemos: AttachMemos = { routes: newRouteAttachMemo(), references: new Map(), placement: {}, statusJSON: newStatusJSONCache(), sameWorld: false };
   const routingMemo = new RoutingMemo();
   const worlds: { last?: World } = {};
-  const kept: KeptPolicies = { byKey: {}, json: new WeakMap(), from: new Map() };
+  const kept: KeptPolicies = { byKey: {}, json: new WeakMap() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   const interned = new ResourceInterner();
   const deduped = new Dedupe();
@@ -116,7 +116,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     attachMemos.sameWorld = sameWorld;
     const result = attachPolicies(stage, policies, settings, status, attachMemos);
     // Policy IR reads the policy and the world routing reads (Services, workspaces, admin resources...).
-    keepUnchanged(result.ir.policies, kept, policies, sameWorld);
+    keepUnchanged(result.ir.policies, kept, sameWorld);
     last = { input, sideKey, result };
     return result;
   };

@@ -40,6 +40,10 @@ interface ResolvedPolicy {
 /** Resolved policies by resource object; valid while nothing but route tables and policies changed. */
 export type PolicyReferenceMemo = Map<PolicyR, ResolvedPolicy>;
 
+const irSources = new WeakMap<PolicyIR, PolicyR>();
+/** The policy resource an IR was resolved from. */
+export const policySourceOf = (ir: PolicyIR): PolicyR | undefined => irSources.get(ir);
+
 /**
  * resolvePolicyReferences, reusing the IR of every policy that is the same
  * object as last time when the world it reads (everything but route tables
@@ -58,6 +62,7 @@ export function resolvePolicyReferencesMemo(placed: PlacedPolicy[], ctx: Referen
       const recorder = { add: (key: string, state: StatusState, message: string) => void rec.status.push([key, state, message]) };
       rec.ir = resolvePolicyReferences([p], { ...shared, addBackend: (b) => void rec.backends.push(b) }, recorder)[p.key];
       r = rec;
+      if (rec.ir) irSources.set(rec.ir, p.policy);
     }
     memo.set(p.policy, r);
     for (const [key, state, message] of r.status) status.add(key, state, message);
