@@ -52,6 +52,9 @@ function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, tim
   }
 }
 
+/** Routes attached (not reused) since the process started: tests read it to prove the work follows the edit. */
+export const attachWork = { routes: 0 };
+
 type Selector = NonNullable<PolicyR['spec']['applyToRoutes']>[number];
 type Entry = { p: PlacedPolicy; sel: Selector };
 type WorkspaceSelectors = { placed: PlacedPolicy[]; byPair: Map<string, Entry[]>; rest: Entry[] };
@@ -119,6 +122,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
     });
   const attach = (route: FinalRoute): RouteAttachment => {
     if (!route.valid) return { output: route, effects: NO_EFFECTS };
+    attachWork.routes++;
     const effects: RouteEffects = { counts: [], warnings: [] };
     return { output: attachToRoute(route, index, clusterName, gates, effects), effects };
   };

@@ -94,6 +94,9 @@ export interface FlattenResult {
   overLimit?: string;
 }
 
+/** Final routes made (not replayed) since the process started: tests read it to prove the work follows the edit. */
+export const flattenWork = { routes: 0 };
+
 /**
  * Flattens one root table (for one gateway, or null for sidecar-served tables).
  * Recursion depth is bounded by MAX_DELEGATION_DEPTH; the work (routes made plus
@@ -211,7 +214,7 @@ function expandRoute(
     };
   };
   const emit = (r: FinalRoute): void => {
-    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r), ctx.made.add(r);
+    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r), ctx.made.add(r), flattenWork.routes++;
   };
   const invalid = (errors: string[]): void => {
     for (const e of errors) ctx.status.invalid(tableKey, `route "${route.name}": ${e}`);

@@ -6,6 +6,8 @@
 // proves the work follows the edit.
 import { describe, expect, it } from 'vitest';
 import { createCore, DEFAULT_SETTINGS } from '../../src/core/index.js';
+import { attachWork } from '../../src/core/route-attachment.js';
+import { flattenWork } from '../../src/core/routes.js';
 import type { FinalRoute } from '../../src/ir/types.js';
 import type { Resource } from '../../src/resources/schema.js';
 import { validateResource } from '../../src/resources/schema.js';
@@ -36,10 +38,18 @@ describe('an edit recomputes what it affects', () => {
     });
     // A source re-parses the file: every other resource is an equal new object.
     const reparsed = edited.map((r) => (r.kind === 'RouteTable' && r.metadata.name === 'gc-3' ? r : structuredClone(r)));
+    const work = attachWork.routes;
+    const made = flattenWork.routes;
     const after = core(reparsed, settings);
     const old = new Set<FinalRoute>(before.ir.routes);
     const fresh = after.ir.routes.filter((r) => !old.has(r));
     expect(fresh.map((r) => r.table)).toEqual(Array(10).fill('ws-2/gc-3'));
+    // Policies were attached to those routes only, not to the estate's 500 (the edited one now
+    // lies outside its parent's prefix: invalid, it gets none).
+    expect(attachWork.routes - work).toBe(fresh.filter((r) => r.valid).length);
+    expect(attachWork.routes - work).toBe(9);
+    // Routing made the edited table's 10 routes again and replayed the rest.
+    expect(flattenWork.routes - made).toBe(10);
     expect(after.ir.routes).toHaveLength(before.ir.routes.length);
   });
 
@@ -47,13 +57,36 @@ describe('an edit recomputes what it affects', () => {
     const core = createCore();
     const before = core(base(), settings);
     // ws-3's p5 selected group g5; now it selects g6.
+    const work = attachWork.routes;
+    const made = flattenWork.routes;
     const after = core(replace(base(), 'FaultInjectionPolicy', 'ws-3', 'p5', (r) => ({ ...r, spec: { ...(r.spec as object), applyToRoutes: [{ route: { labels: { group: 'g6' } } }] } })), settings);
     const old = new Set<FinalRoute>(before.ir.routes);
     const fresh = after.ir.routes.filter((r) => !old.has(r));
+    expect(attachWork.routes - work).toBe(fresh.length);
+    expect(flattenWork.routes - made).toBe(0);
     // p5 can only select routes of ws-3's tables (its workspace must be on their chain).
     expect(fresh.length).toBeGreaterThan(0);
     expect(fresh.every((r) => r.table.startsWith('ws-3/') && ['g5', 'g6'].includes(r.labels.group))).toBe(true);
     expect(fresh.length).toBe(before.ir.routes.filter((r) => r.table.startsWith('ws-3/') && ['g5', 'g6'].includes(r.labels.group)).length);
+  });
+
+  it('the work of an edit does not grow with the estate: the same edits at 500 and at 2,000 routes', () => {
+    const workOf = (workspaces: number) => {
+      const estate = estateDocs({ workspaces }).map(res);
+      const core = createCore();
+      core(estate, settings);
+      const counts = () => attachWork.routes + flattenWork.routes;
+      const start = counts();
+      const edited = replace(estate, 'RouteTable', 'ws-2', 'gc-3', (r) => ({ ...r, metadata: { ...r.metadata, labels: { ...r.metadata.labels, extra: 'x' } } }));
+      core(edited, settings);
+      const routeEdit = counts() - start;
+      core(replace(edited, 'FaultInjectionPolicy', 'ws-3', 'p5', (r) => ({ ...r, spec: { ...(r.spec as object), applyToRoutes: [{ route: { labels: { group: 'g6' } } }] } })), settings);
+      return { routeEdit, policyEdit: counts() - start - routeEdit };
+    };
+    const small = workOf(5);
+    expect(small.routeEdit).toBeGreaterThan(0);
+    expect(small.policyEdit).toBeGreaterThan(0);
+    expect(workOf(20)).toEqual(small);
   });
 
   it('translation: a gateway whose routes did not change keeps its route configuration object', () => {
