@@ -67,6 +67,8 @@ interface DestinationsRecord {
   policies: PlacedPolicy[];
   plan: MeshPlan;
   destinations: DestinationIR[];
+  /** The destinations by "KIND/ns/name[@cluster]@consumer". */
+  destIndex: Map<string, DestinationIR>;
   finalBackends: Backend[];
   ops: StatusOp[];
 }
@@ -107,8 +109,7 @@ export function attachPolicies(stage: RoutingStage, policyResources: PolicyR[], 
   const policyIR = resolvePolicyReferencesMemo(placed, { ws, catalog, admin, addBackend }, status, memos.references, memos.sameWorld);
   const routes = attachRoutePolicies(stage.routes, placed, settings.clusterName, status, settings.featureGates, memos.routes);
 
-  const { destinations, finalBackends } = attachDestinations(stage, allBackends, placed, plan, meshCtx, settings, status, memos);
-  const destIndex = new Map(destinations.map((d) => [`${d.kind}/${d.namespace}/${d.name}${clusterSuffix(d.cluster)}@${d.consumer}`, d]));
+  const { destinations, destIndex, finalBackends } = attachDestinations(stage, allBackends, placed, plan, meshCtx, settings, status, memos);
 
   // Workload and listener selection: counted so status says what a policy reaches.
   for (const p of placed) {
@@ -161,7 +162,7 @@ const samePolicies = (a: PlacedPolicy[], b: PlacedPolicy[]): boolean => a.length
  * with their client policies; reused while the world, the backends and the
  * destination policies (those that can select a destination) are unchanged.
  */
-function attachDestinations(stage: RoutingStage, allBackends: Map<string, Backend>, placed: PlacedPolicy[], plan: MeshPlan, meshCtx: MeshContext, settings: CoreSettings, status: StatusBook, memos: AttachMemos): Pick<DestinationsRecord, 'destinations' | 'finalBackends'> {
+function attachDestinations(stage: RoutingStage, allBackends: Map<string, Backend>, placed: PlacedPolicy[], plan: MeshPlan, meshCtx: MeshContext, settings: CoreSettings, status: StatusBook, memos: AttachMemos): Pick<DestinationsRecord, 'destinations' | 'destIndex' | 'finalBackends'> {
   const policies = placed.filter(destinationPolicy);
   const last = memos.destinations;
   if (memos.sameWorld && last && last.plan === plan && samePolicies(policies, last.policies) && sameBackends(allBackends, last.backends)) {
@@ -195,6 +196,6 @@ function attachDestinations(stage: RoutingStage, allBackends: Map<string, Backen
   const finalBackends = [...allBackends.values()]
     .map((b) => ({ ...b, clientPolicies: destIndex.get(`${b.kind}/${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}@${b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0]}`)?.clientPolicies ?? [] }))
     .sort((a, b) => compareStr(a.cluster, b.cluster));
-  memos.destinations = { backends: allBackends, policies, plan, destinations, finalBackends, ops: recorder.ops };
-  return { destinations, finalBackends };
+  memos.destinations = { backends: allBackends, policies, plan, destinations, destIndex, finalBackends, ops: recorder.ops };
+  return { destinations, destIndex, finalBackends };
 }

@@ -53,7 +53,33 @@ export class ResourceInterner {
     if (key === undefined) this.keys.set(r, (key = `${resourceKey(r)}\0${srcOf(r)}`));
     return key;
   }
+  private lastIn: readonly Resource[] = [];
+  private lastOut: readonly Resource[] = [];
   of(input: readonly Resource[]): readonly Resource[] {
+    const out = this.update(input) ?? this.rebuild(input);
+    this.lastIn = input;
+    this.lastOut = out;
+    return out;
+  }
+
+  /** The same number of resources: only those at positions that changed are looked at. */
+  private update(input: readonly Resource[]): readonly Resource[] | undefined {
+    if (input.length !== this.lastIn.length) return undefined;
+    let out: Resource[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const r = input[i];
+      if (r === this.lastIn[i]) continue;
+      const key = this.keyOf(r);
+      if (key !== this.keyOf(this.lastIn[i])) return undefined;
+      const before = this.lastOut[i];
+      const use = before === r || JSON.stringify(before) !== JSON.stringify(r) ? r : before;
+      this.last.set(key, use);
+      if (use !== before) (out ??= this.lastOut.slice())[i] = use;
+    }
+    return out ?? this.lastOut;
+  }
+
+  private rebuild(input: readonly Resource[]): readonly Resource[] {
     const next = new Map<string, Resource>();
     let out: Resource[] | undefined;
     for (let i = 0; i < input.length; i++) {

@@ -79,6 +79,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const kept: KeptPolicies = { byKey: {}, json: new WeakMap() };
   let last: { input: readonly Resource[]; sideKey: string; result: CoreResult } | undefined;
   const interned = new ResourceInterner();
+  const nsMemo: NamespacesMemo = { policies: [], out: [] };
   const deduped = new Dedupe();
   return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
     const input = interned.of(raw);
@@ -103,7 +104,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const nonPolicy = resources.filter((r) => !isPolicyKind(r.kind));
     const policies = resources.filter((r) => isPolicyKind(r.kind)) as PolicyR[];
     // Namespaces that hold only policies must still be claimed by their workspace.
-    const policyNamespaces = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
+    const policyNamespaces = namespacesOf(policies, nsMemo);
     const settingsKey = JSON.stringify(settings) + '\0' + policyNamespaces.map(([k]) => k).join(',');
     const reuse = memo && memo.settingsKey === settingsKey && memo.inputs.length === nonPolicy.length && memo.inputs.every((r, i) => r === nonPolicy[i]);
     const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo, worlds);
@@ -120,6 +121,19 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     last = { input, sideKey, result };
     return result;
   };
+}
+
+interface NamespacesMemo {
+  policies: PolicyR[];
+  out: Array<[string, NamespaceInfo]>;
+}
+/** The namespaces policies are in, by key; the last answer while each policy kept its namespace and cluster. */
+function namespacesOf(policies: PolicyR[], memo: NamespacesMemo): Array<[string, NamespaceInfo]> {
+  const last = memo.policies;
+  const same = last.length === policies.length && policies.every((p, i) => p === last[i] || (p.metadata.namespace === last[i].metadata.namespace && p.cluster === last[i].cluster));
+  if (!same) memo.out = [...new Map(policies.map((p) => [`${p.metadata.namespace}${clusterSuffix(p.cluster)}`, { name: p.metadata.namespace, cluster: p.cluster, labels: {} }])).entries()].sort(([a], [b]) => compareStr(a, b));
+  memo.policies = policies;
+  return memo.out;
 }
 
 /** The EndpointSlices that changed, if nothing else did (same resources, same order). */
