@@ -93,9 +93,10 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
       const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
       if (patched) {
         memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
-        // The mesh plan and the destinations read endpoints: the next attachment plans them again.
+        // The mesh plan, the destinations and policies' backends read endpoints: the next attachment makes them again.
         attachMemos.world = undefined;
         attachMemos.destinations = undefined;
+        attachMemos.references.clear();
         last = { input, sideKey, result: patched.result };
         return patched.result;
       }

@@ -50,24 +50,29 @@ export const policySourceOf = (ir: PolicyIR): PolicyR | undefined => irSources.g
  * and policies) is unchanged; its status and backends are replayed in order.
  */
 export function resolvePolicyReferencesMemo(placed: PlacedPolicy[], ctx: ReferenceContext, status: StatusBook, memo: PolicyReferenceMemo, sameWorld: boolean): Record<string, PolicyIR> {
-  const previous = sameWorld ? new Map(memo) : new Map<PolicyR, ResolvedPolicy>();
-  memo.clear();
+  // Every entry was resolved in the current world: kept while it lasts, dropped when it changes.
+  if (!sameWorld) memo.clear();
   const out: Record<string, PolicyIR> = {};
   let apiKeySecrets: SecretR[] | undefined;
   const shared: ReferenceContext = { ...ctx, apiKeySecrets: () => (apiKeySecrets ??= findApiKeySecrets(ctx.admin)) };
   for (const p of placed) {
-    let r = previous.get(p.policy);
+    let r = memo.get(p.policy);
     if (!r || r.workspace !== p.workspace) {
       const rec: ResolvedPolicy = { workspace: p.workspace, ir: undefined as never, status: [], backends: [] };
       const recorder = { add: (key: string, state: StatusState, message: string) => void rec.status.push([key, state, message]) };
       rec.ir = resolvePolicyReferences([p], { ...shared, addBackend: (b) => void rec.backends.push(b) }, recorder)[p.key];
       r = rec;
       if (rec.ir) irSources.set(rec.ir, p.policy);
+      memo.set(p.policy, r);
     }
-    memo.set(p.policy, r);
     for (const [key, state, message] of r.status) status.add(key, state, message);
     for (const b of r.backends) ctx.addBackend(b);
     out[p.key] = r.ir;
+  }
+  // Policies edited or deleted leave entries behind: dropped once they are as many as the live ones.
+  if (memo.size > 2 * placed.length + 100) {
+    const live = new Set(placed.map((p) => p.policy));
+    for (const k of memo.keys()) if (!live.has(k)) memo.delete(k);
   }
   return out;
 }

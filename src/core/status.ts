@@ -124,15 +124,20 @@ export class StatusBook {
   }
 
   /** The keys in order; an inherited order is merged with the keys added since, not sorted again. */
-  private keys(): string[] {
+  private keys(cache?: StatusJSONCache): string[] {
     if (this.sorted) return this.sorted;
     if (!this.inherited) return (this.sorted = [...this.entries.keys()].sort());
     const a = this.inherited.sorted;
-    const b = this.inherited.added.slice().sort();
+    const added = this.inherited.added;
+    // The same keys added to the same inherited order as last time: the same merged order.
+    const last = cache?.order;
+    if (last && last.base === a && last.added.length === added.length && added.every((k, i) => k === last.added[i])) return (this.sorted = last.keys);
+    const b = added.slice().sort();
     const out: string[] = [];
     let i = 0;
     let j = 0;
     while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++]);
+    if (cache) cache.order = { base: a, added: added.slice(), keys: out };
     return (this.sorted = out);
   }
 
@@ -143,7 +148,7 @@ export class StatusBook {
    */
   toJSON(cache?: StatusJSONCache): Record<string, ResourceStatus> {
     const out: Record<string, ResourceStatus> = {};
-    const keys = this.keys();
+    const keys = this.keys(cache);
     for (const k of keys) {
       const s = this.entries.get(k)!;
       if (s.json === undefined && cache) {
@@ -162,6 +167,8 @@ export class StatusBook {
 /** The entries the last toJSON calls made JSON of, by key, for the next book to reuse. */
 export interface StatusJSONCache {
   entries: Map<string, Entry>;
+  /** The last merged key order, and what it was merged from. */
+  order?: { base: string[]; added: string[]; keys: string[] };
 }
 export const newStatusJSONCache = (): StatusJSONCache => ({ entries: new Map() });
 
