@@ -1,0 +1,59 @@
+// `npm run bench:core-edits`: one edit at a time through the memoising core,
+// as a server sees them (each followed by a return to the base estate, no
+// forced GC, no checks in between: bench:core checks results). Reports the
+// median wall time of the edits; CPU_PROF=<file> writes a CPU profile of them.
+// Small enough to run against an older checkout for an A/B.
+//   ROUTES=10000 MODE=policy|route EDITS=20 npm run bench:core-edits
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { createCore, DEFAULT_SETTINGS, type CoreSettings } from '../src/core/index.js';
+import type { Resource } from '../src/resources/schema.js';
+import { validateResource } from '../src/resources/schema.js';
+import { estateDocs, workspacesFor } from './estate.js';
+import { median } from './stats.js';
+
+const ROUTES = Number(process.env.ROUTES ?? 10_000);
+const EDITS = Number(process.env.EDITS ?? 20);
+const MODE = process.env.MODE ?? 'policy';
+const WS = workspacesFor(ROUTES);
+const r = (doc: Record<string, unknown>): Resource => {
+  const v = validateResource(doc);
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return v.resource;
+};
+const resources = estateDocs({ workspaces: WS }).map(r);
+const settings: CoreSettings = { ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, maxRoutesPerRootTable: 2 * ROUTES + 1000, maxRoutesPerGateway: 2 * ROUTES + 1000 } };
+// The edits of bench:core: one workspace's policy selector, or one grandchild table's first matcher.
+const edit = (i: number): Resource[] => {
+  const edited = resources.slice();
+  const ns = `ws-${(i % (WS - 1)) + 1}`;
+  if (MODE === 'policy') {
+    const idx = resources.findIndex((x) => x.kind === 'RetryTimeoutPolicy' && x.metadata.namespace === ns);
+    edited[idx] = { ...edited[idx], spec: { ...(edited[idx].spec as object), applyToRoutes: [{ route: { labels: { tier: 'gold' } } }] } } as Resource;
+  } else {
+    const idx = resources.findIndex((x) => x.kind === 'RouteTable' && x.metadata.name === 'gc-3' && x.metadata.namespace === ns);
+    const spec = edited[idx].spec as { http: Array<{ matchers: unknown[] }> };
+    edited[idx] = { ...edited[idx], spec: { ...spec, http: spec.http.map((h, j) => (j === 0 ? { ...h, matchers: [{ uri: { prefix: `/edited-${i}` } }] } : h)) } } as Resource;
+  }
+  return edited;
+};
+const engine = createCore();
+engine(resources, settings);
+for (let i = 0; i < 6; i++) engine(edit(i), settings), engine(resources, settings); // warm up
+const session = new Session();
+if (process.env.CPU_PROF) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+}
+const times: number[] = [];
+for (let i = 0; i < EDITS; i++) {
+  const edited = edit(i);
+  const t = performance.now();
+  engine(edited, settings);
+  times.push(performance.now() - t);
+  engine(resources, settings);
+}
+if (process.env.CPU_PROF) writeFileSync(process.env.CPU_PROF, JSON.stringify((await session.post('Profiler.stop')).profile));
+console.log(JSON.stringify({ routes: ROUTES, mode: MODE, edits: EDITS, editMs: { median: +median(times).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1) } }));
