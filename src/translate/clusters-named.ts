@@ -10,3 +10,15 @@ export function collectClusters(node: unknown, into: Set<string>): void {
     else collectClusters(v, into);
   }
 }
+
+const named = new WeakMap<object, string[]>();
+/** collectClusters for a config object that never changes (a filter's typed config): walked once per object. */
+export function collectClustersOnce(node: object, into: Set<string>): void {
+  let names = named.get(node);
+  if (!names) {
+    const found = new Set<string>();
+    collectClusters(node, found);
+    named.set(node, (names = [...found]));
+  }
+  for (const n of names) into.add(n);
+}

@@ -269,7 +269,8 @@ export const rateLimitStage = (phase: 'preAuthz' | 'postAuthz'): number => (phas
 
 /** Two uses of one filter instance on a listener: JWT instances merge their providers. */
 export function mergeFilter(a: FilterInstance, b: FilterInstance): FilterInstance {
-  if (a.slot !== 'jwt') return { ...a, priority: Math.min(a.priority, b.priority) };
+  // The same filter again (one per route using a policy): nothing to merge, no copy.
+  if (a.slot !== 'jwt') return b.priority >= a.priority ? a : { ...a, priority: b.priority };
   const ca = a.typedConfig as { providers: object; requirementMap: object };
   const cb = b.typedConfig as { providers: object; requirementMap: object };
   return {

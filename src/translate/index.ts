@@ -10,7 +10,7 @@ import { irIndex } from './sidecar-memo.js';
 import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbound.js';
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { newRouteMemo, routeConfiguration, type RouteMemo } from './routes.js';
-import { collectClusters } from './clusters-named.js';
+import { collectClusters, collectClustersOnce } from './clusters-named.js';
 import type { EnvoyResources, TranslateOptions } from './types.js';
 
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
@@ -30,7 +30,7 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
     // Every cluster any route or filter config names must be served, or Envoy rejects the config.
     if (rc.clusters) for (const c of rc.clusters) used.add(c);
     else collectClusters(rc.resource.body, used);
-    for (const f of rc.filters) collectClusters(f.typedConfig, used);
+    for (const f of rc.filters) collectClustersOnce(f.typedConfig, used);
   }
   for (const chains of byPort.values()) out.listener.push(listener(chains, opts));
   const backends = ir.backends.filter((b) => used.has(b.cluster));

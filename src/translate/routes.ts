@@ -107,8 +107,63 @@ export interface RouteMemo {
   /** The clusters each translation names (what collectClusters finds in its routes). */
   clusters: WeakMap<RouteTranslation, string[]>;
   configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
+  /** Each virtual host's routes and their translations, by listener and host, with the IR they were made for. */
+  hosts: Map<string, { generation: number; routes: FinalRoute[]; ts: RouteTranslation[] }>;
+  /** The IR translated last, its number, and whether its policies and backends are the very objects of the one before. */
+  current?: { ir: IR; generation: number; stable: boolean; backends: Map<string, Backend> };
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map() });
+
+/** Whether two IRs' policies and backends are the same objects (what a route's translation reads besides the route). */
+function sameReads(a: IR, aBackends: Map<string, Backend>, b: IR, bBackends: Map<string, Backend>): boolean {
+  if (a.policies !== b.policies) {
+    let n = 0;
+    for (const k in b.policies) {
+      if (a.policies[k] !== b.policies[k]) return false;
+      n++;
+    }
+    for (const _ in a.policies) n--;
+    if (n !== 0) return false;
+  }
+  if (aBackends.size !== bBackends.size) return false;
+  for (const [k, v] of bBackends) if (aBackends.get(k) !== v) return false;
+  return true;
+}
+
+/** The memo's view of this IR: a new IR gets the next number and is compared with the last. */
+function generationOf(ir: IR, backendsByCluster: Map<string, Backend>, memo: RouteMemo): { generation: number; stable: boolean } {
+  const cur = memo.current;
+  if (cur?.ir === ir) return cur;
+  const next = { ir, generation: (cur?.generation ?? 0) + 1, stable: cur ? sameReads(cur.ir, cur.backends, ir, backendsByCluster) : false, backends: backendsByCluster };
+  memo.current = next;
+  return next;
+}
+
+/**
+ * A virtual host's route translations. While the IR's policies and backends
+ * are the objects of the last IR, the routes it shares with the last
+ * translation of this host (a prefix and a suffix of the same objects) keep
+ * their translations without checking what each reads; the others go through
+ * memoRoutes.
+ */
+function hostTranslations(key: string, routes: FinalRoute[], ir: IR, backendsByCluster: Map<string, Backend>, memo: RouteMemo | undefined): RouteTranslation[] {
+  if (!memo) return routes.map((r) => envoyRoutes(r, ir, backendsByCluster));
+  const { generation, stable } = generationOf(ir, backendsByCluster, memo);
+  const last = memo.hosts.get(key);
+  const n = routes.length;
+  const ts: RouteTranslation[] = new Array(n);
+  let head = 0;
+  let tail = 0;
+  if (stable && last && last.generation >= generation - 1) {
+    const prev = last.routes;
+    const m = prev.length;
+    while (head < n && head < m && routes[head] === prev[head]) ts[head] = last.ts[head], head++;
+    while (tail < n - head && tail < m - head && routes[n - 1 - tail] === prev[m - 1 - tail]) ts[n - 1 - tail] = last.ts[m - 1 - tail], tail++;
+  }
+  for (let i = head; i < n - tail; i++) ts[i] = memoRoutes(routes[i], ir, backendsByCluster, memo);
+  memo.hosts.set(key, { generation, routes, ts });
+  return ts;
+}
 
 /**
  * The policies envoyRoutes reads for a route, in order: its own, and per
@@ -155,26 +210,27 @@ export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByClust
   const parts: unknown[] = [listener.httpsRedirect ?? false];
   const virtualHosts = listener.virtualHosts.map((vh) => {
     parts.push(vh.name, vh.domains.join(','));
+    const routes: Array<Record<string, unknown>> = [];
+    for (const t of hostTranslations(`${listener.name}\0${vh.name}`, vh.routes, ir, backendsByCluster, memo)) {
+      parts.push(t);
+      for (const f of t.filters) filters.push(f);
+      if (memo) {
+        let names = memo.clusters.get(t);
+        if (!names) {
+          const found = new Set<string>();
+          collectClusters(t.routes, found);
+          memo.clusters.set(t, (names = [...found]));
+        }
+        for (const n of names) clusters!.add(n);
+      }
+      for (const r of t.routes) routes.push(r);
+    }
     return {
       name: vh.name,
       domains: vh.domains,
       // httpsRedirect: Envoy answers every request with a 301 to https.
       ...(listener.httpsRedirect ? { requireTls: 'ALL' } : {}),
-      routes: vh.routes.flatMap((r) => {
-        const t = memoRoutes(r, ir, backendsByCluster, memo);
-        parts.push(t);
-        for (const f of t.filters) filters.push(f);
-        if (memo) {
-          let names = memo.clusters.get(t);
-          if (!names) {
-            const found = new Set<string>();
-            collectClusters(t.routes, found);
-            memo.clusters.set(t, (names = [...found]));
-          }
-          for (const n of names) clusters!.add(n);
-        }
-        return t.routes;
-      }),
+      routes,
     };
   });
   const prev = memo?.configs.get(listener.name);
