@@ -1,5 +1,6 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { Backend, GatewayIR, IR } from '../ir/types.js';
+import type { Backend, GatewayIR, IR, UpstreamTlsIR } from '../ir/types.js';
+import { backendPolicies } from './cluster-policies.js';
 import { resolvePolicies } from './attached.js';
 import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
 import { gatewayKey, proxylessKey, sidecarKey } from '../ir/keys.js';
@@ -11,7 +12,7 @@ import { meshCluster, meshEndpoints, type OutboundCache } from './sidecar-outbou
 import { proxylessWorkspaces, translateProxyless } from './proxyless.js';
 import { newRouteMemo, routeConfiguration, type RouteMemo } from './routes.js';
 import { collectClusters, collectClustersOnce } from './clusters-named.js';
-import type { EnvoyResources, TranslateOptions } from './types.js';
+import type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
 
 export type { EnvoyResources, NamedResource, TranslateOptions } from './types.js';
 
@@ -38,9 +39,26 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
   out.secret = [...listenerSecrets(gw.listeners, ir.secrets), ...originationSecrets(backends, ir.secrets)];
   // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
   const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
-  out.cluster = backends.map((b) => meshCluster(b, ir, tls(b), gw.ref));
-  out.endpoint = backends.filter((b) => b.discovery === 'EDS').map((b) => meshEndpoints(b, ir, tls(b)));
+  for (const b of backends) {
+    const made = gatewayBackend(b, ir, tls(b), gw.ref, memo);
+    out.cluster.push(made.cluster);
+    if (made.endpoints) out.endpoint.push(made.endpoints);
+  }
   return out;
+}
+
+/** A backend's cluster (and EDS endpoints) for a gateway; the same objects while the backend, its TLS and its policies are. */
+function gatewayBackend(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway: string, memo: RouteMemo | undefined): { cluster: NamedResource; endpoints?: NamedResource } {
+  const reads = memo ? backendPolicies(b, ir.policies) : [];
+  const known = memo?.backends.get(b)?.get(gateway);
+  if (known && known.tls === tls && known.reads.length === reads.length && known.reads.every((p, i) => p === reads[i])) return known;
+  const made = { tls, reads, cluster: meshCluster(b, ir, tls, gateway), ...(b.discovery === 'EDS' ? { endpoints: meshEndpoints(b, ir, tls) } : {}) };
+  if (memo) {
+    let byGateway = memo.backends.get(b);
+    if (!byGateway) memo.backends.set(b, (byGateway = new Map()));
+    byGateway.set(gateway, made);
+  }
+  return made;
 }
 
 export { collectClusters } from './clusters-named.js';

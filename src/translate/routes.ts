@@ -109,10 +109,12 @@ export interface RouteMemo {
   configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
   /** Each virtual host's routes and their translations, by listener and host, with the IR they were made for. */
   hosts: Map<string, { generation: number; routes: FinalRoute[]; ts: RouteTranslation[] }>;
+  /** Gateway clusters and endpoints by backend object and gateway, with the TLS and policies they read. */
+  backends: WeakMap<Backend, Map<string, { tls: unknown; reads: PolicyIR[]; cluster: NamedResource; endpoints?: NamedResource }>>;
   /** The IR translated last, its number, and whether its policies and backends are the very objects of the one before. */
   current?: { ir: IR; generation: number; stable: boolean; backends: Map<string, Backend> };
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap() });
 
 /** Whether two IRs' policies and backends are the same objects (what a route's translation reads besides the route). */
 function sameReads(a: IR, aBackends: Map<string, Backend>, b: IR, bBackends: Map<string, Backend>): boolean {
