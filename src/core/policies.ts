@@ -162,12 +162,9 @@ export function attachDestinationPolicies(
 
 export function reportPolicySelection(placed: PlacedPolicy[], status: StatusBook): void {
   for (const p of placed) {
+    const c = status.get(p.key)?.counters;
+    if (c && (c.routesSelected || c.destinationsSelected || c.workloadsSelected || c.listenersSelected)) continue;
     status.accept(p.key);
-    const st = status.get(p.key);
-    const routes = st?.counters?.routesSelected ?? 0;
-    const dests = st?.counters?.destinationsSelected ?? 0;
-    const workloads = st?.counters?.workloadsSelected ?? 0;
-    const listeners = st?.counters?.listenersSelected ?? 0;
-    if (routes + dests + workloads + listeners === 0) status.warn(p.key, `${p.ref.kind} ${p.ref.namespace}/${p.ref.name} selects no routes, destinations, workloads or listeners in workspace "${p.workspace}"`);
+    status.warn(p.key, `${p.ref.kind} ${p.ref.namespace}/${p.ref.name} selects no routes, destinations, workloads or listeners in workspace "${p.workspace}"`);
   }
 }

@@ -29,6 +29,8 @@ const NO_EFFECTS: RouteEffects = { counts: [], warnings: [] };
 export interface RouteAttachMemo {
   input: FinalRoute[];
   attached: RouteAttachment[];
+  /** The attached routes (attached[i].output), as returned. */
+  output: FinalRoute[];
   workspacePolicies: Map<string, PolicyR[]>;
   index: SelectorIndex;
   /** Positions in input of the routes with each workspace on their chain, once asked for. */
@@ -40,7 +42,7 @@ export interface RouteAttachMemo {
   /** What the attachments write to status, per key. */
   batches: Map<string, StatusBatch>;
 }
-export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map() });
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], output: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map() });
 
 function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
   for (const [key, counter, by] of effects.counts) {
@@ -171,27 +173,29 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
       }
     }
   }
-  const attached: RouteAttachment[] = new Array(n);
-  const result: FinalRoute[] = new Array(n);
-  for (let i = 0; i < n; i++) {
+  // The shared prefix and suffix are copied; the middle is attached (or found), then the shared routes a change reaches.
+  const attached = prevAttached.slice(0, head);
+  const result = memo.output.slice(0, head);
+  for (let i = head; i < n - tail; i++) {
     const route = routes[i];
-    let a: RouteAttachment;
-    if (i < head || i >= n - tail) {
-      a = prevAttached[i < head ? i : m - (n - i)];
-      if (again.has(i)) {
-        addCounts(memo.counts, a.effects, -1);
-        touch(a.effects);
-        a = attach(route);
-        addCounts(memo.counts, a.effects, 1);
-        touch(a.effects);
-      }
-    } else {
-      const before = between.get(route);
-      a = before && !mayChange(route) ? before : attach(route);
-      if (!before || a !== before) between.set(route, a); // a route twice in the list is attached once
-      addCounts(memo.counts, a.effects, 1);
-      touch(a.effects);
-    }
+    const before = between.get(route);
+    const a = before && !mayChange(route) ? before : attach(route);
+    if (!before || a !== before) between.set(route, a); // a route twice in the list is attached once
+    addCounts(memo.counts, a.effects, 1);
+    touch(a.effects);
+    attached.push(a);
+    result.push(a.output);
+  }
+  for (let j = m - tail; j < m; j++) {
+    attached.push(prevAttached[j]);
+    result.push(memo.output[j]);
+  }
+  for (const i of again) {
+    addCounts(memo.counts, attached[i].effects, -1);
+    touch(attached[i].effects);
+    const a = attach(routes[i]);
+    addCounts(memo.counts, a.effects, 1);
+    touch(a.effects);
     attached[i] = a;
     result[i] = a.output;
   }
@@ -222,6 +226,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   for (const [key, batch] of memo.batches) status.addBatch(key, batch);
   memo.input = routes;
   memo.attached = attached;
+  memo.output = result;
   memo.workspacePolicies = byWorkspace;
   return result;
 }
