@@ -83,6 +83,18 @@ function indexSelectors(placed: PlacedPolicy[]): WorkspaceSelectors {
   return idx;
 }
 
+/**
+ * Whether a replaced policy attaches to routes as its predecessor did: route
+ * attachment reads its identity, age, route selectors and (transformations)
+ * phase, not its config; a config edit re-attaches no route (translation
+ * follows the config through the policy IR).
+ */
+function sameForRoutes(a: PolicyR, b: PolicyR): boolean {
+  if (a.kind !== b.kind || a.metadata.namespace !== b.metadata.namespace || a.metadata.name !== b.metadata.name || a.cluster !== b.cluster || a.metadata.creationTimestamp !== b.metadata.creationTimestamp) return false;
+  if (a.kind === 'TransformationPolicy' && JSON.stringify((a.spec.config as { phase?: unknown }).phase ?? null) !== JSON.stringify((b.spec.config as { phase?: unknown }).phase ?? null)) return false;
+  return JSON.stringify(a.spec.applyToRoutes) === JSON.stringify(b.spec.applyToRoutes);
+}
+
 /** Attaches applyToRoutes policies to final routes; returns the routes with their policies, at the same positions. */
 export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates, memo: RouteAttachMemo = newRouteAttachMemo()): FinalRoute[] {
   const byWorkspace = new Map<string, PolicyR[]>();
@@ -108,7 +120,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
     const a = byWorkspace.get(w) ?? [];
     const b = memo.workspacePolicies.get(w) ?? [];
-    if (a.length === b.length && a.every((p, i) => p === b[i])) continue;
+    if (a.length === b.length && a.every((p, i) => p === b[i] || sameForRoutes(p, b[i]))) continue;
     const before = new Set(b);
     const after = new Set(a);
     const diff = [...a.filter((p) => !before.has(p)), ...b.filter((p) => !after.has(p))];

@@ -33,22 +33,43 @@ export class RolloutTracker {
 
   /** After the cache took the snapshots computed from `resources` (revision `revision`). */
   record(resources: readonly Resource[], revision: number): void {
+    // The same resources at the same positions but for a few: only those are looked at.
+    const last = this.last;
+    this.last = resources;
+    if (last && last.length === resources.length) {
+      const keyOf = (r: Resource) => resourceKey(r.cluster === this.clusterName ? { ...r, cluster: undefined } : r);
+      const changed: Array<[string, Resource]> = [];
+      let sameKeys = true;
+      for (let i = 0; i < resources.length && sameKeys; i++) {
+        if (resources[i] === last[i]) continue;
+        const key = keyOf(resources[i]);
+        if (key === keyOf(last[i])) changed.push([key, resources[i]]);
+        else sameKeys = false;
+      }
+      if (sameKeys) {
+        for (const [key, r] of changed) this.see(key, r, revision);
+        return;
+      }
+    }
     const present = new Set<string>();
     for (const r of resources) {
       const key = resourceKey(r.cluster === this.clusterName ? { ...r, cluster: undefined } : r);
       present.add(key);
-      const prev = this.seen.get(key);
-      if (!prev) {
-        this.seen.set(key, { ref: r, since: revision });
-        continue;
-      }
-      if (prev.ref === r) continue;
-      const text = contentOf(r);
-      if ((prev.text ?? contentOf(prev.ref)) !== text) prev.since = revision;
-      prev.ref = r;
-      prev.text = text;
+      this.see(key, r, revision);
     }
     for (const key of this.seen.keys()) if (!present.has(key)) this.seen.delete(key);
+  }
+
+  private last?: readonly Resource[];
+
+  private see(key: string, r: Resource, revision: number): void {
+    const prev = this.seen.get(key);
+    if (!prev) return void this.seen.set(key, { ref: r, since: revision });
+    if (prev.ref === r) return;
+    const text = contentOf(r);
+    if ((prev.text ?? contentOf(prev.ref)) !== text) prev.since = revision;
+    prev.ref = r;
+    prev.text = text;
   }
 
   /** The revision at which a resource's current content took effect. */

@@ -70,6 +70,17 @@ describe('an edit recomputes what it affects', () => {
     expect(fresh.length).toBe(before.ir.routes.filter((r) => r.table.startsWith('ws-3/') && ['g5', 'g6'].includes(r.labels.group)).length);
   });
 
+  it('a policy config edit: no route is attached again, and the routes stay the same objects', () => {
+    const core = createCore();
+    const before = core(base(), settings);
+    const work = attachWork.routes;
+    // ws-0's p0 (on every route's chain) gets another timeout; its selector is unchanged.
+    const after = core(replace(base(), 'RetryTimeoutPolicy', 'ws-0', 'p0', (r) => ({ ...r, spec: { ...(r.spec as object), config: { requestTimeout: '9s' } } })), settings);
+    expect(attachWork.routes - work).toBe(0);
+    expect(after.ir.routes.every((r, i) => r === before.ir.routes[i])).toBe(true);
+    expect(after.ir.policies['RetryTimeoutPolicy/ws-0/p0']).not.toEqual(before.ir.policies['RetryTimeoutPolicy/ws-0/p0']);
+  });
+
   it('the work of an edit does not grow with the estate: the same edits at 500 and at 2,000 routes', () => {
     const workOf = (workspaces: number) => {
       const estate = estateDocs({ workspaces }).map(res);
