@@ -8,6 +8,7 @@
 // depends on it).
 import type { FinalRoute } from '../ir/types.js';
 import type { PolicyR } from '../resources/schema.js';
+import { sharedEnds } from '../ir/shared-ends.js';
 import { selectorMatches } from './match.js';
 import { REQUIRE_AUTH_LABEL, resolveConflicts, type FeatureGates, type PlacedPolicy } from './policies.js';
 import type { StatusBatch, StatusBook } from './status.js';
@@ -146,10 +147,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   const prevAttached = memo.attached;
   const n = routes.length;
   const m = prev.length;
-  let head = 0;
-  while (head < n && head < m && routes[head] === prev[head]) head++;
-  let tail = 0;
-  while (tail < n - head && tail < m - head && routes[n - 1 - tail] === prev[m - 1 - tail]) tail++;
+  const { head, tail } = sharedEnds(prev, routes);
   // Between them: the previous attachments by route object, reused when nothing changed for the route.
   const between = new Map<FinalRoute, RouteAttachment>();
   // The keys whose warnings or counters may differ from the last computation's.

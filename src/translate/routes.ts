@@ -7,6 +7,7 @@ import { filterUses, type FilterInstance } from './filter-policies.js';
 import { attachedPolicies, failsClosed, routeActionFields, routeLevelFields } from './route-policies.js';
 import { policyKey } from './attached.js';
 import { collectClusters } from './clusters-named.js';
+import { sharedEnds } from '../ir/shared-ends.js';
 import type { NamedResource } from './types.js';
 
 function stringMatch(value: string | undefined, regex: boolean | undefined): Record<string, unknown> | undefined {
@@ -154,14 +155,11 @@ function hostTranslations(key: string, routes: FinalRoute[], ir: IR, backendsByC
   const last = memo.hosts.get(key);
   const n = routes.length;
   const ts: RouteTranslation[] = new Array(n);
-  let head = 0;
-  let tail = 0;
-  if (stable && last && last.generation >= generation - 1) {
-    const prev = last.routes;
-    const m = prev.length;
-    while (head < n && head < m && routes[head] === prev[head]) ts[head] = last.ts[head], head++;
-    while (tail < n - head && tail < m - head && routes[n - 1 - tail] === prev[m - 1 - tail]) ts[n - 1 - tail] = last.ts[m - 1 - tail], tail++;
-  }
+  const reusable = stable && last !== undefined && last.generation >= generation - 1;
+  const { head, tail } = reusable ? sharedEnds(last.routes, routes) : { head: 0, tail: 0 };
+  const m = reusable ? last.routes.length : 0;
+  for (let i = 0; i < head; i++) ts[i] = last!.ts[i];
+  for (let i = n - tail; i < n; i++) ts[i] = last!.ts[m - (n - i)];
   for (let i = head; i < n - tail; i++) ts[i] = memoRoutes(routes[i], ir, backendsByCluster, memo);
   memo.hosts.set(key, { generation, routes, ts });
   return ts;
