@@ -6,23 +6,16 @@
 //   ROUTES=10000 MODE=policy|route EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createCore, DEFAULT_SETTINGS, type CoreSettings } from '../src/core/index.js';
+import { createCore } from '../src/core/index.js';
 import type { Resource } from '../src/resources/schema.js';
-import { validateResource } from '../src/resources/schema.js';
-import { estateDocs, workspacesFor } from './estate.js';
+import { estateResources, workspacesFor } from './estate.js';
 import { median } from './stats.js';
 
 const ROUTES = Number(process.env.ROUTES ?? 10_000);
 const EDITS = Number(process.env.EDITS ?? 20);
 const MODE = process.env.MODE ?? 'policy';
 const WS = workspacesFor(ROUTES);
-const r = (doc: Record<string, unknown>): Resource => {
-  const v = validateResource(doc);
-  if (!v.ok) throw new Error(JSON.stringify(v.problems));
-  return v.resource;
-};
-const resources = estateDocs({ workspaces: WS }).map(r);
-const settings: CoreSettings = { ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, maxRoutesPerRootTable: 2 * ROUTES + 1000, maxRoutesPerGateway: 2 * ROUTES + 1000 } };
+const { resources, settings } = estateResources(ROUTES);
 // The edits of bench:core: one workspace's policy selector, or one grandchild table's first matcher.
 const edit = (i: number): Resource[] => {
   const edited = resources.slice();

@@ -4,6 +4,9 @@
 // 10 routes each (3-level delegation, every chain crossing workspaces); 20
 // label-selected policies (four kinds, so conflicts happen) and 10 Services
 // with EndpointSlices per workspace.
+import { DEFAULT_SETTINGS, type CoreSettings } from '../src/core/index.js';
+import { validateResource, type Resource } from '../src/resources/schema.js';
+
 export type Doc = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
 
 export const ROUTES_PER_WS = 100; // 10 tables x 10 routes under each workspace's child table
@@ -58,4 +61,15 @@ export function estateDocs({ workspaces: WS, policyTimestampOffset = 0, listener
   }
   out.push(r({ apiVersion: 'networking.gloo.solo.io/v2', kind: 'RouteTable', metadata: { name: 'root', namespace: 'ws-0' }, spec: { hosts: ['www.example.com'], virtualGateways: [{ name: 'gw' }], http: rootRoutes } }));
   return out;
+}
+
+/** The estate of about `routes` final routes as validated resources, with core settings whose route limits fit it. */
+export function estateResources(routes: number): { resources: Resource[]; settings: CoreSettings } {
+  const resources = estateDocs({ workspaces: workspacesFor(routes) }).map((doc) => {
+    const v = validateResource(doc);
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    return v.resource;
+  });
+  const settings: CoreSettings = { ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, maxRoutesPerRootTable: 2 * routes + 1000, maxRoutesPerGateway: 2 * routes + 1000 } };
+  return { resources, settings };
 }

@@ -6,25 +6,18 @@
 // block of the changed RouteConfiguration). Each edit's snapshot bytes are
 // checked equal to a fresh protobufjs encode of the same resources.
 //   ROUTES=10000 RUNS=11 npm run bench:push
-import { createCore, DEFAULT_SETTINGS, type CoreSettings } from '../src/core/index.js';
+import { createCore } from '../src/core/index.js';
 import type { Resource } from '../src/resources/schema.js';
-import { validateResource } from '../src/resources/schema.js';
 import { createTranslator, type EnvoyResources } from '../src/translate/index.js';
 import { encodeResource, TYPES } from '../src/xds/protos.js';
 import { buildSnapshot, RESOURCE_TYPES, SnapshotCache, sotwView, type Snapshot } from '../src/xds/snapshot.js';
-import { estateDocs, workspacesFor } from './estate.js';
+import { estateResources, workspacesFor } from './estate.js';
 import { median } from './stats.js';
 
 const ROUTES = Number(process.env.ROUTES ?? 10_000);
 const RUNS = Number(process.env.RUNS ?? 11);
 const WS = workspacesFor(ROUTES);
-const r = (doc: Record<string, unknown>): Resource => {
-  const v = validateResource(doc);
-  if (!v.ok) throw new Error(JSON.stringify(v.problems));
-  return v.resource;
-};
-const resources = estateDocs({ workspaces: WS }).map(r);
-const settings: CoreSettings = { ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, maxRoutesPerRootTable: 2 * ROUTES + 1000, maxRoutesPerGateway: 2 * ROUTES + 1000 } };
+const { resources, settings } = estateResources(ROUTES);
 const OPTS = { listenerAddress: '0.0.0.0' };
 const GW = 'gateway:ws-0/gw';
 
