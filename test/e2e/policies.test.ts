@@ -371,6 +371,15 @@ describe('policies through a real Envoy', () => {
   it('outlier detection: a failing endpoint is ejected', async () => {
     up.o1.failWith = 500;
     for (let i = 0; i < 12; i++) await req('lb.example.com', '/outlier');
+    // The ejection is decided on Envoy's main thread and reaches the workers' load balancers after a
+    // post: on a loaded machine a request can still pick the host in between. Wait for the gauge.
+    await waitFor('outlier ejection active', async () => {
+      const stats = await envoy.stats('outlier_detection\\.ejections_active');
+      const active = Object.entries(stats).find(([name]) => /svc.apps.outlier[:_]/.test(name));
+      if (active && active[1] === 1) return true;
+      await req('lb.example.com', '/outlier');
+      return undefined;
+    }, 10_000);
     const results = [];
     for (let i = 0; i < 10; i++) results.push((await req('lb.example.com', '/outlier')).status);
     expect(results).toEqual(Array(10).fill(200));

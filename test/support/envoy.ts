@@ -30,6 +30,7 @@ export interface EnvoyHandle {
   adminPort: number;
   logs(): Promise<string>;
   configDump(): Promise<unknown>;
+  stats(filter: string): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +95,12 @@ function common(adminPort: number) {
     async configDump() {
       const r = await fetch(`http://127.0.0.1:${adminPort}/config_dump`);
       return r.json();
+    },
+    /** Envoy's counters and gauges whose name matches `filter` (a regex), as name -> value. */
+    async stats(filter: string): Promise<Record<string, number>> {
+      const r = await fetch(`http://127.0.0.1:${adminPort}/stats?format=json&filter=${encodeURIComponent(filter)}`);
+      const body = (await r.json()) as { stats: Array<{ name?: string; value?: number }> };
+      return Object.fromEntries(body.stats.filter((s) => s.name !== undefined).map((s) => [s.name!, s.value ?? 0]));
     },
   };
 }
