@@ -1,12 +1,14 @@
 // `npm run bench:core-edits`: one edit at a time through the memoising core,
 // as a server sees them (each followed by a return to the base estate, no
 // forced GC, no checks in between: bench:core checks results). Reports the
-// median wall time of the edits; CPU_PROF=<file> writes a CPU profile of them.
+// median wall time of the edits; CPU_PROF=<file> writes a CPU profile of them,
+// HEAP_PROF=<file> a sampling profile of their allocations.
 // Small enough to run against an older checkout for an A/B.
-//   ROUTES=10000 MODE=policy|route EDITS=20 npm run bench:core-edits
+// MODE=full times fresh full computations instead (no memo), the same way.
+//   ROUTES=10000 MODE=policy|route|full EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createCore } from '../src/core/index.js';
+import { computeCore, createCore } from '../src/core/index.js';
 import type { Resource } from '../src/resources/schema.js';
 import { estateResources, workspacesFor } from './estate.js';
 import { median } from './stats.js';
@@ -40,13 +42,29 @@ if (process.env.CPU_PROF) {
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
 }
-const times: number[] = [];
-for (let i = 0; i < EDITS; i++) {
-  const edited = edit(i);
-  const t = performance.now();
-  engine(edited, settings);
-  times.push(performance.now() - t);
-  engine(resources, settings);
+// HEAP_PROF=<file>: a sampling profile of what the timed computations allocate, garbage included.
+if (process.env.HEAP_PROF) {
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 }
+const times: number[] = [];
+const cpu: number[] = [];
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1000;
+};
+for (let i = 0; i < EDITS; i++) {
+  const edited = MODE === 'full' ? resources : edit(i);
+  if (process.env.GC_EACH) global.gc?.(); // as bench:core did: a forced full GC before each
+  const t = performance.now();
+  const c = process.cpuUsage();
+  if (MODE === 'full') computeCore(resources, settings);
+  else engine(edited, settings);
+  cpu.push(cpuMs(c));
+  times.push(performance.now() - t);
+  if (MODE !== 'full') engine(resources, settings);
+}
+if (process.env.HEAP_PROF) writeFileSync(process.env.HEAP_PROF, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
 if (process.env.CPU_PROF) writeFileSync(process.env.CPU_PROF, JSON.stringify((await session.post('Profiler.stop')).profile));
-console.log(JSON.stringify({ routes: ROUTES, mode: MODE, edits: EDITS, editMs: { median: +median(times).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1) } }));
+console.log(JSON.stringify({ routes: ROUTES, mode: MODE, edits: EDITS, editMs: { median: +median(times).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1) }, cpuMs: { median: +median(cpu).toFixed(1), min: +Math.min(...cpu).toFixed(1) } }));

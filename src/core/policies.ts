@@ -54,17 +54,17 @@ export function resolveConflicts(candidates: PlacedPolicy[], target: string, sta
   if (candidates.length === 1) return { applied: [candidates[0].ref], skipped: [] };
   const applied: PolicyRef[] = [];
   const skipped: SkippedPolicy[] = [];
-  const winners = new Map<string, PlacedPolicy>();
+  // One winner per slot (kind, and phase for transformations): scanned, as there are a few dozen kinds at most.
+  const winners: PlacedPolicy[] = [];
   for (const c of candidates) {
     const kind = c.ref.kind;
     if (MERGING_KINDS.has(kind)) {
       applied.push(c.ref);
       continue;
     }
-    const slot = kind === 'TransformationPolicy' ? `${kind}:${phaseOf(c.policy)}` : kind;
-    const winner = winners.get(slot);
+    const winner = winners.find((w) => w.ref.kind === kind && (kind !== 'TransformationPolicy' || phaseOf(w.policy) === phaseOf(c.policy)));
     if (!winner) {
-      winners.set(slot, c);
+      winners.push(c);
       applied.push(c.ref);
       continue;
     }

@@ -9,14 +9,18 @@
 import type { FinalRoute } from '../ir/types.js';
 import type { PolicyR } from '../resources/schema.js';
 import { sharedEnds } from '../ir/shared-ends.js';
-import { selectorMatches } from './match.js';
+import { selectorMatches, type SelectableObject } from './match.js';
 import { REQUIRE_AUTH_LABEL, resolveConflicts, type FeatureGates, type PlacedPolicy } from './policies.js';
 import type { StatusBatch, StatusBook } from './status.js';
 
 /** Status changes of attaching policies to one route, so they can be replayed. */
 interface RouteEffects {
-  counts: Array<[string, string, number]>;
-  warnings: Array<[string, string]>;
+  /** The policies that selected the route: each counts routesSelected once. */
+  selected: readonly PlacedPolicy[];
+  /** The key of the route's table, which counts policiesApplied (none for an invalid route). */
+  table: string | undefined;
+  applied: number;
+  warnings: ReadonlyArray<[string, string]>;
 }
 
 interface RouteAttachment {
@@ -24,7 +28,9 @@ interface RouteAttachment {
   effects: RouteEffects;
 }
 
-const NO_EFFECTS: RouteEffects = { counts: [], warnings: [] };
+const NO_WARNINGS_YET: ReadonlyArray<[string, string]> = [];
+const NO_RECORDER = { warn: (): void => undefined };
+const NO_EFFECTS: RouteEffects = { selected: [], table: undefined, applied: 0, warnings: NO_WARNINGS_YET };
 
 /** The previous computation's routes and their attachments (same positions). */
 export interface RouteAttachMemo {
@@ -46,13 +52,15 @@ export interface RouteAttachMemo {
 export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], output: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map() });
 
 function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
-  for (const [key, counter, by] of effects.counts) {
+  const add = (key: string, counter: string, by: number) => {
     let m = totals.get(key);
     if (!m) totals.set(key, (m = new Map()));
     const t = m.get(counter);
     if (t) (t[0] += by * times), (t[1] += times);
     else m.set(counter, [by * times, times]);
-  }
+  };
+  for (const p of effects.selected) add(p.key, 'routesSelected', 1);
+  if (effects.table !== undefined) add(effects.table, 'policiesApplied', effects.applied);
 }
 
 /** Routes attached (not reused) since the process started: tests read it to prove the work follows the edit. */
@@ -138,8 +146,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   const attach = (route: FinalRoute): RouteAttachment => {
     if (!route.valid) return { output: route, effects: NO_EFFECTS };
     attachWork.routes++;
-    const effects: RouteEffects = { counts: [], warnings: [] };
-    return { output: attachToRoute(route, index, clusterName, gates, effects), effects };
+    return attachToRoute(route, index, clusterName, gates);
   };
 
   // The positions both lists share: a prefix and a suffix of the same route objects.
@@ -153,7 +160,8 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   // The keys whose warnings or counters may differ from the last computation's.
   const dirty = new Set<string>();
   const touch = (e: RouteEffects) => {
-    for (const c of e.counts) dirty.add(c[0]);
+    for (const p of e.selected) dirty.add(p.key);
+    if (e.table !== undefined) dirty.add(e.table);
     for (const w of e.warnings) dirty.add(w[0]);
   };
   for (let j = head; j < m - tail; j++) {
@@ -241,38 +249,40 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   return result;
 }
 
-/** What a route selector is matched against: the effective labels; name, namespace and workspace of the defining table. */
-function routeTarget(route: FinalRoute, clusterName: string) {
-  // route.table is "ns/name", with "@cluster" for a table outside the default cluster.
-  const [ns, nameAt] = route.table.split('/');
-  const [name, tableCluster] = nameAt.split('@');
-  return { metadata: { name, namespace: ns, labels: route.labels }, workspace: route.workspace, cluster: tableCluster ?? clusterName };
-}
-
-function attachToRoute(
-  route: FinalRoute,
-  index: Map<string, { byPair: Map<string, Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }>>; rest: Array<{ p: PlacedPolicy; sel: NonNullable<PolicyR['spec']['applyToRoutes']>[number] }> }>,
-  clusterName: string,
-  gates: FeatureGates,
-  effects: RouteEffects,
-): FinalRoute {
-  const target = routeTarget(route, clusterName);
-  const found = new Set<PlacedPolicy>();
-  const labelPairs = Object.entries(route.labels).map(([k, v]) => `${k}\0${v}`);
+function attachToRoute(route: FinalRoute, index: SelectorIndex, clusterName: string, gates: FeatureGates): RouteAttachment {
+  const table = tableName(route.table);
+  const target = { metadata: { name: table.name, namespace: table.namespace, labels: route.labels }, workspace: route.workspace, cluster: table.cluster ?? clusterName };
+  // Few policies select one route: an array (a set once it grows) and no per-label tuples.
+  const found: PlacedPolicy[] = [];
+  let seen: Set<PlacedPolicy> | undefined;
+  const collect = (list: Entry[] | undefined): void => {
+    if (!list) return;
+    for (const e of list) {
+      if ((seen ? seen.has(e.p) : found.includes(e.p)) || !selectorMatches(e.sel.route, target)) continue;
+      found.push(e.p);
+      if (seen) seen.add(e.p);
+      else if (found.length > 16) seen = new Set(found);
+    }
+  };
+  let labelPairs: string[] | undefined;
   for (const w of route.chainWorkspaces) {
     const idx = index.get(w);
     if (!idx) continue;
-    for (const list of [idx.rest, ...labelPairs.map((k) => idx.byPair.get(k))]) {
-      if (!list) continue;
-      // labels match the effective labels; name/namespace/workspace the defining table
-      for (const e of list) if (!found.has(e.p) && selectorMatches(e.sel.route, target)) found.add(e.p);
+    // labels match the effective labels; name/namespace/workspace the defining table
+    collect(idx.rest);
+    if (!labelPairs) {
+      labelPairs = [];
+      for (const k in route.labels) labelPairs.push(`${k}\0${route.labels[k]}`);
     }
+    for (const pair of labelPairs) collect(idx.byPair.get(pair));
   }
-  const candidates = [...found].sort((a, b) => a.rank - b.rank);
-  const recorder = { warn: (key: string, message: string) => effects.warnings.push([key, message]) };
+  // Ranks are distinct, so the order found in does not matter.
+  const candidates = sortByRank(found);
+  let warnings = NO_WARNINGS_YET as Array<[string, string]>;
+  // resolveConflicts warns only among two or more candidates.
+  const recorder = candidates.length < 2 ? NO_RECORDER : { warn: (key: string, message: string) => void (warnings === NO_WARNINGS_YET ? (warnings = [[key, message]]) : warnings.push([key, message])) };
   const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, recorder);
-  for (const c of candidates) effects.counts.push([c.key, 'routesSelected', 1]);
-  effects.counts.push([`RouteTable/${route.table}`, 'policiesApplied', applied.length]);
+  const effects: RouteEffects = { selected: candidates, table: table.key, applied: applied.length, warnings };
   let next: FinalRoute = { ...route, policies: applied, skipped };
   if (
     gates.gatewayDefaultDenyAllHTTPRequests &&
@@ -282,6 +292,38 @@ function attachToRoute(
   ) {
     next = { ...next, action: { type: 'directResponse', status: 403, body: 'RBAC: access denied' }, denied: 'gatewayDefaultDenyAllHTTPRequests' };
   }
-  return next;
+  return { output: next, effects };
 }
 
+
+/** What a route selector is matched against: the effective labels; name, namespace and workspace of the defining table. */
+function routeTarget(route: FinalRoute, clusterName: string): SelectableObject {
+  const t = tableName(route.table);
+  return { metadata: { name: t.name, namespace: t.namespace, labels: route.labels }, workspace: route.workspace, cluster: t.cluster ?? clusterName };
+}
+
+// route.table is "ns/name", with "@cluster" for a table outside the default cluster; 10k routes share ~1k tables.
+interface TableName { namespace: string; name: string; cluster: string | undefined; /** Its status key. */ key: string }
+const tableNames = new Map<string, TableName>();
+function tableName(table: string): TableName {
+  let t = tableNames.get(table);
+  if (t) return t;
+  const [namespace, nameAt] = table.split('/');
+  const [name, cluster] = nameAt.split('@');
+  t = { namespace, name, cluster, key: `RouteTable/${table}` };
+  if (tableNames.size >= 100_000) tableNames.clear(); // bounded: a cache, not a record
+  tableNames.set(table, t);
+  return t;
+}
+
+/** Oldest first, in place. Insertion sort for the few policies one route has (Array.prototype.sort allocates per call). */
+function sortByRank(list: PlacedPolicy[]): PlacedPolicy[] {
+  if (list.length > 16) return list.sort((a, b) => a.rank - b.rank);
+  for (let i = 1; i < list.length; i++) {
+    const p = list[i];
+    let j = i - 1;
+    for (; j >= 0 && list[j].rank > p.rank; j--) list[j + 1] = list[j];
+    list[j + 1] = p;
+  }
+  return list;
+}

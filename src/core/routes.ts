@@ -36,9 +36,14 @@ export interface FlattenContext {
   limits: RouteLimits;
   /** Subtrees of the previous computation, for reuse (incremental-routes.ts). */
   memo?: RoutingMemo;
-  /** Destinations resolved in this computation: the same reference resolves the same way. */
-  resolved?: Map<string, ReturnType<typeof resolveDestination>>;
+  /**
+   * Destinations resolved in this computation: the same reference resolves the same way. By what
+   * resolution reads of the route's context (table namespace, root workspace, workload selector),
+   * then of the reference (destinationKey).
+   */
+  resolved?: Map<string, Map<string, Resolution>>;
 }
+type Resolution = ReturnType<typeof resolveDestination>;
 
 /** The context of one root table's flattening: its effects logged, for the memo. */
 export interface Flattening extends FlattenContext {
@@ -61,9 +66,34 @@ interface Frame {
   labels: Record<string, string>;
   matchers: HttpMatcher[];
   workloadSelector?: Record<string, string>;
+  /** ctx.resolved's entry for the routes of this frame's table, once one is resolved. */
+  resolvedHere?: Map<string, Resolution>;
 }
 
+/** Everything resolveDestination reads of a reference, as a key: kept per reference object (resources are immutable). */
+const destinationKeys = new WeakMap<object, string>();
+function destinationKey(d: ForwardDestination): string {
+  let k = destinationKeys.get(d);
+  if (k === undefined) destinationKeys.set(d, (k = `${d.kind}\0${d.ref.name}\0${d.ref.namespace}\0${d.ref.cluster}\0${d.port?.number}\0${d.port?.name}\0${d.subset ? JSON.stringify(d.subset) : ''}`));
+  return k;
+}
+type ForwardDestination = NonNullable<HttpRoute['forwardTo']>['destinations'][number];
+
 const digest = (s: string): string => hash('sha256', s, 'hex').slice(0, 12);
+
+// Per route, the same few values: computed once per table and per hosts list.
+const keyJSONs = new WeakMap<TableInfo, string>();
+function keyJSON(info: TableInfo): string {
+  let k = keyJSONs.get(info);
+  if (k === undefined) keyJSONs.set(info, (k = JSON.stringify(info.key)));
+  return k;
+}
+const hostsJoined = new WeakMap<string[], string>();
+function joinedHosts(hosts: string[]): string {
+  let k = hostsJoined.get(hosts);
+  if (k === undefined) hostsJoined.set(hosts, (k = hosts.join(',')));
+  return k;
+}
 
 function tableWorkloadSelector(t: RouteTableR): Record<string, string> | undefined {
   const sels = t.spec.workloadSelectors;
@@ -190,10 +220,10 @@ function expandRoute(
   const path: ChainLink[] = [...frame.path, { table: info.key, route: route.name, index }];
   const chainWorkspaces = frame.chainWorkspaces.includes(info.workspace) ? frame.chainWorkspaces : [...frame.chainWorkspaces, info.workspace];
   // JSON.stringify of the [table, index] pairs of the chain, built a link at a time.
-  const idChain = `${frame.idChain}${frame.idChain ? ',' : ''}[${JSON.stringify(info.key)},${index}]`;
+  const idChain = `${frame.idChain}${frame.idChain ? ',' : ''}[${keyJSON(info)},${index}]`;
   const make = (action: RouteAction, errors: string[]): FinalRoute => {
     return {
-      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(`[${idChain}]` + hosts.join(','))}`,
+      id: `${gateway ?? 'sidecar'}|${info.key}|${route.name}|${digest(`[${idChain}]` + joinedHosts(hosts))}`,
       gateway,
       hosts,
       table: info.key,
@@ -295,11 +325,15 @@ function expandRoute(
   const fwd = route.forwardTo!;
   const errors: string[] = [];
   const destinations: Array<{ cluster: string; weight: number }> = [];
+  if (!frame.resolvedHere) {
+    const here = `${info.table.metadata.namespace}\0${frame.root.workspace}\0${frame.workloadSelector ? JSON.stringify(frame.workloadSelector) : ''}`;
+    frame.resolvedHere = ctx.resolved!.get(here);
+    if (!frame.resolvedHere) ctx.resolved!.set(here, (frame.resolvedHere = new Map()));
+  }
   for (const d of fwd.destinations) {
-    // Everything resolveDestination reads.
-    const rkey = `${d.kind}\0${d.ref.name}\0${d.ref.namespace}\0${d.ref.cluster}\0${d.port?.number}\0${d.port?.name}\0${d.subset ? JSON.stringify(d.subset) : ''}\0${info.table.metadata.namespace}\0${frame.root.workspace}\0${frame.workloadSelector ? JSON.stringify(frame.workloadSelector) : ''}`;
-    let r = ctx.resolved!.get(rkey);
-    if (!r) ctx.resolved!.set(rkey, (r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector)));
+    const rkey = destinationKey(d);
+    let r = frame.resolvedHere.get(rkey);
+    if (!r) frame.resolvedHere.set(rkey, (r = resolveDestination(ctx.catalog, ctx.ws, d, info.table.metadata.namespace, frame.root.workspace, frame.workloadSelector)));
     if (r.error) {
       errors.push(r.error);
       continue;
