@@ -42,7 +42,7 @@ function wrap(proc: ChildProcess, onMessage: (h: (m: any) => void) => void, send
 const compiledServer: string | undefined = process.env.TSX_SERVER ? undefined : await (await import(join(here, '../scripts/compile-ts.mjs') as string)).compile(join(here, 'xds/server.ts'));
 function node(file: string, env: Record<string, string> = {}): Child {
   const bundled = file === 'xds/server.ts' && compiledServer;
-  const p = fork(bundled || join(here, file), [], { execArgv: [...(bundled ? [] : ['--import', 'tsx']), '--max-old-space-size=2048', ...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [])], env: { ...process.env, KEYS: String(KEYS), CLIENTS: String(CLIENTS), ...env } });
+  const p = fork(bundled || join(here, file), [], { execArgv: [...(bundled ? [] : ['--import', 'tsx']), '--max-old-space-size=2048', ...(bundled && process.env.SERVER_NODE_FLAGS ? process.env.SERVER_NODE_FLAGS.split(' ') : []), ...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [])], env: { ...process.env, KEYS: String(KEYS), CLIENTS: String(CLIENTS), ...env } });
   return wrap(p, (h) => p.on('message', h), (m) => p.send(m));
 }
 function goPeer(bin: string): Child {
