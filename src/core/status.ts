@@ -62,8 +62,8 @@ export class StatusBook {
     if (rank[state] > rank[cur.state]) cur.state = state;
     // At most MAX_MESSAGES_PER_RESOURCE kept: a scan, lengths first (O(1) even for a concatenation V8
     // has not flattened; hashing each message, as a set did, was 5-10% of a computation).
-    const known = cur.messages.some((m) => m.length === message.length && m === message);
-    if (known) return;
+    const len = message.length;
+    for (const m of cur.messages) if (m.length === len && m === message) return;
     if (cur.messages.length >= MAX_MESSAGES_PER_RESOURCE) {
       cur.omitted++;
       return;
@@ -83,7 +83,9 @@ export class StatusBook {
    * later write), so a batch that did not change costs no copy and keeps its JSON.
    */
   addBatch(key: string, batch: StatusBatch): void {
-    if (this.entries.has(key)) return this.writeBatch(key, batch);
+    const cur = this.entries.get(key);
+    // Writing a batch onto an entry that says nothing yet gives the batch's own entry.
+    if (cur && !isBlank(cur)) return this.writeBatch(key, batch);
     if (!batch.entry) {
       const b = new StatusBook();
       b.writeBatch(key, batch);
@@ -91,6 +93,7 @@ export class StatusBook {
     }
     this.entries.set(key, batch.entry);
     (this.shared ??= new Set()).add(key);
+    if (cur) return; // the same keys: the order stands
     this.sorted = undefined;
     this.inherited?.added.push(key);
   }
@@ -191,6 +194,8 @@ function entryJSON(s: Entry): ResourceStatus {
 }
 
 const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0 });
+/** An entry as accept() makes it: nothing written yet. */
+const isBlank = (e: Entry): boolean => e.state === 'ACCEPTED' && e.messages.length === 0 && e.omitted === 0 && e.counters === undefined;
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
