@@ -43,7 +43,7 @@ const logTime = (line: string) => (JSON.parse(line) as { time: number }).time;
 
 const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000, compiled: true, nodeArgs: process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [] }); // 10k routes of YAML on a busy machine
 const envoy = await startEnvoyFor(mp, { xdsPort: mp.xdsPort, gateway: 'ws-0/gw' });
-const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number }> = [];
+const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number; sourceMs: number; phases: Record<string, number> }> = [];
 try {
   let routeVersion = await waitFor('Envoy to ACK the whole estate', () => settled(mp), 120_000, 50);
   for (let i = 0; i < RUNS; i++) {
@@ -71,8 +71,12 @@ try {
     const routeSent = lines.filter((l) => l.includes('"msg":"sent"') && l.includes('"type":"route"')).map(logTime);
     const routeAck = lines.filter((l) => l.includes('"msg":"ACK"') && l.includes('"type":"route"')).map(logTime);
     const envoyMs = routeSent.length && routeAck.length ? Math.max(...routeAck) - Math.max(...routeSent) : NaN;
-    const updated = lines.filter((l) => l.includes('"msg":"configuration updated"')).map((l) => JSON.parse(l) as { ms: number });
-    results.push({ kind, lastAckMs: Math.max(...acks) - t0, computeMs: updated.reduce((s, u) => s + u.ms, 0), envoyMs });
+    const updated = lines.filter((l) => l.includes('"msg":"configuration updated"')).map((l) => JSON.parse(l) as { ms: number; time: number; phasesMs?: Record<string, number> });
+    // The file source's part: from the save to the computation starting (watch, debounce, read, parse, validate).
+    const sourceMs = updated.length ? updated[0].time - updated[0].ms - t0 : NaN;
+    const phases: Record<string, number> = {};
+    for (const u of updated) for (const [k, v] of Object.entries(u.phasesMs ?? {})) phases[k] = (phases[k] ?? 0) + v;
+    results.push({ kind, lastAckMs: Math.max(...acks) - t0, computeMs: updated.reduce((s, u) => s + u.ms, 0), envoyMs, sourceMs, phases });
     process.stderr.write(`bench:e2e edit ${i + 1}/${RUNS} (${kind}): last ACK ${results.at(-1)!.lastAckMs} ms, compute ${results.at(-1)!.computeMs} ms\n`);
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -89,7 +93,11 @@ console.log(JSON.stringify({
   // The floor: the debounce plus Envoy taking the new routes; the rest is meshplane (file scan, core, translate, encode, push).
   envoyTakesRoutesMs: stats(of().map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
   floorMs: Number(DEBOUNCE_MS) + median(of().map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
-  routeEdit: { lastAckMs: stats(of('route').map((r) => r.lastAckMs)), computeMs: stats(of('route').map((r) => r.computeMs)) },
-  policyEdit: { lastAckMs: stats(of('policy').map((r) => r.lastAckMs)), computeMs: stats(of('policy').map((r) => r.computeMs)) },
+  ...Object.fromEntries(['route', 'policy'].map((k) => [`${k}Edit`, {
+    lastAckMs: stats(of(k).map((r) => r.lastAckMs)),
+    computeMs: stats(of(k).map((r) => r.computeMs)),
+    // Medians of the parts: the file source (save -> computation starts), then the computation's phases.
+    partsMs: { source: median(of(k).map((r) => r.sourceMs)), ...Object.fromEntries(['core', 'translate', 'snapshots'].map((p) => [p, median(of(k).map((r) => r.phases[p] ?? 0))])) },
+  }])),
 }, null, 2));
 process.exit(0);

@@ -53,7 +53,9 @@ export function runPipeline(
   const apply = (set: ResourceSet, started: number) => {
     logDiagnostics(set, log);
     const core = computeCore(set.resources, settings, set.rejected);
+    const coreDone = performance.now();
     const perGateway = translateAll(core.ir);
+    const translateDone = performance.now();
     const next = new Map<string, Snapshot>();
     mesh.begin(core);
     const served = new Map<string, EnvoyResources>();
@@ -73,6 +75,7 @@ export function runPipeline(
         log.error({ gateway: key, err: (err as Error).message }, 'could not encode the Envoy config for this gateway; keeping its previous config');
       }
     }
+    const snapshotsDone = performance.now();
     cache.setAll(next);
     mesh.done(next, (key) => served.get(key));
     state.rollout?.record(set.resources, cache.revision);
@@ -95,7 +98,9 @@ export function runPipeline(
     const invalid = Object.entries(core.status).filter(([, s]) => s.state === 'INVALID');
     for (const [key, s] of invalid) log.warn({ resource: key, messages: s.messages }, `${key} is invalid: ${s.messages.join('; ')}`);
     log.info(
-      { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid: invalid.length, ms: Math.round(performance.now() - started) },
+      { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid: invalid.length, ms: Math.round(performance.now() - started),
+        // Where the time went: the core, translation, encoding the snapshots (the rest: serving them, status, sinks).
+        phasesMs: { core: Math.round(coreDone - started), translate: Math.round(translateDone - coreDone), snapshots: Math.round(snapshotsDone - translateDone) } },
       'configuration updated',
     );
   };

@@ -72,6 +72,8 @@ export interface ScanOptions {
    * later. 0 (one-off scans such as explain): read everything as it is.
    */
   settleMs?: number;
+  /** Leave writing the state file to saveState() (the watcher does it after handing on the set). */
+  deferSave?: boolean;
   now?: number;
   /**
    * Read and hash every file, also those whose stat says they are unchanged
@@ -209,10 +211,17 @@ export class ManifestDirectory {
     for (const f of [...this.suspect.keys()]) if (!current.has(f)) this.suspect.delete(f);
     if (!changed && this.last) {
       // The same entries make the same set (and state); a state file that could not be written is tried again.
-      this.state.save();
+      if (!opts.deferSave) this.state.save();
       return this.last;
     }
-    return (this.last = this.assemble(current));
+    this.last = this.assemble(current);
+    if (!opts.deferSave) this.state.save();
+    return this.last;
+  }
+
+  /** Writes the state file if it changed (after a scan with deferSave). */
+  saveState(): void {
+    this.state.save();
   }
 
   /** The file's content hash and text, or the problem that stops it being read. */
@@ -309,7 +318,6 @@ export class ManifestDirectory {
       byFile.set(c.rel, c.entry.contributed);
     }
     this.state.remember(byFile);
-    this.state.save();
     return { resources: stamped, rejected, diagnostics };
   }
 }
