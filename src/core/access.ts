@@ -4,7 +4,7 @@
 import type { AccessIR, AccessRuleIR, PrincipalMatch } from '../ir/types.js';
 import type { AccessAuthz, AccessPolicyConfig } from '../resources/policy-configs.js';
 import type { Resource } from '../resources/schema.js';
-import { globMatch, selectorMatches } from './match.js';
+import { globMatch, isLiteral, selectorMatches } from './match.js';
 import type { PlacedPolicy } from './policies.js';
 import type { MeshContext } from './workloads.js';
 
@@ -13,7 +13,6 @@ type Selector = NonNullable<AccessAuthz['allowedClients']>[number]['serviceAccou
 const reEscape = (s: string): string => s.replace(/[.+?^${}()|[\]\\*]/g, '\\$&');
 /** A name glob as RE2: `*` never crosses a path segment. */
 const globRe = (g: string | undefined): string => (g === undefined ? '[^/]+' : g.split('*').map(reEscape).join('[^/]*'));
-const isLiteral = (s: string | undefined): s is string => s !== undefined && !s.includes('*');
 
 export function resolveAccess(p: PlacedPolicy, ctx: MeshContext): AccessIR {
   const config = p.policy.spec.config as AccessPolicyConfig;

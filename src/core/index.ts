@@ -24,7 +24,8 @@ import { checkExternalServiceOverlap, resolveExternalTls } from './external-serv
 import { byAge, compareStr } from './match.js';
 import type { FeatureGates } from './policies.js';
 import { newRouteAttachMemo } from './route-attachment.js';
-import { DEFAULT_ROUTE_LIMITS, flattenRootTable, indexChildTables, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
+import { indexChildTables } from './child-index.js';
+import { DEFAULT_ROUTE_LIMITS, flattenRootTable, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
 import { newStatusJSONCache, StatusBook } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';

@@ -47,6 +47,9 @@ function find(value: string, seg: string, table: Int32Array, from: number, end: 
  * prefix, the last a suffix, and each middle segment is taken at its leftmost
  * occurrence, which is never worse than any later one.
  */
+/** A name without `*`: it matches itself only. */
+export const isLiteral = (s: string | undefined): s is string => s !== undefined && !s.includes('*');
+
 export function globMatch(pattern: string | undefined, value: string): boolean {
   if (pattern === undefined || pattern === '*') return true;
   if (!pattern.includes('*')) return pattern === value;

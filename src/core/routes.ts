@@ -6,8 +6,9 @@ import { hash } from 'node:crypto';
 import type { Backend, ChainLink, FinalRoute, RouteAction } from '../ir/types.js';
 import type { HttpMatcher, HttpRoute, ObjectSelector, RouteTableR } from '../resources/schema.js';
 import { nsName, resourceKey } from '../resources/schema.js';
+import type { ChildIndex } from './child-index.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
-import { byAge, compareStr, globMatch, selectorMatches } from './match.js';
+import { byAge, compareStr, globMatch, isLiteral, selectorMatches } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
 import { firstOfEach, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
@@ -345,44 +346,6 @@ function expandRoute(
   }
   if (errors.length) return invalid(errors);
   emit(make({ type: 'forward', destinations, ...(fwd.pathRewrite ? { pathRewrite: fwd.pathRewrite } : {}), ...(fwd.hostRewrite ? { hostRewrite: fwd.hostRewrite } : {}) }, []));
-}
-
-const isLiteral = (s: string | undefined): s is string => s !== undefined && !s.includes('*');
-
-/** Child tables indexed so a delegate selector looks only at tables that can match it. */
-export interface ChildIndex {
-  candidates(sel: ObjectSelector): readonly TableInfo[];
-}
-
-export function indexChildTables(tables: TableInfo[]): ChildIndex {
-  const byName = new Map<string, TableInfo[]>();
-  const byLabel = new Map<string, TableInfo[]>();
-  // Delegation by label is usually within one namespace: index that too, or every selector scans every table with the label.
-  const byNsLabel = new Map<string, TableInfo[]>();
-  const byNs = new Map<string, TableInfo[]>();
-  const add = (m: Map<string, TableInfo[]>, k: string, t: TableInfo) => {
-    const list = m.get(k);
-    if (list) list.push(t);
-    else m.set(k, [t]);
-  };
-  for (const t of tables) {
-    add(byName, `${t.table.metadata.namespace}/${t.table.metadata.name}`, t); // every cluster's table of that name
-    add(byNs, t.table.metadata.namespace, t);
-    for (const [k, v] of Object.entries(t.table.metadata.labels)) {
-      add(byLabel, `${k}\0${v}`, t);
-      add(byNsLabel, `${t.table.metadata.namespace}\0${k}\0${v}`, t);
-    }
-  }
-  return {
-    candidates(sel) {
-      if (isLiteral(sel.name) && isLiteral(sel.namespace)) return byName.get(`${sel.namespace}/${sel.name}`) ?? [];
-      const pair = Object.entries(sel.labels ?? {})[0];
-      if (pair && isLiteral(sel.namespace)) return byNsLabel.get(`${sel.namespace}\0${pair[0]}\0${pair[1]}`) ?? [];
-      if (pair) return byLabel.get(`${pair[0]}\0${pair[1]}`) ?? [];
-      if (isLiteral(sel.namespace)) return byNs.get(sel.namespace) ?? [];
-      return tables;
-    },
-  };
 }
 
 function selectChildren(

@@ -1,7 +1,7 @@
 // Namespace -> workspace resolution and import/export visibility (semantics §2).
 import type { Resource, SharedKind, SharingRule, WorkspaceR, WorkspaceSettingsR } from '../resources/schema.js';
 import { clusterSuffix, resourceKey } from '../resources/schema.js';
-import { byAge, compareStr, globMatch, labelsMatch } from './match.js';
+import { byAge, compareStr, globMatch, isLiteral, labelsMatch } from './match.js';
 import type { StatusBook } from './status.js';
 
 /** A namespace of one cluster; `cluster` undefined is the default cluster. */
@@ -47,7 +47,7 @@ export function indexWorkspaces(
     let wild = false;
     for (const wc of ws.spec.workloadClusters) {
       for (const n of wc.namespaces) {
-        if (n.name === undefined || n.name.includes('*')) wild = true;
+        if (!isLiteral(n.name)) wild = true;
         else {
           const list = byLiteral.get(n.name);
           if (!list) byLiteral.set(n.name, [i]);
