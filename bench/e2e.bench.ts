@@ -6,7 +6,7 @@
 // Reports the p50 and p90 from the edit to Envoy's last ACK, and meshplane's
 // own compute time (core + translate + encode) for the same edits. meshplane
 // runs compiled (dist/, built by the npm script), as `meshplane serve` does.
-//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane)
+//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane; EDIT_PROF=<file>: during the edits only)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,10 @@ const envoy = await startEnvoyFor(mp, { xdsPort: mp.xdsPort, gateway: 'ws-0/gw' 
 const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number; sourceMs: number; phases: Record<string, number> }> = [];
 try {
   let routeVersion = await waitFor('Envoy to ACK the whole estate', () => settled(mp), 120_000, 50);
+  // EDIT_PROF=<file>: a CPU profile of meshplane during the edits only (its admin /debug/pprof/profile).
+  const editProfile = process.env.EDIT_PROF
+    ? fetch(`http://127.0.0.1:${mp.adminPort}/debug/pprof/profile?seconds=${Math.min(60, Math.ceil(RUNS * 0.7) + 1)}`).then(async (r) => writeFileSync(process.env.EDIT_PROF!, Buffer.from(await r.arrayBuffer())))
+    : undefined;
   for (let i = 0; i < RUNS; i++) {
     const kind = i % 2 === 0 ? 'route' : 'policy';
     // A route in one workspace's table; or a policy of the gateway's workspace (its policies
@@ -77,9 +81,10 @@ try {
     const phases: Record<string, number> = {};
     for (const u of updated) for (const [k, v] of Object.entries(u.phasesMs ?? {})) phases[k] = (phases[k] ?? 0) + v;
     results.push({ kind, lastAckMs: Math.max(...acks) - t0, computeMs: updated.reduce((s, u) => s + u.ms, 0), envoyMs, sourceMs, phases });
-    process.stderr.write(`bench:e2e edit ${i + 1}/${RUNS} (${kind}): last ACK ${results.at(-1)!.lastAckMs} ms, compute ${results.at(-1)!.computeMs} ms\n`);
+    process.stderr.write(`bench:e2e edit ${i + 1}/${RUNS} (${kind}): last ACK ${results.at(-1)!.lastAckMs} ms, compute ${results.at(-1)!.computeMs} ms in ${updated.length} computation(s) ${JSON.stringify(phases)}, source ${sourceMs} ms\n`);
     await new Promise((r) => setTimeout(r, 300));
   }
+  await editProfile;
 } finally {
   await envoy.stop();
   await mp.stop();

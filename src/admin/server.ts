@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { PROFILE_PATH, serveCpuProfile } from './profile.js';
 import { OPEN_PATHS, scopeIr, scopeStatus, seesKey, viewerOf, type AdminAccess, type Viewer } from './access.js';
 import type { ResourceStatus } from '../ir/types.js';
 import type { PipelineState } from '../pipeline.js';
@@ -79,6 +80,11 @@ export function startAdminServer(host: string, port: number, state: PipelineStat
         viewer = v;
       }
       if (url === '/debug/events') return events.subscribe(res, viewer);
+      if (url === PROFILE_PATH) {
+        // The whole process's work: for a viewer who sees everything (the admin token or certificate).
+        if (!viewer.all) return json(403, { error: 'a CPU profile shows the whole process: it needs the admin token or certificate, not a team one' });
+        return void serveCpuProfile(req.url, res, json);
+      }
       route(url, json, res, state, xds, viewer);
     } catch (err) {
       // A handler bug answers 500 and is logged by the caller's process; it never takes the server down.

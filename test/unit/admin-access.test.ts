@@ -54,6 +54,26 @@ describe('admin API with a bearer token', () => {
     expect(ok.status).toBe(200);
     expect(Object.keys(await ok.json())).toEqual(expect.arrayContaining(['RouteTable/a/root', 'RouteTable/b/root']));
   });
+
+  it('takes a CPU profile of the process for the admin, one at a time, for a sane duration', async () => {
+    const auth = { authorization: 'Bearer s3cret' };
+    expect((await get('/debug/pprof/profile?seconds=1')).status).toBe(401);
+    for (const bad of ['0', '61', 'abc', '-1', '1e3']) {
+      const r = await get(`/debug/pprof/profile?seconds=${bad}`, auth);
+      expect(r.status, bad).toBe(400);
+      expect((await r.json()).error).toMatch(/at most 60/);
+    }
+    const first = get('/debug/pprof/profile?seconds=0.5', auth);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get('/debug/pprof/profile?seconds=0.5', auth)).status).toBe(409);
+    const r = await first;
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toMatch(/meshplane\.cpuprofile/);
+    const profile = await r.json();
+    expect(profile.nodes.length).toBeGreaterThan(0);
+    expect(profile.endTime).toBeGreaterThan(profile.startTime);
+    expect((await get('/debug/pprof/profile?seconds=0.2', auth)).status).toBe(200); // free again
+  });
 });
 
 describe('admin API with client certificates', () => {
@@ -88,6 +108,7 @@ describe('admin API with client certificates', () => {
     const ir = (await get('/debug/ir', teamA)).body;
     expect(ir.gateways.map((g: { ref: string }) => g.ref)).toEqual(['a/gw']);
     expect(ir.routes.every((r: { workspace: string }) => r.workspace === 'a')).toBe(true);
+    expect((await get('/debug/pprof/profile?seconds=1', teamA)).status).toBe(403); // the whole process is not a tenant's
   });
 
   it('resolves a gateway certificate to its gateway\'s workspace, and an admin certificate sees all', async () => {
