@@ -1,16 +1,27 @@
 import { createServer, request as httpRequestRaw } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+// Ports this process handed out: the kernel may give a just-closed port again, and two
+// listeners of one test on the same port (CI: a MUTUAL listener merged into a SIMPLE one) fail
+// in ways that look like a bug of the code under test.
+const handedOut = new Set<number>();
+
+/** A port that was free a moment ago on 127.0.0.1, never one this process handed out before. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createNetServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port) || tries >= 100) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface HttpResult {
