@@ -250,8 +250,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
 }
 
 function attachToRoute(route: FinalRoute, index: SelectorIndex, clusterName: string, gates: FeatureGates): RouteAttachment {
-  const table = tableName(route.table);
-  const target = { metadata: { name: table.name, namespace: table.namespace, labels: route.labels }, workspace: route.workspace, cluster: table.cluster ?? clusterName };
+  const target = routeTarget(route, clusterName);
   // Few policies select one route: an array (a set once it grows) and no per-label tuples.
   const found: PlacedPolicy[] = [];
   let seen: Set<PlacedPolicy> | undefined;
@@ -282,7 +281,7 @@ function attachToRoute(route: FinalRoute, index: SelectorIndex, clusterName: str
   // resolveConflicts warns only among two or more candidates.
   const recorder = candidates.length < 2 ? NO_RECORDER : { warn: (key: string, message: string) => void (warnings === NO_WARNINGS_YET ? (warnings = [[key, message]]) : warnings.push([key, message])) };
   const { applied, skipped } = resolveConflicts(candidates, `route ${route.table}/${route.route}`, recorder);
-  const effects: RouteEffects = { selected: candidates, table: table.key, applied: applied.length, warnings };
+  const effects: RouteEffects = { selected: candidates, table: tableName(route.table).key, applied: applied.length, warnings };
   let next: FinalRoute = { ...route, policies: applied, skipped };
   if (
     gates.gatewayDefaultDenyAllHTTPRequests &&
