@@ -11,15 +11,20 @@ export const MAX_MESSAGES_PER_RESOURCE = 20;
 
 interface Entry extends ResourceStatus {
   omitted: number;
+  /** The book that made the entry and may change it in place; any other book copies it first. */
+  owner: number;
   /** toJSON's form of the entry, until the entry changes. */
   json?: ResourceStatus;
 }
 
+// Books tell their own entries from shared ones by this number (an id, not a clock: it never reaches output).
+let books = 0;
+
 /** Collects statuses while the core runs; the worst state wins, messages accumulate (bounded). */
 export class StatusBook {
   private readonly entries = new Map<string, Entry>();
-  /** Entries shared with the book this one was cloned from: copied before their first change. */
-  private shared?: Set<string>;
+  /** Entries of other books (a clone's, a batch's) are shared: copied before their first change. */
+  private readonly id = ++books;
   /** The keys in order, until a key is added. */
   private sorted?: string[];
   /** The sorted keys of the book this one was cloned from, and the keys added since. */
@@ -30,7 +35,7 @@ export class StatusBook {
   }
 
   private create(key: string): Entry {
-    const e = newEntry();
+    const e = newEntry(this.id);
     this.entries.set(key, e);
     this.sorted = undefined;
     this.inherited?.added.push(key);
@@ -40,11 +45,11 @@ export class StatusBook {
   private writable(key: string): Entry | undefined {
     const cur = this.entries.get(key);
     if (!cur) return undefined;
-    if (!this.shared?.delete(key)) {
+    if (cur.owner === this.id) {
       cur.json = undefined;
       return cur;
     }
-    const copy: Entry = { state: cur.state, messages: [...cur.messages], omitted: cur.omitted, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
+    const copy: Entry = { state: cur.state, messages: [...cur.messages], omitted: cur.omitted, owner: this.id, ...(cur.counters ? { counters: { ...cur.counters } } : {}) };
     this.entries.set(key, copy);
     return copy;
   }
@@ -92,7 +97,6 @@ export class StatusBook {
       batch.entry = b.entries.get(key)!;
     }
     this.entries.set(key, batch.entry);
-    (this.shared ??= new Set()).add(key);
     if (cur) return; // the same keys: the order stands
     this.sorted = undefined;
     this.inherited?.added.push(key);
@@ -108,7 +112,6 @@ export class StatusBook {
   clone(): StatusBook {
     const copy = new StatusBook();
     for (const [k, v] of this.entries) copy.entries.set(k, v);
-    copy.shared = new Set(this.entries.keys());
     copy.inherited = { sorted: this.keys(), added: [] };
     return copy;
   }
@@ -193,7 +196,7 @@ function entryJSON(s: Entry): ResourceStatus {
   return { state: s.state, messages, ...(s.counters ? { counters: sortKeys(s.counters) } : {}) };
 }
 
-const newEntry = (): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0 });
+const newEntry = (owner: number): Entry => ({ state: 'ACCEPTED', messages: [], omitted: 0, owner });
 /** An entry as accept() makes it: nothing written yet. */
 const isBlank = (e: Entry): boolean => e.state === 'ACCEPTED' && e.messages.length === 0 && e.omitted === 0 && e.counters === undefined;
 
