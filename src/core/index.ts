@@ -187,8 +187,8 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   }
 
   // ---- route tables -------------------------------------------------------
-  const tables: TableInfo[] = (resources.filter((r) => r.kind === 'RouteTable' && owned(r)) as RouteTableR[])
-    .map((t) => ({ table: t, key: nsName(t), workspace: ws.ownerOf(t)! }));
+  const tables: TableInfo[] = [];
+  for (const r of resources) if (r.kind === 'RouteTable' && owned(r)) tables.push(tableInfo(r as RouteTableR, ws.ownerOf(r)!));
   for (const t of tables) {
     status.accept(resourceKey(t.table));
     if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
@@ -261,6 +261,14 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
 
   for (const t of tables) status.accept(resourceKey(t.table));
   return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: world.namespaceOwners, externalSecrets: world.externalSecrets };
+}
+
+const tableInfos = new WeakMap<RouteTableR, TableInfo>();
+/** A table and its owner, the same object while both are (what routing's per-table caches are keyed by). */
+function tableInfo(table: RouteTableR, workspace: string): TableInfo {
+  let info = tableInfos.get(table);
+  if (info?.workspace !== workspace) tableInfos.set(table, (info = { table, key: nsName(table), workspace }));
+  return info;
 }
 
 const duplicates = new WeakMap<RouteTableR, string[]>();

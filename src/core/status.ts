@@ -17,13 +17,19 @@ interface Entry extends ResourceStatus {
   json?: ResourceStatus;
 }
 
+/** Books a clone may stack on (each a lookup per key); a deeper clone copies the entries. */
+const MAX_LAYERS = 3;
+
 // Books tell their own entries from shared ones by this number (an id, not a clock: it never reaches output).
 let books = 0;
 
 /** Collects statuses while the core runs; the worst state wins, messages accumulate (bounded). */
 export class StatusBook {
+  /** This book's own entries; the rest are its base's (a clone is a layer over the book it was made from). */
   private readonly entries = new Map<string, Entry>();
-  /** Entries of other books (a clone's, a batch's) are shared: copied before their first change. */
+  private base?: StatusBook;
+  private depth = 0;
+  /** Entries of other books (a base's, a batch's) are shared: copied here before their first change. */
   private readonly id = ++books;
   /** The keys in order, until a key is added. */
   private sorted?: string[];
@@ -31,7 +37,16 @@ export class StatusBook {
   private inherited?: { sorted: string[]; added: string[] };
 
   accept(key: string): void {
-    if (!this.entries.has(key)) this.create(key);
+    if (!this.find(key)) this.create(key);
+  }
+
+  /** The key's entry in this layer or the nearest base that has one (at most MAX_LAYERS lookups). */
+  private find(key: string): Entry | undefined {
+    for (let b: StatusBook | undefined = this; b; b = b.base) {
+      const e = b.entries.get(key);
+      if (e) return e;
+    }
+    return undefined;
   }
 
   private create(key: string): Entry {
@@ -43,7 +58,7 @@ export class StatusBook {
   }
 
   private writable(key: string): Entry | undefined {
-    const cur = this.entries.get(key);
+    const cur = this.find(key);
     if (!cur) return undefined;
     if (cur.owner === this.id) {
       cur.json = undefined;
@@ -88,7 +103,7 @@ export class StatusBook {
    * later write), so a batch that did not change costs no copy and keeps its JSON.
    */
   addBatch(key: string, batch: StatusBatch): void {
-    const cur = this.entries.get(key);
+    const cur = this.find(key);
     // Writing a batch onto an entry that says nothing yet gives the batch's own entry.
     if (cur && !isBlank(cur)) return this.writeBatch(key, batch);
     if (!batch.entry) {
@@ -108,16 +123,25 @@ export class StatusBook {
     if (batch.counters) for (const c in batch.counters) this.count(key, c, batch.counters[c]);
   }
 
-  /** A copy that shares entries until it changes them; this book must not change afterwards. */
+  /**
+   * A copy that shares entries until it changes them: a layer over this book
+   * (copying thousands of entries per computation was most of a route edit's
+   * status cost), flattened once layers stack up. This book must not change afterwards.
+   */
   clone(): StatusBook {
     const copy = new StatusBook();
-    for (const [k, v] of this.entries) copy.entries.set(k, v);
-    copy.inherited = { sorted: this.keys(), added: [] };
+    const sorted = this.keys();
+    if (this.depth + 1 < MAX_LAYERS) {
+      copy.base = this;
+      copy.depth = this.depth + 1;
+    } else for (const k of sorted) copy.entries.set(k, this.find(k)!);
+    copy.inherited = { sorted, added: [] };
     return copy;
   }
 
   merge(other: StatusBook): void {
-    for (const [k, v] of other.entries) {
+    for (const k of other.keys()) {
+      const v = other.find(k)!;
       this.accept(k);
       for (const m of v.messages) this.add(k, v.state, m);
       if (v.omitted) this.writable(k)!.omitted += v.omitted;
@@ -125,7 +149,7 @@ export class StatusBook {
   }
 
   get(key: string): ResourceStatus | undefined {
-    return this.entries.get(key);
+    return this.find(key);
   }
 
   /** The keys in order; an inherited order is merged with the keys added since, not sorted again. */
@@ -155,7 +179,7 @@ export class StatusBook {
     const out: Record<string, ResourceStatus> = {};
     const keys = this.keys(cache);
     for (const k of keys) {
-      const s = this.entries.get(k)!;
+      const s = this.find(k)!;
       if (s.json === undefined && cache) {
         const before = cache.entries.get(k);
         if (before?.json && sameEntry(before, s)) s.json = before.json;
@@ -164,7 +188,7 @@ export class StatusBook {
       out[k] = s.json ??= entryJSON(s);
     }
     // Keys of resources gone long ago are dropped now and then.
-    if (cache && cache.entries.size > 2 * keys.length + 1000) cache.entries = new Map(keys.map((k) => [k, this.entries.get(k)!]));
+    if (cache && cache.entries.size > 2 * keys.length + 1000) cache.entries = new Map(keys.map((k) => [k, this.find(k)!]));
     return out;
   }
 }
