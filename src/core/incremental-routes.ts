@@ -10,6 +10,7 @@
 import type { Backend, FinalRoute } from '../ir/types.js';
 import type { ObjectSelector, Resource, RouteTableR } from '../resources/schema.js';
 import type { Budget, Flattening, TableInfo } from './routes.js';
+import type { ChildIndexMemo } from './child-index.js';
 
 export type StatusOp = ['warn' | 'invalid', string, string];
 
@@ -52,6 +53,8 @@ export interface SubtreeRecord {
 
 /** Subtree records of the previous computation and of the current one. */
 export class RoutingMemo {
+  /** The child-table index, patched from one computation to the next. */
+  readonly childIndex: ChildIndexMemo = {};
   previous = new Map<string, SubtreeRecord>();
   next = new Map<string, SubtreeRecord>();
   /** Whether the last computation's world was the one before it (so only route tables, or nothing, changed). */

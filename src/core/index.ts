@@ -201,7 +201,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     ws,
     status,
     catalog,
-    children: indexChildTables(tables.filter((t) => !t.table.spec.hosts?.length)),
+    children: indexChildTables(tables.filter((t) => !t.table.spec.hosts?.length), memo?.childIndex),
     backends,
     clusterName: settings.clusterName,
     limits: { ...DEFAULT_ROUTE_LIMITS, ...settings.limits },
