@@ -172,7 +172,16 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     if (!namespaces.has(k)) namespaces.set(k, { name: ns, cluster, labels: {} });
   };
   for (const n of extraNamespaces) seen(n.name, n.cluster);
-  for (const r of resources) if (r.metadata.namespace) seen(r.metadata.namespace, r.cluster);
+  // Resources come sorted by kind, then namespace: runs of one namespace are looked up once.
+  let lastNs: string | undefined;
+  let lastCluster: string | undefined;
+  for (const r of resources) {
+    const ns = r.metadata.namespace;
+    if (!ns || (ns === lastNs && r.cluster === lastCluster)) continue;
+    lastNs = ns;
+    lastCluster = r.cluster;
+    seen(ns, r.cluster);
+  }
   for (const r of resources) if (r.kind === 'Namespace') namespaces.set(`${r.metadata.name}${clusterSuffix(r.cluster)}`, { name: r.metadata.name, cluster: r.cluster, labels: r.metadata.labels });
   memo?.begin(resources, JSON.stringify([settings, [...namespaces.entries()]]));
   const world = memo?.sameWorld && worlds?.last ? worlds.last : buildWorld(resources, settings, namespaces);
@@ -210,14 +219,17 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   const gatewayRoutes = new Map<string, number>();
 
   const roots = tables.filter((t) => t.table.spec.hosts?.length).sort((a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table));
-  const routes: FinalRoute[] = [];
+  // Each root's routes, joined once at the end (pushing 10k routes one by one grew the list several times).
+  const parts: FinalRoute[][] = [];
+  let count = 0;
   const bindings: Binding[] = [];
   for (const root of roots) {
     const refs = root.table.spec.virtualGateways ?? [];
     if (refs.length === 0) {
       const flat = flattenRootTable(fctx, root, null, root.table.spec.hosts!);
       if (flat.overLimit) status.invalid(resourceKey(root.table), flat.overLimit);
-      for (const r of flat.routes) routes.push(r);
+      parts.push(flat.routes);
+      count += flat.routes.length;
       continue;
     }
     for (const ref of refs) {
@@ -254,12 +266,14 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
         continue;
       }
       gatewayRoutes.set(key, used + cost);
-      bindings.push({ gateway: key, root, routes: flat.routes, start: routes.length });
-      for (const r of flat.routes) routes.push(r);
+      bindings.push({ gateway: key, root, routes: flat.routes, start: count });
+      parts.push(flat.routes);
+      count += flat.routes.length;
     }
   }
 
   for (const t of tables) status.accept(resourceKey(t.table));
+  const routes = parts.length === 1 ? parts[0].slice() : parts.flat();
   return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: world.namespaceOwners, externalSecrets: world.externalSecrets };
 }
 

@@ -192,8 +192,8 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
     }
   }
   // The shared prefix and suffix are copied; the middle is attached (or found), then the shared routes a change reaches.
-  const attached = prevAttached.slice(0, head);
-  const result = memo.output.slice(0, head);
+  const midAttached: RouteAttachment[] = [];
+  const midResult: FinalRoute[] = [];
   for (let i = head; i < n - tail; i++) {
     const route = routes[i];
     const before = between.get(route);
@@ -201,13 +201,12 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
     if (!before || a !== before) between.set(route, a); // a route twice in the list is attached once
     addCounts(memo.counts, a.effects, 1);
     touch(a.effects);
-    attached.push(a);
-    result.push(a.output);
+    midAttached.push(a);
+    midResult.push(a.output);
   }
-  for (let j = m - tail; j < m; j++) {
-    attached.push(prevAttached[j]);
-    result.push(memo.output[j]);
-  }
+  // One allocation of the final size each (pushing 10k shared entries grew the arrays several times).
+  const attached = joinEnds(prevAttached, head, midAttached, tail);
+  const result = joinEnds(memo.output, head, midResult, tail);
   for (const i of again) {
     addCounts(memo.counts, attached[i].effects, -1);
     touch(attached[i].effects);
@@ -313,6 +312,15 @@ function tableName(table: string): TableName {
   if (tableNames.size >= 100_000) tableNames.clear(); // bounded: a cache, not a record
   tableNames.set(table, t);
   return t;
+}
+
+/** The first `head` and last `tail` items of `list` around `middle`. */
+function joinEnds<T>(list: T[], head: number, middle: T[], tail: number): T[] {
+  if (head + middle.length + tail !== list.length) return list.slice(0, head).concat(middle, tail ? list.slice(list.length - tail) : []);
+  // As many routes as before (an edit in place): one copy, the middle written over it.
+  const out = list.slice();
+  for (let i = 0; i < middle.length; i++) out[head + i] = middle[i];
+  return out;
 }
 
 /** Oldest first, in place. Insertion sort for the few policies one route has (Array.prototype.sort allocates per call). */
