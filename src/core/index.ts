@@ -199,10 +199,10 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
   const tables: TableInfo[] = [];
   for (const r of resources) if (r.kind === 'RouteTable' && owned(r)) tables.push(tableInfo(r as RouteTableR, ws.ownerOf(r)!));
   for (const t of tables) {
-    status.accept(resourceKey(t.table));
-    if (t.table.spec.portalMetadata) status.add(resourceKey(t.table), 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
+    status.accept(t.statusKey);
+    if (t.table.spec.portalMetadata) status.add(t.statusKey, 'ACCEPTED', 'spec.portalMetadata is ignored: it describes the API for the Gloo developer portal, which meshplane does not include; routing is unaffected');
     for (const n of duplicateNames(t.table)) {
-      status.warn(resourceKey(t.table), `several routes are named "${n}"; policies and explain tell them apart by position only`);
+      status.warn(t.statusKey, `several routes are named "${n}"; policies and explain tell them apart by position only`);
     }
   }
   const backends = new Map<string, Backend>();
@@ -227,7 +227,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     const refs = root.table.spec.virtualGateways ?? [];
     if (refs.length === 0) {
       const flat = flattenRootTable(fctx, root, null, root.table.spec.hosts!);
-      if (flat.overLimit) status.invalid(resourceKey(root.table), flat.overLimit);
+      if (flat.overLimit) status.invalid(root.statusKey, flat.overLimit);
       parts.push(flat.routes);
       count += flat.routes.length;
       continue;
@@ -236,33 +236,33 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
       const inCluster = clusters.resolve(ref.cluster);
       const key = `${ref.namespace ?? root.table.metadata.namespace}/${ref.name}${clusterSuffix(inCluster.cluster)}`;
       if (inCluster.error) {
-        status.invalid(resourceKey(root.table), `virtual gateway ${key}: ${inCluster.error}`);
+        status.invalid(root.statusKey, `virtual gateway ${key}: ${inCluster.error}`);
         continue;
       }
       const gw = gatewaysByKey.get(key);
       if (!gw) {
-        status.invalid(resourceKey(root.table), `virtual gateway ${key} not found (or in a namespace no workspace selects)`);
+        status.invalid(root.statusKey, `virtual gateway ${key} not found (or in a namespace no workspace selects)`);
         continue;
       }
       const gwWs = ws.ownerOf(gw)!;
       // Semantics §3: the table is visible to the gateway's workspace, or the gateway is shared wholesale (kind ALL).
       if (gwWs !== root.workspace && !ws.isVisible('ROUTE_TABLE', root.table, root.workspace, gwWs) && !ws.isVisible('VIRTUAL_GATEWAY' as never, gw, gwWs, root.workspace)) {
         status.invalid(
-          resourceKey(root.table),
+          root.statusKey,
           `virtual gateway ${key} belongs to workspace "${gwWs}": bind it by sharing this table with that workspace (${ws.explainInvisible('ROUTE_TABLE', root.table, root.workspace, gwWs)}), or share the gateway wholesale (kind ALL both ways)`,
         );
         continue;
       }
       const flat = flattenRootTable(fctx, root, key, root.table.spec.hosts!);
       if (flat.overLimit) {
-        status.invalid(resourceKey(root.table), flat.overLimit);
+        status.invalid(root.statusKey, flat.overLimit);
         continue;
       }
       // Tables bind in order (weight, then age): the one that would take a gateway over its limit is refused.
       const cost = flat.routes.reduce((n, r) => n + Math.max(1, r.matchers.length), 0);
       const used = gatewayRoutes.get(key) ?? 0;
       if (used + cost > fctx.limits.maxRoutesPerGateway) {
-        status.invalid(resourceKey(root.table), `binding it to virtual gateway ${key} would give the gateway ${used + cost} routes (limit maxRoutesPerGateway = ${fctx.limits.maxRoutesPerGateway}; raise it with --max-routes-per-gateway or the settings file), so its routes are not served there; the tables bound before it keep theirs`);
+        status.invalid(root.statusKey, `binding it to virtual gateway ${key} would give the gateway ${used + cost} routes (limit maxRoutesPerGateway = ${fctx.limits.maxRoutesPerGateway}; raise it with --max-routes-per-gateway or the settings file), so its routes are not served there; the tables bound before it keep theirs`);
         continue;
       }
       gatewayRoutes.set(key, used + cost);
@@ -272,7 +272,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
     }
   }
 
-  for (const t of tables) status.accept(resourceKey(t.table));
+  for (const t of tables) status.accept(t.statusKey);
   const routes = parts.length === 1 ? parts[0].slice() : parts.flat();
   return { status, ws, catalog, resources, gatewaysByKey, routes, bindings, backends, namespaces: world.namespaceOwners, externalSecrets: world.externalSecrets };
 }
@@ -281,7 +281,7 @@ const tableInfos = new WeakMap<RouteTableR, TableInfo>();
 /** A table and its owner, the same object while both are (what routing's per-table caches are keyed by). */
 function tableInfo(table: RouteTableR, workspace: string): TableInfo {
   let info = tableInfos.get(table);
-  if (info?.workspace !== workspace) tableInfos.set(table, (info = { table, key: nsName(table), workspace }));
+  if (info?.workspace !== workspace) tableInfos.set(table, (info = { table, key: nsName(table), statusKey: resourceKey(table), workspace }));
   return info;
 }
 

@@ -5,7 +5,7 @@
 import { hash } from 'node:crypto';
 import type { Backend, ChainLink, FinalRoute, RouteAction } from '../ir/types.js';
 import type { HttpMatcher, HttpRoute, ObjectSelector, RouteTableR } from '../resources/schema.js';
-import { nsName, resourceKey } from '../resources/schema.js';
+import { nsName } from '../resources/schema.js';
 import type { ChildIndex } from './child-index.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, globMatch, isLiteral, selectorMatches } from './match.js';
@@ -23,6 +23,8 @@ export const INVALID_ROUTE_RESPONSE = { status: 500, body: 'meshplane: this rout
 export interface TableInfo {
   table: RouteTableR;
   key: string; // ns/name
+  /** resourceKey(table): where the table's status goes. */
+  statusKey: string;
   workspace: string;
 }
 
@@ -212,7 +214,7 @@ function expandRoute(
 ): void {
   // Routes without labels of their own share their table's effective labels (nothing writes them).
   const labels = route.labels && Object.keys(route.labels).length ? { ...frame.labels, ...route.labels } : frame.labels;
-  const tableKey = resourceKey(info.table);
+  const tableKey = info.statusKey;
   // Alternatives multiply down a chain (each parent one with each child one): check the product before building it.
   const alternatives = frame.matchers.length * Math.max(1, route.matchers?.length ?? 0);
   const tooMany = frame.chain.length > 0 && alternatives > Math.max(1, budget.left);
@@ -357,7 +359,7 @@ function selectChildren(
   const errors: string[] = [];
   const excluded: string[] = [];
   const picked = new Map<string, TableInfo>();
-  const parentKey = resourceKey(parent.table);
+  const parentKey = parent.statusKey;
   for (const raw of selectors) {
     // A name without a namespace means the parent's namespace.
     const sel: ObjectSelector = raw.name !== undefined && raw.namespace === undefined ? { ...raw, namespace: parent.table.metadata.namespace } : raw;

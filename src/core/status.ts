@@ -176,19 +176,31 @@ export class StatusBook {
    * saw under its key (the book must not change afterwards).
    */
   toJSON(cache?: StatusJSONCache): Record<string, ResourceStatus> {
-    const out: Record<string, ResourceStatus> = {};
     const keys = this.keys(cache);
-    for (const k of keys) {
+    const values: ResourceStatus[] = new Array(keys.length);
+    const last = cache?.output;
+    let same = !!last && last.keys.length === keys.length;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
       const s = this.find(k)!;
       if (s.json === undefined && cache) {
         const before = cache.entries.get(k);
         if (before?.json && sameEntry(before, s)) s.json = before.json;
         else cache.entries.set(k, s);
       }
-      out[k] = s.json ??= entryJSON(s);
+      const json = (s.json ??= entryJSON(s));
+      values[i] = json;
+      if (same && (last!.values[i] !== json || last!.keys[i] !== k)) same = false;
     }
-    // Keys of resources gone long ago are dropped now and then.
-    if (cache && cache.entries.size > 2 * keys.length + 1000) cache.entries = new Map(keys.map((k) => [k, this.find(k)!]));
+    // Nothing changed (a route edit often changes no status): the last object again (status is never written to).
+    if (same) return last!.out;
+    const out: Record<string, ResourceStatus> = {};
+    for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
+    if (cache) {
+      cache.output = { keys, values, out };
+      // Keys of resources gone long ago are dropped now and then.
+      if (cache.entries.size > 2 * keys.length + 1000) cache.entries = new Map(keys.map((k) => [k, this.find(k)!]));
+    }
     return out;
   }
 }
@@ -198,6 +210,8 @@ export interface StatusJSONCache {
   entries: Map<string, Entry>;
   /** The last merged key order, and what it was merged from. */
   order?: { base: string[]; added: string[]; keys: string[] };
+  /** The last output, with its keys and values in order. */
+  output?: { keys: string[]; values: ResourceStatus[]; out: Record<string, ResourceStatus> };
 }
 export const newStatusJSONCache = (): StatusJSONCache => ({ entries: new Map() });
 

@@ -16,6 +16,7 @@ function rng(seed: number) {
 const table = (namespace: string, name: string, labels: Record<string, string>, version: number): TableInfo => ({
   table: { kind: 'RouteTable', apiVersion: 'networking.gloo.solo.io/v2', metadata: { namespace, name, labels }, spec: { http: [{ name: `v${version}` }] } } as unknown as RouteTableR,
   key: `${namespace}/${name}`,
+  statusKey: `RouteTable/${namespace}/${name}`,
   workspace: namespace === 'ns-0' ? 'gw' : 'team',
 });
 
