@@ -26,7 +26,7 @@ import type { FeatureGates } from './policies.js';
 import { newRouteAttachMemo } from './route-attachment.js';
 import { indexChildTables } from './child-index.js';
 import { DEFAULT_ROUTE_LIMITS, flattenRootTable, type FlattenContext, type RouteLimits, type TableInfo } from './routes.js';
-import { newStatusJSONCache, StatusBook } from './status.js';
+import { newStatusJSONCache, StatusBook, type KeyOrderCache } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
 import { updateEndpoints } from './endpoint-updates.js';
@@ -82,6 +82,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
   const interned = new ResourceInterner();
   const nsMemo: NamespacesMemo = { policies: [], out: [] };
   const deduped = new Dedupe();
+  const routingOrder: KeyOrderCache = {};
   return (raw, settings = DEFAULT_SETTINGS, rejected = []) => {
     const input = interned.of(raw);
     // Only EndpointSlices changed (the usual churn of a mesh): patch the last result's endpoints.
@@ -112,7 +113,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const stage = reuse ? memo!.stage : computeRouting(nonPolicy, settings, policyNamespaces.map(([, info]) => info), routingMemo, worlds);
     // The attachment memo checks each route by identity: routing reuses the objects of unchanged routes.
     memo = { inputs: nonPolicy, settingsKey, stage };
-    const status = stage.status.clone();
+    const status = stage.status.clone(routingOrder);
     status.merge(pre);
     for (const r of rejected) for (const m of r.messages) status.invalid(r.key, m);
     const sameWorld = reuse || routingMemo.sameWorld;

@@ -128,9 +128,9 @@ export class StatusBook {
    * (copying thousands of entries per computation was most of a route edit's
    * status cost), flattened once layers stack up. This book must not change afterwards.
    */
-  clone(): StatusBook {
+  clone(order?: KeyOrderCache): StatusBook {
     const copy = new StatusBook();
-    const sorted = this.keys();
+    const sorted = this.keys(order);
     if (this.depth + 1 < MAX_LAYERS) {
       copy.base = this;
       copy.depth = this.depth + 1;
@@ -153,14 +153,15 @@ export class StatusBook {
   }
 
   /** The keys in order; an inherited order is merged with the keys added since, not sorted again. */
-  private keys(cache?: StatusJSONCache): string[] {
+  private keys(cache?: KeyOrderCache): string[] {
     if (this.sorted) return this.sorted;
     if (!this.inherited) return (this.sorted = [...this.entries.keys()].sort());
     const a = this.inherited.sorted;
     const added = this.inherited.added;
-    // The same keys added to the same inherited order as last time: the same merged order.
+    // The same keys added to the same inherited order as last time: the same merged order
+    // (compared by content: the books are new each computation, their keys mostly the same strings).
     const last = cache?.order;
-    if (last && last.base === a && last.added.length === added.length && added.every((k, i) => k === last.added[i])) return (this.sorted = last.keys);
+    if (last && sameKeys(last.base, a) && sameKeys(last.added, added)) return (this.sorted = last.keys);
     const b = added.slice().sort();
     const out: string[] = [];
     let i = 0;
@@ -205,11 +206,21 @@ export class StatusBook {
   }
 }
 
-/** The entries the last toJSON calls made JSON of, by key, for the next book to reuse. */
-export interface StatusJSONCache {
-  entries: Map<string, Entry>;
-  /** The last merged key order, and what it was merged from. */
+/** A book's last merged key order, and what it was merged from, for the next computation's book. */
+export interface KeyOrderCache {
   order?: { base: string[]; added: string[]; keys: string[] };
+}
+
+const sameKeys = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** The entries the last toJSON calls made JSON of, by key, for the next book to reuse. */
+export interface StatusJSONCache extends KeyOrderCache {
+  entries: Map<string, Entry>;
   /** The last output, with its keys and values in order. */
   output?: { keys: string[]; values: ResourceStatus[]; out: Record<string, ResourceStatus> };
 }
