@@ -44,6 +44,8 @@ export interface RouteAttachMemo {
   positions?: Map<string, number[]>;
   positionsOf?: FinalRoute[];
   gatesKey: string;
+  /** The placement the groups and the index were made from. */
+  placed?: PlacedPolicy[];
   /** Counter totals over the attachments: key -> counter -> [sum, contributions]. */
   counts: Map<string, Map<string, [number, number]>>;
   /** What the attachments write to status, per key. */
@@ -106,27 +108,32 @@ function sameForRoutes(a: PolicyR, b: PolicyR): boolean {
 
 /** Attaches applyToRoutes policies to final routes; returns the routes with their policies, at the same positions. */
 export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[], clusterName: string, status: StatusBook, gates: FeatureGates, memo: RouteAttachMemo = newRouteAttachMemo()): FinalRoute[] {
-  const byWorkspace = new Map<string, PolicyR[]>();
-  const placedBy = new Map<string, PlacedPolicy[]>();
-  for (const p of placed) {
-    if (!p.policy.spec.applyToRoutes?.length) continue;
-    const mine = placedBy.get(p.workspace);
-    if (mine) mine.push(p), byWorkspace.get(p.workspace)!.push(p.policy);
-    else placedBy.set(p.workspace, [p]), byWorkspace.set(p.workspace, [p.policy]);
-  }
-  // A workspace's selector index is built again only when its placed policies changed.
-  const index: SelectorIndex = new Map();
-  for (const [w, list] of placedBy) {
-    const before = memo.index.get(w);
-    index.set(w, before && before.placed.length === list.length && before.placed.every((p, i) => p === list[i]) ? before : indexSelectors(list));
-  }
-  memo.index = index;
   const gatesKey = JSON.stringify(gates);
   if (memo.gatesKey !== gatesKey) Object.assign(memo, newRouteAttachMemo(), { gatesKey });
+  // The same placement as last time (no policy changed): the same groups and selector index.
+  const samePlacement = memo.placed === placed;
+  const byWorkspace = samePlacement ? memo.workspacePolicies : new Map<string, PolicyR[]>();
+  if (!samePlacement) {
+    const placedBy = new Map<string, PlacedPolicy[]>();
+    for (const p of placed) {
+      if (!p.policy.spec.applyToRoutes?.length) continue;
+      const mine = placedBy.get(p.workspace);
+      if (mine) mine.push(p), byWorkspace.get(p.workspace)!.push(p.policy);
+      else placedBy.set(p.workspace, [p]), byWorkspace.set(p.workspace, [p.policy]);
+    }
+    // A workspace's selector index is built again only when its placed policies changed.
+    const index: SelectorIndex = new Map();
+    for (const [w, list] of placedBy) {
+      const before = memo.index.get(w);
+      index.set(w, before && before.placed.length === list.length && before.placed.every((p, i) => p === list[i]) ? before : indexSelectors(list));
+    }
+    memo.index = index;
+  }
+  const index = memo.index;
   // The route policies added, removed or changed since the last run, by workspace: a route is
   // attached again only if one of them (before or after) could select it.
   const changed = new Map<string, PolicyR[]>();
-  for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
+  if (byWorkspace !== memo.workspacePolicies) for (const w of new Set([...byWorkspace.keys(), ...memo.workspacePolicies.keys()])) {
     const a = byWorkspace.get(w) ?? [];
     const b = memo.workspacePolicies.get(w) ?? [];
     if (a.length === b.length && a.every((p, i) => p === b[i] || sameForRoutes(p, b[i]))) continue;
@@ -220,6 +227,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   if (dirty.size) {
     const messages = new Map<string, string[]>();
     for (const a of attached) {
+      if (a.effects.warnings.length === 0) continue;
       for (const [key, message] of a.effects.warnings) {
         if (!dirty.has(key)) continue;
         const list = messages.get(key);
@@ -245,6 +253,7 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   memo.attached = attached;
   memo.output = result;
   memo.workspacePolicies = byWorkspace;
+  memo.placed = placed;
   return result;
 }
 
