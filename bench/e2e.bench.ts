@@ -6,7 +6,7 @@
 // Reports the p50 and p90 from the edit to Envoy's last ACK, and meshplane's
 // own compute time (core + translate + encode) for the same edits. meshplane
 // runs compiled (dist/, built by the npm script), as `meshplane serve` does.
-//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane; EDIT_PROF=<file>: during the edits only; DBG_EVENTS=1: print when meshplane saw each file event)
+//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane; EDIT_PROF=<file>: during the edits only; DBG_EVENTS=1: print when meshplane saw each file event; DBG_HEAP=1: its heap at the end)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,7 @@ try {
     await new Promise((r) => setTimeout(r, 300));
   }
   await editProfile;
+  if (process.env.DBG_HEAP) process.stderr.write((await (await fetch(`http://127.0.0.1:${mp.adminPort}/metrics`)).text()).split('\n').filter((l) => /heap_size|heap_space_size_used|external_memory|resident/.test(l) && !l.startsWith('#')).join('\n') + '\n');
 } finally {
   await envoy.stop();
   await mp.stop();
