@@ -104,6 +104,8 @@ export interface ManifestDirectoryOptions {
   limits?: Partial<FileLimits>;
   /** How files are stat'ed and read (tests count reads). */
   fs?: FileAccess;
+  /** Assemble the set from every file at every scan, never only the changed ones (tests compare the two). */
+  wholeAssemble?: boolean;
 }
 
 /** Keeps per-file and per-resource last-good state between scans. */
@@ -117,6 +119,9 @@ export class ManifestDirectory {
   private last: ResourceSet | undefined;
   /** After a scan: when a file that is still settling should be looked at again (epoch ms). */
   recheckAt: number | undefined;
+  /** What the last assemble() saw: the file entries, their paths relative to the directory, and how many files serve each key. */
+  private assembled?: Assembled;
+  private readonly wholeAssemble: boolean;
   /** After a scan: files whose new content waits for the quiet period. */
   waiting: string[] = [];
 
@@ -129,6 +134,7 @@ export class ManifestDirectory {
   ) {
     this.limits = fileLimits(opts.limits);
     this.fs = opts.fs ?? nodeFiles;
+    this.wholeAssemble = !!opts.wholeAssemble;
   }
 
   /** Why the state file could not be written at the last scan, if it could not. */
@@ -285,6 +291,8 @@ export class ManifestDirectory {
 
   private assemble(current: Map<string, string>): ResourceSet {
     const files = [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const quick = this.assembled && !this.wholeAssemble && this.assembleChanged(files, current, this.assembled);
+    if (quick) return quick;
     const validKeys = new Set<string>();
     for (const [, entry] of files) for (const r of entry.served) validKeys.add(keyOf(r));
     const rejected: RejectedResource[] = [];
@@ -318,8 +326,83 @@ export class ManifestDirectory {
       byFile.set(c.rel, c.entry.contributed);
     }
     this.state.remember(byFile);
+    this.assembled = { entries: new Map(files), rel: new Map(current), keyFiles: countKeys(files) };
     return { resources: stamped, rejected, diagnostics };
   }
+
+  /**
+   * assemble() for the files that changed since the last one (a save touches
+   * one file of hundreds): only their resources are stamped and remembered,
+   * and only keys they no longer serve are forgotten. Undefined, and the whole
+   * set is assembled, when the shortcut cannot give the same result: a
+   * resource whose last valid version stands in for an invalid edit, or a key
+   * served twice (the first file's wins), or many files changed.
+   */
+  private assembleChanged(files: Array<[string, FileEntry]>, current: Map<string, string>, last: Assembled): ResourceSet | undefined {
+    const changed: Array<[string, FileEntry | undefined]> = [];
+    for (const [file, entry] of files) {
+      if (entry.parsed.diagnostics.some((d) => d.resource)) return undefined;
+      if (last.entries.get(file) !== entry || last.rel.get(file) !== current.get(file)) changed.push([file, entry]);
+    }
+    for (const file of last.entries.keys()) if (!this.files.has(file)) changed.push([file, undefined]);
+    if (changed.length === 0 || changed.length > Math.max(4, files.length / 4)) return undefined;
+    // Every key the changed files served or serve must be theirs alone, once.
+    const gone = new Set<string>();
+    for (const [file] of changed) for (const r of last.entries.get(file)?.contributed ?? []) {
+      const k = keyOf(r);
+      if (last.keyFiles.get(k) !== 1 || gone.has(k)) return undefined;
+      gone.add(k);
+    }
+    const added = new Set<string>();
+    for (const [, entry] of changed) for (const r of entry?.served ?? []) {
+      const k = keyOf(r);
+      if (added.has(k) || (last.keyFiles.has(k) && !gone.has(k))) return undefined;
+      added.add(k);
+    }
+    for (const k of gone) if (!added.has(k)) last.keyFiles.delete(k);
+    for (const k of added) last.keyFiles.set(k, 1);
+    this.state.forget([...gone].filter((k) => !added.has(k)));
+    for (const [file, entry] of changed) {
+      const rel = current.get(file) ?? last.rel.get(file)!;
+      if (!entry) {
+        this.state.forgetFile(rel);
+        last.entries.delete(file);
+        last.rel.delete(file);
+        continue;
+      }
+      const before = last.rel.get(file);
+      if (before !== undefined && before !== rel) this.state.forgetFile(before);
+      entry.contributed = entry.served.map((r) => this.state.stampOne(r));
+      this.state.rememberFile(rel, entry.contributed);
+      last.entries.set(file, entry);
+      last.rel.set(file, rel);
+    }
+    const rejected: RejectedResource[] = [];
+    const diagnostics: Diagnostic[] = [];
+    const resources: Resource[] = [];
+    for (const [file, entry] of files) {
+      for (const d of entry.parsed.diagnostics) diagnostics.push({ ...d, keptPrevious: d.keptPrevious || false });
+      for (const rk of entry.parsed.rejectedKeys) {
+        const keptFile = rk.key === fileKey(file) && entry.parsed.fileError && entry.served.length > 0;
+        rejected.push({ key: rk.key, messages: rk.messages.map((m) => m + (keptFile ? ' (the last valid version is still served)' : '')) });
+      }
+      for (const r of entry.contributed!) resources.push(r);
+    }
+    return { resources, rejected, diagnostics };
+  }
+}
+
+interface Assembled {
+  entries: Map<string, FileEntry>;
+  rel: Map<string, string>;
+  keyFiles: Map<string, number>;
+}
+
+/** How many times each key is contributed, over all files. */
+function countKeys(files: ReadonlyArray<[string, FileEntry]>): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const [, entry] of files) for (const r of entry.contributed ?? []) n.set(keyOf(r), (n.get(keyOf(r)) ?? 0) + 1);
+  return n;
 }
 
 const EMPTY: ParsedManifest = { resources: [], diagnostics: [], rejectedKeys: [], fileError: false };

@@ -92,22 +92,8 @@ export class SourceState {
   stamp(resources: Resource[]): Resource[] {
     const present = new Set<string>();
     const out = resources.map((r) => {
-      const key = keyOf(r);
-      present.add(key);
-      if (r.metadata.creationTimestamp) return r;
-      let entry = this.entries.get(key);
-      if (!entry?.firstSeen) {
-        if (!this.record) return r;
-        entry ??= {};
-        entry.firstSeen = this.now().toISOString();
-        this.entries.set(key, entry);
-        this.dirty = true;
-      }
-      const cached = this.stamped.get(r);
-      if (cached && cached.metadata.creationTimestamp === entry.firstSeen) return cached;
-      const copy = { ...r, metadata: { ...r.metadata, creationTimestamp: entry.firstSeen } };
-      this.stamped.set(r, copy);
-      return copy;
+      present.add(keyOf(r));
+      return this.stampOne(r);
     });
     // A deleted resource that comes back is a new resource: forget it.
     if (this.record) {
@@ -119,6 +105,72 @@ export class SourceState {
       }
     }
     return out;
+  }
+
+  /** One resource stamped (stamp() without forgetting the absent: see forget()). */
+  stampOne(r: Resource): Resource {
+    if (r.metadata.creationTimestamp) return r;
+    const key = keyOf(r);
+    let entry = this.entries.get(key);
+    if (!entry?.firstSeen) {
+      if (!this.record) return r;
+      entry ??= {};
+      entry.firstSeen = this.now().toISOString();
+      this.entries.set(key, entry);
+      this.dirty = true;
+    }
+    const cached = this.stamped.get(r);
+    if (cached && cached.metadata.creationTimestamp === entry.firstSeen) return cached;
+    const copy = { ...r, metadata: { ...r.metadata, creationTimestamp: entry.firstSeen } };
+    this.stamped.set(r, copy);
+    return copy;
+  }
+
+  /**
+   * Resources no file serves any more, as stamp() and then remember() treat
+   * them: a first-seen time is forgotten (while recording), and so is the last
+   * valid version. For a scan that knows which keys went (see ManifestDirectory).
+   */
+  forget(keys: Iterable<string>): void {
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (!entry) continue;
+      if (this.record && entry.firstSeen) {
+        delete entry.firstSeen;
+        if (!entry.lastGood) this.entries.delete(key);
+        this.dirty = true;
+      }
+      if (entry.lastGood) {
+        delete entry.lastGood;
+        if (!entry.firstSeen) this.entries.delete(key);
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** One file's share of remember(), for a file whose keys no other file serves. */
+  rememberFile(file: string, resources: readonly Resource[]): void {
+    const keys: string[] = [];
+    for (const r of resources) {
+      const key = keyOf(r);
+      keys.push(key);
+      const entry = this.entries.get(key) ?? {};
+      if (entry.lastGood !== r) {
+        entry.lastGood = r;
+        this.entries.set(key, entry);
+        this.dirty = true;
+      }
+    }
+    const before = this.files.get(file);
+    if (!before || before.length !== keys.length || before.some((k, i) => k !== keys[i])) {
+      this.files.set(file, keys);
+      this.dirty = true;
+    }
+  }
+
+  /** A file gone: remember() without it. */
+  forgetFile(file: string): void {
+    if (this.files.delete(file)) this.dirty = true;
   }
 
   lastGood(key: string): Resource | undefined {
