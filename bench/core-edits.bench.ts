@@ -5,6 +5,9 @@
 // HEAP_PROF=<file> a sampling profile of their allocations.
 // Small enough to run against an older checkout for an A/B.
 // MODE=full times fresh full computations instead (no memo), the same way.
+// As a server sees edits (rarely, between other work): NOWARM=1 skips the
+// warm-up (the JIT has not optimised the core yet), COLD=1 walks 64 MB before
+// each edit (caches cold).
 //   ROUTES=10000 MODE=policy|route|full EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -36,7 +39,7 @@ const edit = (i: number): Resource[] => {
 const engine = createCore();
 if (MODE !== 'full') engine(resources, settings);
 if (MODE === 'full') computeCore(resources, settings), computeCore(resources, settings); // warm up
-else for (let i = 0; i < 6; i++) engine(edit(i), settings), engine(resources, settings); // warm up
+else for (let i = 0; i < (process.env.NOWARM ? 0 : 6); i++) engine(edit(i), settings), engine(resources, settings); // warm up
 const session = new Session();
 if (process.env.CPU_PROF) {
   session.connect();
@@ -50,6 +53,7 @@ if (process.env.HEAP_PROF) {
   await session.post('HeapProfiler.enable');
   await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 }
+const cold = new Uint8Array(process.env.COLD ? 64 << 20 : 0);
 const times: number[] = [];
 const cpu: number[] = [];
 const cpuMs = (since: NodeJS.CpuUsage) => {
@@ -59,6 +63,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 for (let i = 0; i < EDITS; i++) {
   const edited = MODE === 'full' ? resources : edit(i);
   if (process.env.GC_EACH) global.gc?.(); // as bench:core did: a forced full GC before each
+  if (process.env.COLD) { let x = 0; for (let j = 0; j < cold.length; j += 64) x += cold[j]++; if (x < 0) console.log(x); }
   const t = performance.now();
   const c = process.cpuUsage();
   if (MODE === 'full') computeCore(resources, settings);

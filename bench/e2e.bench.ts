@@ -42,7 +42,7 @@ const settled = async (mp: MeshplaneHandle, after?: string) => {
 };
 const logTime = (line: string) => (JSON.parse(line) as { time: number }).time;
 
-const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000, compiled: true, nodeArgs: process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [] }); // 10k routes of YAML on a busy machine
+const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000, compiled: true, nodeArgs: [...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []), ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])] }); // 10k routes of YAML on a busy machine
 const envoy = await startEnvoyFor(mp, { xdsPort: mp.xdsPort, gateway: 'ws-0/gw' });
 const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number; sourceMs: number; phases: Record<string, number> }> = [];
 try {
