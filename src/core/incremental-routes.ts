@@ -44,6 +44,8 @@ export interface SubtreeRecord {
   table: RouteTableR;
   leftBefore: number;
   spent: number;
+  /** Envoy routes of its final routes. */
+  routeCost: number;
   pressure: number;
   routes: FinalRoute[];
   status: StatusOp[];
@@ -141,6 +143,7 @@ export function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, ou
   }
   ctx.log.pressure += rec.pressure;
   budget.left -= rec.spent;
+  budget.routeCost += rec.routeCost;
   for (const r of rec.routes) out.push(r);
   ctx.touched.push(rec);
   return true;

@@ -260,7 +260,7 @@ function computeRouting(resources: Resource[], settings: CoreSettings, extraName
         continue;
       }
       // Tables bind in order (weight, then age): the one that would take a gateway over its limit is refused.
-      const cost = flat.routes.reduce((n, r) => n + Math.max(1, r.matchers.length), 0);
+      const cost = flat.cost;
       const used = gatewayRoutes.get(key) ?? 0;
       if (used + cost > fctx.limits.maxRoutesPerGateway) {
         status.invalid(root.statusKey, `binding it to virtual gateway ${key} would give the gateway ${used + cost} routes (limit maxRoutesPerGateway = ${fctx.limits.maxRoutesPerGateway}; raise it with --max-routes-per-gateway or the settings file), so its routes are not served there; the tables bound before it keep theirs`);

@@ -119,11 +119,15 @@ export const DEFAULT_ROUTE_LIMITS: RouteLimits = { maxRoutesPerRootTable: 50_000
 export interface Budget {
   left: number;
   exceeded: boolean;
+  /** Envoy routes of the final routes made or replayed so far (the gateway limit counts these). */
+  routeCost: number;
 }
 
 /** Why a root table produced nothing because it went over a limit, or undefined. */
 export interface FlattenResult {
   routes: FinalRoute[];
+  /** Envoy routes they make: one per matcher alternative of each. */
+  cost: number;
   overLimit?: string;
 }
 
@@ -163,7 +167,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
     workloadSelector: tableWorkloadSelector(root.table),
   };
   const limit = ctx.limits.maxRoutesPerRootTable;
-  const budget: Budget = { left: limit, exceeded: false };
+  const budget: Budget = { left: limit, exceeded: false, routeCost: 0 };
   const selections = new Map<string, Selection>();
   // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
   const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
@@ -172,13 +176,13 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
-      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstOfEach(log.backends, 0), selections: log.selections.slice() };
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, routeCost: budget.routeCost, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstOfEach(log.backends, 0), selections: log.selections.slice() };
       ctx.memo.next.set(key, made);
       ctx.touched.push(made);
     }
   }
   if (budget.exceeded) {
-    return { routes: [], overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
+    return { routes: [], cost: 0, overLimit: `its delegation tree expands to more than ${limit} routes and delegations (limit maxRoutesPerRootTable = ${limit}; raise it with --max-routes-per-table or the settings file), so none of its routes are served; check for tables that delegate to several tables that delegate again` };
   }
   // Positions: written on routes made now, copied for reused ones (whose records then take the copy).
   const renamed = new Map<FinalRoute, FinalRoute>();
@@ -190,7 +194,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
     out[i] = moved;
   });
   if (renamed.size) for (const rec of ctx.touched) rec.routes = rec.routes.map((r) => renamed.get(r) ?? r);
-  return { routes: out };
+  return { routes: out, cost: budget.routeCost };
 }
 
 /** Cost of a final route in Envoy routes: one per matcher alternative. */
@@ -247,7 +251,8 @@ function expandRoute(
     };
   };
   const emit = (r: FinalRoute): void => {
-    if (spend(budget, Math.max(1, r.matchers.length))) out.push(r), ctx.made.add(r), flattenWork.routes++;
+    const cost = Math.max(1, r.matchers.length);
+    if (spend(budget, cost)) out.push(r), ctx.made.add(r), (budget.routeCost += cost), flattenWork.routes++;
   };
   const invalid = (errors: string[]): void => {
     for (const e of errors) ctx.status.invalid(tableKey, `route "${route.name}": ${e}`);
@@ -295,7 +300,7 @@ function expandRoute(
         ctx.memo!.next.set(key, rec);
         continue;
       }
-      const mark = { out: out.length, left: budget.left, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure };
+      const mark = { out: out.length, left: budget.left, routeCost: budget.routeCost, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure };
       const http = child.table.spec.http;
       for (let i = 0; i < http.length && !budget.exceeded; i++) expandRoute(ctx, childFrame, child, http[i], i, gateway, hosts, out, budget, selections);
       if (budget.exceeded) return;
@@ -304,6 +309,7 @@ function expandRoute(
           table: child.table,
           leftBefore: mark.left,
           spent: mark.left - budget.left,
+          routeCost: budget.routeCost - mark.routeCost,
           pressure: ctx.log.pressure - mark.pressure,
           routes: out.slice(mark.out),
           status: ctx.log.status.slice(mark.status),

@@ -3,7 +3,7 @@
 // overflowed the stack. Now the work per root table is bounded by a limit, the
 // over-limit table is INVALID naming the limit, and everything else is served.
 import { describe, expect, it } from 'vitest';
-import { computeCore, DEFAULT_SETTINGS, type CoreSettings } from '../../../src/core/index.js';
+import { computeCore, createCore, DEFAULT_SETTINGS, type CoreSettings } from '../../../src/core/index.js';
 import type { Resource } from '../../../src/resources/schema.js';
 import { forward, gateway, routeTable, service, settings, workspace } from '../../support/build.js';
 
@@ -61,6 +61,23 @@ describe('delegation limits', () => {
     expect(core.status['RouteTable/apps/second'].state).toBe('INVALID');
     expect(core.status['RouteTable/apps/second'].messages[0]).toMatch(/maxRoutesPerGateway = 100/);
     expect(core.ir.gateways[0].listeners[0].virtualHosts.map((v) => v.name)).toEqual(['first.example.com']);
+  });
+
+  it('counts a table\'s Envoy routes alike when its delegated subtrees are reused from the last computation', () => {
+    // root -> child (delegates by label) -> two leaf tables; a leaf route with 3 matcher alternatives.
+    const leaf = (name: string, matchers: number) => routeTable('apps', name, [{ ...forward(`${name}-r`, 'web'), matchers: Array.from({ length: matchers }, (_, i) => ({ uri: { prefix: `/${name}/${i}` } })) }], {}, { leaf: 'yes' });
+    const tables = (matchers: number) => [
+      routeTable('apps', 'root', [{ name: 'all', delegate: { routeTables: [{ name: 'child' }] } }], { hosts: ['a.example.com'], virtualGateways: [{ name: 'gw' }] }),
+      routeTable('apps', 'child', [{ name: 'leaves', delegate: { routeTables: [{ labels: { leaf: 'yes' } }] } }]),
+      leaf('l1', 3),
+      leaf('l2', matchers),
+    ];
+    const engine = createCore();
+    // 3 + 2 Envoy routes fit a limit of 5; the second computation reuses l1's subtree.
+    expect(engine([...base(), ...tables(2)], withLimits({ maxRoutesPerGateway: 5 })).status['RouteTable/apps/root'].state).toBe('ACCEPTED');
+    const over = engine([...base(), ...tables(3)], withLimits({ maxRoutesPerGateway: 5 }));
+    expect(over.status['RouteTable/apps/root'].messages.join(' ')).toMatch(/would give the gateway 6 routes/);
+    expect(engine([...base(), ...tables(2)], withLimits({ maxRoutesPerGateway: 5 })).status['RouteTable/apps/root'].state).toBe('ACCEPTED');
   });
 
   it('counts matcher alternatives, which multiply down a chain, against the same budget', () => {
