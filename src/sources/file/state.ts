@@ -148,12 +148,19 @@ export class SourceState {
     }
   }
 
-  /** One file's share of remember(), for a file whose keys no other file serves. */
-  rememberFile(file: string, resources: readonly Resource[]): void {
+  /**
+   * One file's share of remember(). With `present` (the keys earlier files
+   * served), a duplicate key is skipped: the first one is what is served.
+   */
+  rememberFile(file: string, resources: readonly Resource[], present?: Set<string>): void {
     const keys: string[] = [];
     for (const r of resources) {
       const key = keyOf(r);
       keys.push(key);
+      if (present) {
+        if (present.has(key)) continue;
+        present.add(key);
+      }
       const entry = this.entries.get(key) ?? {};
       if (entry.lastGood !== r) {
         entry.lastGood = r;
@@ -187,26 +194,7 @@ export class SourceState {
   /** Records what every file serves now; resources no longer served are forgotten. */
   remember(byFile: ReadonlyMap<string, readonly Resource[]>): void {
     const present = new Set<string>();
-    for (const [file, resources] of byFile) {
-      const keys: string[] = [];
-      for (const r of resources) {
-        const key = keyOf(r);
-        keys.push(key);
-        if (present.has(key)) continue; // a duplicate: the first one is what is served
-        present.add(key);
-        const entry = this.entries.get(key) ?? {};
-        if (entry.lastGood !== r) {
-          entry.lastGood = r;
-          this.entries.set(key, entry);
-          this.dirty = true;
-        }
-      }
-      const before = this.files.get(file);
-      if (!before || before.length !== keys.length || before.some((k, i) => k !== keys[i])) {
-        this.files.set(file, keys);
-        this.dirty = true;
-      }
-    }
+    for (const [file, resources] of byFile) this.rememberFile(file, resources, present);
     for (const file of [...this.files.keys()]) {
       if (!byFile.has(file)) {
         this.files.delete(file);
