@@ -169,6 +169,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   const limit = ctx.limits.maxRoutesPerRootTable;
   const budget: Budget = { left: limit, exceeded: false, routeCost: 0 };
   const selections = new Map<string, Selection>();
+  const backendsBefore = outer.backends.size;
   // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
   const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
   const rec = ctx.memo?.previous.get(key);
@@ -176,7 +177,9 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
-      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, routeCost: budget.routeCost, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstOfEach(log.backends, 0), selections: log.selections.slice() };
+      // The first root of a computation found the backends map empty: its entries are the log's first of each cluster, in order.
+      const firstBackends = backendsBefore === 0 ? [...ctx.backends.values()] : firstOfEach(log.backends, 0);
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, routeCost: budget.routeCost, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstBackends, selections: log.selections.slice() };
       ctx.memo.next.set(key, made);
       ctx.touched.push(made);
     }
