@@ -311,11 +311,7 @@ export class ManifestDirectory {
         }
         diagnostics.push({ ...d, keptPrevious: d.keptPrevious || (!!d.resource && keptKeys.has(d.resource)) });
       }
-      for (const rk of entry.parsed.rejectedKeys) {
-        const keptFile = rk.key === fileKey(file) && entry.parsed.fileError && entry.served.length > 0;
-        const suffix = keptFile || keptKeys.has(rk.key) ? ' (the last valid version is still served)' : '';
-        rejected.push({ key: rk.key, messages: rk.messages.map((m) => m + suffix) });
-      }
+      for (const rk of entry.parsed.rejectedKeys) rejected.push(rejection(file, entry, rk, keptKeys));
       contributions.push({ rel: current.get(file)!, entry, resources });
     }
     const stamped = this.state.stamp(contributions.flatMap((c) => c.resources));
@@ -382,14 +378,20 @@ export class ManifestDirectory {
     const resources: Resource[] = [];
     for (const [file, entry] of files) {
       for (const d of entry.parsed.diagnostics) diagnostics.push({ ...d, keptPrevious: d.keptPrevious || false });
-      for (const rk of entry.parsed.rejectedKeys) {
-        const keptFile = rk.key === fileKey(file) && entry.parsed.fileError && entry.served.length > 0;
-        rejected.push({ key: rk.key, messages: rk.messages.map((m) => m + (keptFile ? ' (the last valid version is still served)' : '')) });
-      }
+      for (const rk of entry.parsed.rejectedKeys) rejected.push(rejection(file, entry, rk, NONE_KEPT));
       for (const r of entry.contributed!) resources.push(r);
     }
     return { resources, rejected, diagnostics };
   }
+}
+
+const NONE_KEPT: ReadonlySet<string> = new Set();
+
+/** A file's rejected resource as the set reports it: says so when its last valid version (or the file's) is still served. */
+function rejection(file: string, entry: FileEntry, rk: RejectedResource, keptKeys: ReadonlySet<string>): RejectedResource {
+  const keptFile = rk.key === fileKey(file) && entry.parsed.fileError && entry.served.length > 0;
+  const suffix = keptFile || keptKeys.has(rk.key) ? ' (the last valid version is still served)' : '';
+  return { key: rk.key, messages: rk.messages.map((m) => m + suffix) };
 }
 
 interface Assembled {
