@@ -8,7 +8,7 @@
 // As a server sees edits (rarely, between other work): NOWARM=1 skips the
 // warm-up (the JIT has not optimised the core yet), COLD=1 walks 64 MB before
 // each edit (caches cold).
-//   ROUTES=10000 MODE=policy|route|full EDITS=20 npm run bench:core-edits
+//   ROUTES=10000 MODE=policy|route|endpoint|full EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { computeCore, createCore } from '../src/core/index.js';
@@ -28,6 +28,11 @@ const edit = (i: number): Resource[] => {
   if (MODE === 'policy') {
     const idx = resources.findIndex((x) => x.kind === 'RetryTimeoutPolicy' && x.metadata.namespace === ns);
     edited[idx] = { ...edited[idx], spec: { ...(edited[idx].spec as object), applyToRoutes: [{ route: { labels: { tier: 'gold' } } }] } } as Resource;
+  } else if (MODE === 'endpoint') {
+    // one Pod moved: one EndpointSlice's first address
+    const idx = resources.findIndex((x) => x.kind === 'EndpointSlice' && x.metadata.namespace === ns);
+    const body = (edited[idx] as unknown as { body: { endpoints: Array<{ addresses: string[] }> } }).body;
+    edited[idx] = { ...edited[idx], body: { ...body, endpoints: body.endpoints.map((e, j) => (j === 0 ? { ...e, addresses: [`10.255.${i % 250}.9`] } : e)) } } as Resource;
   } else {
     const idx = resources.findIndex((x) => x.kind === 'RouteTable' && x.metadata.name === 'gc-3' && x.metadata.namespace === ns);
     const spec = edited[idx].spec as { http: Array<{ matchers: unknown[] }> };

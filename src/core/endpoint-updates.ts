@@ -47,14 +47,15 @@ export function updateEndpoints<S extends EndpointStage>(
 ): { stage: S; result: CoreResult } | undefined {
   const affected = new Set<string>();
   for (const { before, after } of changed) for (const s of [before, after]) if (s.metadata.labels[SERVICE_NAME]) affected.add(`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}`);
+  const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: slicesByService(resources) };
   for (const key of affected) {
     const svc = stage.catalog.services.get(key) as ServiceR | undefined;
-    if (svc && !Object.keys((svc.spec as { selector?: Record<string, string> }).selector ?? {}).length) return undefined;
+    // A Service without a selector is backed by the Pods its slices name: other names, other workloads.
+    if (svc && !Object.keys((svc.spec as { selector?: Record<string, string> }).selector ?? {}).length && !samePodNames(stage.catalog.slicesByService.get(key), catalog.slicesByService.get(key))) return undefined;
   }
   // An egress gateway's endpoints are what sidecars send some ExternalServices to (issue 13): compute in full.
   const egressServices = new Set(resources.filter((r): r is VirtualGatewayR => r.kind === 'VirtualGateway' && (r as VirtualGatewayR).spec.listeners.some((l) => l.exposedExternalServices)).flatMap((gw) => gatewayServices(gw, stage.catalog).map(nsName)));
   if ([...affected].some((k) => egressServices.has(k))) return undefined;
-  const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: slicesByService(resources) };
   const vdReads = (vd: VirtualDestinationR | undefined) =>
     !vd || [...affected].some((k) => {
       const svc = catalog.services.get(k);
@@ -100,4 +101,16 @@ export function updateEndpoints<S extends EndpointStage>(
     stage: { ...stage, catalog, backends: stageBackends },
     result: { ir: { ...prev.ir, backends: prev.ir.backends.map((b) => replaced.get(b.cluster) ?? b), ...(mesh ? { mesh } : {}) }, status: prev.status },
   };
+}
+
+/** The Pod names (targetRef) a Service's slices give: what a selector-less Service's workloads are read from. */
+function samePodNames(before: readonly EndpointSliceR[] | undefined, after: readonly EndpointSliceR[] | undefined): boolean {
+  const names = (slices: readonly EndpointSliceR[] | undefined) => {
+    const out = new Set<string>();
+    for (const s of slices ?? []) for (const e of s.body.endpoints) if (e.targetRef?.name) out.add(e.targetRef.name);
+    return out;
+  };
+  const a = names(before);
+  const b = names(after);
+  return a.size === b.size && [...a].every((n) => b.has(n));
 }

@@ -117,7 +117,12 @@ export interface RouteMemo {
 }
 export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap() });
 
-/** Whether two IRs' policies and backends are the same objects (what a route's translation reads besides the route). */
+/**
+ * Whether what a route's translation reads besides the route is the same in
+ * two IRs: the policies (as objects), which backends exist, and each one's
+ * load-balancer policies (a backend whose endpoints moved is a new object
+ * with the same client policies).
+ */
 function sameReads(a: IR, aBackends: Map<string, Backend>, b: IR, bBackends: Map<string, Backend>): boolean {
   if (a.policies !== b.policies) {
     let n = 0;
@@ -129,8 +134,18 @@ function sameReads(a: IR, aBackends: Map<string, Backend>, b: IR, bBackends: Map
     if (n !== 0) return false;
   }
   if (aBackends.size !== bBackends.size) return false;
-  for (const [k, v] of bBackends) if (aBackends.get(k) !== v) return false;
+  for (const [k, v] of bBackends) {
+    const was = aBackends.get(k);
+    if (was !== v && (!was || !sameBalancing(was.clientPolicies, v.clientPolicies))) return false;
+  }
   return true;
+}
+
+/** The same load-balancer policy references, in order (all routeActionFields reads of a backend). */
+function sameBalancing(a: Backend['clientPolicies'], b: Backend['clientPolicies']): boolean {
+  if (a === b) return true;
+  const lb = (refs: Backend['clientPolicies']) => refs.filter((r) => r.kind === 'LoadBalancerPolicy').map(policyKey).join('\0');
+  return lb(a) === lb(b);
 }
 
 /** The memo's view of this IR: a new IR gets the next number and is compared with the last. */

@@ -109,4 +109,30 @@ describe('an edit recomputes what it affects', () => {
     expect(second.get('gateway:ws-4/edge')!.route[0]).toBe(first.get('gateway:ws-4/edge')!.route[0]);
     expect(second.get('gateway:ws-0/gw')!.route[0]).not.toBe(first.get('gateway:ws-0/gw')!.route[0]);
   });
+
+  it('an endpoint edit (a Pod moved): no route is made or attached again; only that backend\'s cluster and endpoints are new Envoy objects', () => {
+    const core = createCore();
+    const translate = createTranslator({ listenerAddress: '127.0.0.1' });
+    const before = core(base(), settings);
+    const first = translate(before.ir);
+    // The estate's Services have no selector: the Pods their slices name stay the same (none).
+    const moved = replace(base(), 'EndpointSlice', 'ws-2', 'svc-3-1', (r) => ({ ...r, body: { ...r.body!, endpoints: [{ addresses: ['10.99.0.1'] }] } }));
+    const work = attachWork.routes;
+    const made = flattenWork.routes;
+    const after = core(moved, settings);
+    expect(attachWork.routes - work).toBe(0);
+    expect(flattenWork.routes - made).toBe(0);
+    expect(after.ir.routes).toBe(before.ir.routes);
+    expect(after.status).toBe(before.status);
+    const second = translate(after.ir);
+    for (const [key, gw] of second) {
+      const was = first.get(key)!;
+      expect(gw.route, key).toEqual(was.route);
+      gw.route.forEach((r, i) => expect(r, key).toBe(was.route[i]));
+      const fresh = (t: 'cluster' | 'endpoint') => gw[t].filter((x, i) => x !== was[t][i]).map((x) => x.name);
+      const backend = 'svc/ws-2/svc-3:80@ws-0';
+      expect(fresh('endpoint'), key).toEqual(gw.endpoint.some((e) => e.name === backend) ? [backend] : []);
+      expect(fresh('cluster').every((n) => n === backend), key).toBe(true);
+    }
+  });
 });

@@ -41,6 +41,25 @@ describe('endpoint changes in the memoising core', () => {
     expect(patched.ir.mesh!.upstreamTls['svc/ns-1/svc-1:8080@ws-0']).toBeUndefined();
   });
 
+  it('patches a Service without a selector while its slices name the same Pods, and computes in full when they name others', () => {
+    const size = { workspaces: 3, podsPerWorkspace: 3, servicesPerWorkspace: 4 };
+    // svc-1 of ns-0 loses its selector: its workloads are the Pods its slices name (wl-1).
+    const base = estate(size).map((r) => (r.kind === 'Service' && r.metadata.namespace === 'ns-0' && r.metadata.name === 'svc-1' ? ({ ...r, spec: { ports: (r.spec as { ports: unknown }).ports } } as Resource) : r));
+    const core = createCore();
+    const first = core(base);
+    const moved = replace(base, 'ns-0', 'svc-1-abc', () => endpointSlice(0, 1, size, 2));
+    const patched = core(moved);
+    expect(patched.status).toBe(first.status); // the fast path
+    expect(JSON.stringify(patched)).toBe(JSON.stringify(computeCore(moved)));
+    // Another Pod named: the Service's workloads change, so the core computes in full.
+    const renamed = replace(moved, 'ns-0', 'svc-1-abc', (r) => withAddresses(r, ['10.1.2.3'], 'wl-2'));
+    const full = core(renamed);
+    expect(full.status).not.toBe(first.status);
+    expect(JSON.stringify(full)).toBe(JSON.stringify(computeCore(renamed)));
+    const sidecars = (c: typeof full) => JSON.stringify([...translateAll(c.ir, { listenerAddress: '0.0.0.0' })]);
+    expect(sidecars(full)).toBe(sidecars(computeCore(renamed)));
+  });
+
   it('gives the full computation\'s result for gateways and sidecars of the bookinfo fixture', () => {
     for (const dir of ['mesh-bookinfo', 'import-export-service', 'advanced-4-workload-selectors']) {
       const base = scan(dir);
