@@ -12,6 +12,8 @@ import { XdsServer } from '../../src/xds/server.js';
 import { digest, estate } from './snapshots.js';
 
 const KEYS = Number(process.env.KEYS ?? 250);
+// FRESH_BODIES=1: every translated body a new object (before the translator kept unchanged ones for an endpoint move).
+const KEEP = !process.env.FRESH_BODIES;
 const cache = new SnapshotCache();
 // Proxies name their gateway in node.cluster ("gw/<k>"); meshplane keys it "gateway:gw/<k>".
 const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot>(set.map(([k, r]) => [gatewayKey(k), buildSnapshot(r)]));
@@ -52,12 +54,12 @@ async function finish(w: Waiting): Promise<void> {
 const prepared = new Map<number, Array<[string, EnvoyResources]>>();
 process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; clients?: number }) => {
   if (m.cmd === 'listen') {
-    cache.setAll(build(estate(KEYS, 0)));
+    cache.setAll(build(estate(KEYS, 0, KEEP)));
     process.send!({ event: 'listening', port: await server.listen('127.0.0.1', 0) });
   }
   if (m.cmd === 'stats') process.send!({ event: 'stats', rss: process.memoryUsage().rss, proxies: server.proxies().length });
   if (m.cmd === 'prepare') {
-    for (const g of m.gens ?? [m.gen!]) prepared.set(g, estate(KEYS, g));
+    for (const g of m.gens ?? [m.gen!]) prepared.set(g, estate(KEYS, g, KEEP));
     process.send!({ event: 'prepared' });
   }
   if (m.cmd === 'change' || m.cmd === 'storm') {

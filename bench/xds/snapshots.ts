@@ -27,8 +27,22 @@ export function gatewayResources(k: number, generation: number): EnvoyResources 
 /** The snapshot key of gateway k (the bench clients' node.cluster). */
 export const benchKey = (k: number) => `gw/${k}`;
 
-export function estate(keys: number, generation: number): Array<[string, EnvoyResources]> {
-  return Array.from({ length: keys }, (_, k) => [benchKey(k), gatewayResources(k, generation)]);
+/**
+ * The estate at a generation. `keep`: what meshplane's translator hands over
+ * for an endpoint move (createTranslator keeps the objects of resources whose
+ * inputs did not change: the clusters, listener and route configuration are
+ * the previous generation's objects, only the endpoints are new). Without it,
+ * every body is a new object (the xDS layer compares each with the last).
+ */
+const kept = new Map<number, Pick<EnvoyResources, 'cluster' | 'listener' | 'route'>>();
+export function estate(keys: number, generation: number, keep = false): Array<[string, EnvoyResources]> {
+  return Array.from({ length: keys }, (_, k) => {
+    const r = gatewayResources(k, generation);
+    if (!keep) return [benchKey(k), r];
+    let same = kept.get(k);
+    if (!same) kept.set(k, (same = { cluster: r.cluster, listener: r.listener, route: r.route }));
+    return [benchKey(k), { ...r, ...same }];
+  });
 }
 
 /** One digest of every type version of every key: equal digests, equal content. */

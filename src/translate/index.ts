@@ -1,5 +1,6 @@
 // IR -> Envoy resources, one set per gateway (keyed by the gateway's ns/name).
-import type { Backend, GatewayIR, IR, UpstreamTlsIR } from '../ir/types.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Backend, GatewayIR, IR, PolicyIR, UpstreamTlsIR } from '../ir/types.js';
 import { backendPolicies } from './cluster-policies.js';
 import { resolvePolicies } from './attached.js';
 import { listener, listenerSecrets, type ListenerChain } from './listeners.js';
@@ -39,26 +40,48 @@ export function translateGateway(ir: IR, gw: GatewayIR, opts: TranslateOptions, 
   out.secret = [...listenerSecrets(gw.listeners, ir.secrets), ...originationSecrets(backends, ir.secrets)];
   // Mesh mode: the gateway has a workload certificate and uses mTLS to endpoints with sidecars.
   const tls = (b: Backend) => (ir.mesh?.gateways[gw.ref] ? ir.mesh.upstreamTls[b.cluster] : undefined);
+  const last = new Map<string, { backend: Backend; made: { cluster: NamedResource; tls: unknown; reads: PolicyIR[] } }>();
   for (const b of backends) {
     const made = gatewayBackend(b, ir, tls(b), gw.ref, memo);
     out.cluster.push(made.cluster);
     if (made.endpoints) out.endpoint.push(made.endpoints);
+    if (memo) last.set(b.cluster, { backend: b, made: made as { cluster: NamedResource; tls: unknown; reads: PolicyIR[] } });
   }
+  memo?.lastBackends.set(gw.ref, last);
   return out;
 }
 
-/** A backend's cluster (and EDS endpoints) for a gateway; the same objects while the backend, its TLS and its policies are. */
+/**
+ * A backend's cluster (and EDS endpoints) for a gateway; the same objects
+ * while the backend, its TLS and its policies are. An EDS backend whose
+ * endpoints alone moved (a new object, otherwise equal) keeps its cluster
+ * object: only its endpoints are made again.
+ */
 function gatewayBackend(b: Backend, ir: IR, tls: UpstreamTlsIR | undefined, gateway: string, memo: RouteMemo | undefined): { cluster: NamedResource; endpoints?: NamedResource } {
   const reads = memo ? backendPolicies(b, ir.policies) : [];
+  const same = (m: { tls: unknown; reads: PolicyIR[] }) => m.tls === tls && m.reads.length === reads.length && m.reads.every((p, i) => p === reads[i]);
   const known = memo?.backends.get(b)?.get(gateway);
-  if (known && known.tls === tls && known.reads.length === reads.length && known.reads.every((p, i) => p === reads[i])) return known;
-  const made = { tls, reads, cluster: meshCluster(b, ir, tls, gateway), ...(b.discovery === 'EDS' ? { endpoints: meshEndpoints(b, ir, tls) } : {}) };
+  if (known && same(known)) return known;
+  const last = memo?.lastBackends.get(gateway)?.get(b.cluster);
+  const cluster = last && b.discovery === 'EDS' && same(last.made) && sameButEndpoints(last.backend, b) ? last.made.cluster : meshCluster(b, ir, tls, gateway);
+  const made = { tls, reads, cluster, ...(b.discovery === 'EDS' ? { endpoints: meshEndpoints(b, ir, tls) } : {}) };
   if (memo) {
     let byGateway = memo.backends.get(b);
     if (!byGateway) memo.backends.set(b, (byGateway = new Map()));
     byGateway.set(gateway, made);
   }
   return made;
+}
+
+/** An EDS cluster reads everything of its backend but the endpoints (they go to its ClusterLoadAssignment). */
+function sameButEndpoints(a: Backend, b: Backend): boolean {
+  let n = 0;
+  for (const k in b) {
+    n++;
+    if (k !== 'endpoints' && !isDeepStrictEqual(a[k as keyof Backend], b[k as keyof Backend])) return false;
+  }
+  for (const _ in a) n--;
+  return n === 0;
 }
 
 export { collectClusters } from './clusters-named.js';

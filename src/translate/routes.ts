@@ -112,10 +112,12 @@ export interface RouteMemo {
   hosts: Map<string, { generation: number; routes: FinalRoute[]; ts: RouteTranslation[] }>;
   /** Gateway clusters and endpoints by backend object and gateway, with the TLS and policies they read. */
   backends: WeakMap<Backend, Map<string, { tls: unknown; reads: PolicyIR[]; cluster: NamedResource; endpoints?: NamedResource }>>;
+  /** Per gateway, the last translation's backends by cluster name, with what was made for them. */
+  lastBackends: Map<string, Map<string, { backend: Backend; made: { tls: unknown; reads: PolicyIR[]; cluster: NamedResource } }>>;
   /** The IR translated last, its number, and whether its policies and backends are the very objects of the one before. */
   current?: { ir: IR; generation: number; stable: boolean; backends: Map<string, Backend> };
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap(), lastBackends: new Map() });
 
 /**
  * Whether what a route's translation reads besides the route is the same in
