@@ -30,17 +30,18 @@ export const benchKey = (k: number) => `gw/${k}`;
 /**
  * The estate at a generation. `keep`: what meshplane's translator hands over
  * for an endpoint move (createTranslator keeps the objects of resources whose
- * inputs did not change: the clusters, listener and route configuration are
- * the previous generation's objects, only the endpoints are new). Without it,
+ * inputs did not change: the clusters and the route configuration are the
+ * previous generation's objects; the endpoints are new, and so is the
+ * listener, which it builds again, equal, on every translation). Without it,
  * every body is a new object (the xDS layer compares each with the last).
  */
-const kept = new Map<number, Pick<EnvoyResources, 'cluster' | 'listener' | 'route'>>();
+const kept = new Map<number, Pick<EnvoyResources, 'cluster' | 'route'>>();
 export function estate(keys: number, generation: number, keep = false): Array<[string, EnvoyResources]> {
   return Array.from({ length: keys }, (_, k) => {
     const r = gatewayResources(k, generation);
     if (!keep) return [benchKey(k), r];
     let same = kept.get(k);
-    if (!same) kept.set(k, (same = { cluster: r.cluster, listener: r.listener, route: r.route }));
+    if (!same) kept.set(k, (same = { cluster: r.cluster, route: r.route }));
     return [benchKey(k), { ...r, ...same }];
   });
 }
