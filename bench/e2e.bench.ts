@@ -1,12 +1,13 @@
 // `npm run bench:e2e`: a YAML edit on disk -> the last ACK of a real Envoy,
 // at ROUTES (10,000) final routes. meshplane runs as users run it (`meshplane
 // serve --config-dir`), Envoy as in the e2e tests (Docker or process). Edits
-// alternate between one route (a matcher in one grandchild table) and one
-// policy (a timeout on 500 routes), each a save of one workspace's file.
+// take turns: one route (a matcher in one grandchild table), one policy (a
+// timeout on 500 routes) and one Pod moving (an EndpointSlice address), each a
+// save of one workspace's file.
 // Reports the p50 and p90 from the edit to Envoy's last ACK, and meshplane's
 // own compute time (core + translate + encode) for the same edits. meshplane
 // runs compiled (dist/, built by the npm script), as `meshplane serve` does.
-//   ROUTES=10000 RUNS=11 DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane; EDIT_PROF=<file>: during the edits only; DBG_EVENTS=1: print when meshplane saw each file event; DBG_HEAP=1: its heap at the end)
+//   ROUTES=10000 RUNS=15 KINDS=route,policy,endpoint DEBOUNCE_MS=20 npm run bench:e2e   (CPU_PROF=<dir>: profile meshplane; EDIT_PROF=<file>: during the edits only; DBG_EVENTS=1: print when meshplane saw each file event; DBG_HEAP=1: its heap at the end)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { estateDocs, workspacesFor, type Doc } from './estate.js';
 import { median, percentile } from './stats.js';
 
 const ROUTES = Number(process.env.ROUTES ?? 10_000);
-const RUNS = Number(process.env.RUNS ?? 11);
+const RUNS = Number(process.env.RUNS ?? 15);
 const DEBOUNCE_MS = process.env.DEBOUNCE_MS ?? '20';
 const WS = workspacesFor(ROUTES);
 
@@ -34,16 +35,20 @@ const save = (file: string) => writeFileSync(join(dir, file), text(file));
 for (const file of files.keys()) save(file);
 
 type Proxies = Array<{ nodeId: string; types: Record<string, { sent?: string; acked?: string }> }>;
-const settled = async (mp: MeshplaneHandle, after?: string) => {
+/** The version of `type` Envoy ACKed, once everything sent is ACKed and it is not `after`. */
+const settled = async (mp: MeshplaneHandle, after?: string, type = 'route') => {
   const [p] = (await mp.get('/debug/proxies')) as Proxies;
   const t = p?.types ?? {};
   const types = Object.values(t);
-  return types.length >= 4 && types.every((x) => x.sent === x.acked) && t.route?.acked && t.route.acked !== after ? t.route.acked : undefined;
+  return types.length >= 4 && types.every((x) => x.sent === x.acked) && t[type]?.acked && t[type].acked !== after ? t[type].acked : undefined;
 };
+const ackedOf = async (mp: MeshplaneHandle, type: string) => ((await mp.get('/debug/proxies')) as Proxies)[0]?.types[type]?.acked;
 const logTime = (line: string) => (JSON.parse(line) as { time: number }).time;
 
 const mp = await startMeshplane({ configDir: dir, xdsPort: await freePort(), adminPort: await freePort(), extraArgs: ['--debounce-ms', DEBOUNCE_MS], readyTimeoutMs: 180_000, compiled: true, nodeArgs: [...(process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []), ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])] }); // 10k routes of YAML on a busy machine
 const envoy = await startEnvoyFor(mp, { xdsPort: mp.xdsPort, gateway: 'ws-0/gw' });
+// KINDS=route,policy,endpoint: the edits, in turn.
+const KINDS = (process.env.KINDS ?? 'route,policy,endpoint').split(',');
 const results: Array<{ kind: string; lastAckMs: number; computeMs: number; envoyMs: number; sourceMs: number; phases: Record<string, number> }> = [];
 try {
   let routeVersion = await waitFor('Envoy to ACK the whole estate', () => settled(mp), 120_000, 50);
@@ -52,12 +57,18 @@ try {
     ? fetch(`http://127.0.0.1:${mp.adminPort}/debug/pprof/profile?seconds=${Math.min(60, Math.ceil(RUNS * 0.7) + 1)}`).then(async (r) => writeFileSync(process.env.EDIT_PROF!, Buffer.from(await r.arrayBuffer())))
     : undefined;
   for (let i = 0; i < RUNS; i++) {
-    const kind = i % 2 === 0 ? 'route' : 'policy';
+    const kind = KINDS[i % KINDS.length];
     // A route in one workspace's table; or a policy of the gateway's workspace (its policies
-    // are the oldest, so they are the ones applied: this edit changes 500 routes).
-    const ws = kind === 'route' ? `ws-${1 + (i % (WS - 1 || 1))}` : 'ws-0';
+    // are the oldest, so they are the ones applied: this edit changes 500 routes); or a Pod
+    // moving (one EndpointSlice address): Envoy's ACK of the new endpoints.
+    const ws = kind !== 'policy' ? `ws-${1 + (i % (WS - 1 || 1))}` : 'ws-0';
     const list = files.get(`${ws}.yaml`)!;
-    if (kind === 'route') {
+    const type = kind === 'endpoint' ? 'endpoint' : 'route';
+    const before = type === 'route' ? routeVersion : await ackedOf(mp, 'endpoint');
+    if (kind === 'endpoint') {
+      const slice = list.find((d) => d.kind === 'EndpointSlice')! as Doc & { endpoints: Array<{ addresses: string[] }> };
+      slice.endpoints[0] = { ...slice.endpoints[0], addresses: [`10.254.${i % 250}.${1 + (i % 200)}`] };
+    } else if (kind === 'route') {
       const t = list.find((d) => d.kind === 'RouteTable' && d.metadata.name === 'gc-3')! as Doc & { spec: { http: Array<Record<string, unknown>> } };
       t.spec.http[0] = { ...t.spec.http[0], matchers: [{ uri: { prefix: `/edited/${i}` } }] };
     } else {
@@ -69,14 +80,15 @@ try {
     const saved = text(`${ws}.yaml`);
     const t0 = Date.now();
     writeFileSync(join(dir, `${ws}.yaml`), saved);
-    routeVersion = await waitFor(`Envoy to ACK edit ${i}`, () => settled(mp, routeVersion), 60_000, 20).catch(async (err) => {
+    const acked = await waitFor(`Envoy to ACK edit ${i}`, () => settled(mp, before, type), 60_000, 20).catch(async (err) => {
       throw new Error(`${(err as Error).message}\n${JSON.stringify(await mp.get('/debug/proxies'))}\n${mp.logs.slice(from).filter((l) => !l.includes('"level":20')).slice(-10).join('\n')}`);
     });
+    if (type === 'route') routeVersion = acked;
     const lines = mp.logs.slice(from);
     const acks = lines.filter((l) => l.includes('"msg":"ACK"')).map(logTime);
-    // Envoy's own part: from meshplane sending the routes to Envoy's ACK of them.
-    const routeSent = lines.filter((l) => l.includes('"msg":"sent"') && l.includes('"type":"route"')).map(logTime);
-    const routeAck = lines.filter((l) => l.includes('"msg":"ACK"') && l.includes('"type":"route"')).map(logTime);
+    // Envoy's own part: from meshplane sending the routes (endpoints) to Envoy's ACK of them.
+    const routeSent = lines.filter((l) => l.includes('"msg":"sent"') && l.includes(`"type":"${type}"`)).map(logTime);
+    const routeAck = lines.filter((l) => l.includes('"msg":"ACK"') && l.includes(`"type":"${type}"`)).map(logTime);
     const envoyMs = routeSent.length && routeAck.length ? Math.max(...routeAck) - Math.max(...routeSent) : NaN;
     const updated = lines.filter((l) => l.includes('"msg":"configuration updated"')).map((l) => JSON.parse(l) as { ms: number; time: number; phasesMs?: Record<string, number> });
     // The file source's part: from the save to the computation starting (watch, debounce, read, parse, validate).
@@ -99,12 +111,14 @@ const stats = (xs: number[]) => ({ p50: median(xs), p90: percentile(xs, 90), min
 const of = (k?: string) => results.filter((r) => !k || r.kind === k);
 console.log(JSON.stringify({
   routes: ROUTES, workspaces: WS, runs: RUNS, debounceMs: Number(DEBOUNCE_MS), envoy: envoy.mode,
-  editToLastEnvoyAckMs: stats(of().map((r) => r.lastAckMs)),
+  // Route and policy edits (what this figure always was); a Pod move is reported on its own below.
+  editToLastEnvoyAckMs: stats(of().filter((r) => r.kind !== 'endpoint').map((r) => r.lastAckMs)),
   // The floor: the debounce plus Envoy taking the new routes; the rest is meshplane (file scan, core, translate, encode, push).
-  envoyTakesRoutesMs: stats(of().map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
-  floorMs: Number(DEBOUNCE_MS) + median(of().map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
-  ...Object.fromEntries(['route', 'policy'].map((k) => [`${k}Edit`, {
+  envoyTakesRoutesMs: stats(of().filter((r) => r.kind !== 'endpoint').map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
+  floorMs: Number(DEBOUNCE_MS) + median(of().filter((r) => r.kind !== 'endpoint').map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
+  ...Object.fromEntries(KINDS.map((k) => [`${k}Edit`, {
     lastAckMs: stats(of(k).map((r) => r.lastAckMs)),
+    envoyMs: median(of(k).map((r) => r.envoyMs).filter((x) => !Number.isNaN(x))),
     computeMs: stats(of(k).map((r) => r.computeMs)),
     // Medians of the parts: the file source (save -> computation starts), then the computation's phases.
     partsMs: { source: median(of(k).map((r) => r.sourceMs)), ...Object.fromEntries(['core', 'translate', 'snapshots'].map((p) => [p, median(of(k).map((r) => r.phases[p] ?? 0))])) },

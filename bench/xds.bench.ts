@@ -59,6 +59,8 @@ interface Side {
   clients?: Child;
   connectMs: number;
   rssConnected: number;
+  /** Node's process.memoryUsage() once the clients are connected (meshplane only). */
+  memoryConnected?: NodeJS.MemoryUsage;
   changes: Changed[];
   storm?: Changed & { clientErrors: number; clientEnded: number };
   /** Make generation g ready to apply (outside the clock). */
@@ -119,7 +121,9 @@ async function connect(side: Side): Promise<void> {
   await side.clients.once('ready');
   side.connectMs = performance.now() - t0;
   side.server.send({ cmd: 'stats' });
-  side.rssConnected = (await side.server.once<{ rss: number }>('stats')).rss;
+  const stats = await side.server.once<{ rss: number; memory?: NodeJS.MemoryUsage }>('stats');
+  side.rssConnected = stats.rss;
+  side.memoryConnected = stats.memory;
 }
 
 async function change(side: Side, gens: number[]): Promise<Changed> {
@@ -186,6 +190,7 @@ const figures = (s: Side) => {
     gcPerChange: { collections: median(s.changes.map((c) => c.gcs ?? 0)), pauseMs: r1(median(s.changes.map((c) => c.gcPauseMs ?? 0))), ...(s.changes[0]?.allocatedBytes !== undefined ? { allocatedMiB: r1(median(s.changes.map((c) => c.allocatedBytes!)) / 2 ** 20) } : {}) },
     pushesPerChange: median(s.changes.map((c) => c.pushes)),
     rssMiB: { connected: r1(s.rssConnected / 2 ** 20), median: r1(median(s.changes.map((c) => c.rss)) / 2 ** 20), peak: r1(Math.max(s.rssConnected, ...s.changes.map((c) => c.rss)) / 2 ** 20) },
+    ...(s.memoryConnected ? { connectedMiB: Object.fromEntries(Object.entries(s.memoryConnected).map(([k, v]) => [k, r1(v / 2 ** 20)])) } : {}),
     ...(s.changes[0]?.heap ? { heapMiB: r1(median(s.changes.map((c) => c.heap!)) / 2 ** 20), externalMiB: r1(median(s.changes.map((c) => c.external!)) / 2 ** 20) } : {}),
     connectAndFirstAckMs: Math.round(s.connectMs),
     ...(s.storm

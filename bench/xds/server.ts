@@ -57,7 +57,7 @@ process.on('message', async (m: { cmd: string; gen?: number; gens?: number[]; cl
     cache.setAll(build(estate(KEYS, 0, KEEP)));
     process.send!({ event: 'listening', port: await server.listen('127.0.0.1', 0) });
   }
-  if (m.cmd === 'stats') process.send!({ event: 'stats', rss: process.memoryUsage().rss, proxies: server.proxies().length });
+  if (m.cmd === 'stats') process.send!({ event: 'stats', rss: process.memoryUsage().rss, memory: process.memoryUsage(), proxies: server.proxies().length });
   if (m.cmd === 'prepare') {
     for (const g of m.gens ?? [m.gen!]) prepared.set(g, estate(KEYS, g, KEEP));
     process.send!({ event: 'prepared' });

@@ -92,6 +92,7 @@ export { collectClusters } from './clusters-named.js';
  */
 export function translateAll(ir: IR, opts: TranslateOptions, memo?: RouteMemo): Map<string, EnvoyResources> {
   const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts, memo)]));
+  if (memo && memo.lastBackends.size > ir.gateways.length) for (const ref of memo.lastBackends.keys()) if (!out.has(gatewayKey(ref))) memo.lastBackends.delete(ref);
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
   const outbound: OutboundCache = new Map();
   for (const wl of ir.mesh?.workloads ?? []) out.set(sidecarKey(wl.ref), translateSidecar(ir, wl, outbound));
