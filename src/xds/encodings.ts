@@ -8,6 +8,7 @@
 // not be mutated afterwards. Entries the last generation did not use
 // (SnapshotCache.setAll calls sweep()) are dropped, so memory follows what is served.
 import { hash as oneShotHash } from 'node:crypto';
+import { loadAssignmentEntry } from './endpoints-encoder.js';
 import { encodeSplit, type SplitPlan } from './parts.js';
 import { assertKnownFields, encodeResource, lookupType, TYPES, typeUrl, type ResourceType } from './protos.js';
 import type { EncodedResource } from './snapshot.js';
@@ -51,9 +52,11 @@ export class ResourceEncodings {
     if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
     else {
       if (strict) assertKnownFields(lookupType(TYPES[type]), body);
-      const encoded = type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN) : encodeResource(TYPES[type], body);
       const url = typeUrl(type);
-      const { entry, value } = ownedEntry(url, encoded);
+      // Endpoints, the most frequent change, are written in place when their shape is the translator's.
+      const { entry, value } =
+        (type === 'endpoint' && loadAssignmentEntry(url, body)) ||
+        ownedEntry(url, type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN) : encodeResource(TYPES[type], body));
       e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation };
       this.stats.encoded++;
       if (!variants) names.set(name, [e]);

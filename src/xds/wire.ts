@@ -60,15 +60,21 @@ function header(buf: Buffer, at: number, field: number, len: number): number {
  * shared 8 KiB pool, where one small survivor keeps a whole slab alive.
  */
 export function ownedEntry(typeUrl: string, encoded: Uint8Array): { entry: Buffer; value: Uint8Array } {
+  const e = entryFor(typeUrl, encoded.byteLength);
+  e.entry.set(encoded, e.at);
+  return { entry: e.entry, value: e.value };
+}
+
+/** An entry's memory, laid out as ownedEntry's, with `size` bytes of value to be written from `at`. */
+export function entryFor(typeUrl: string, size: number): { entry: Buffer; value: Buffer; at: number } {
   const urlLen = Buffer.byteLength(typeUrl);
-  const anyLen = fieldSize(urlLen) + fieldSize(encoded.byteLength);
+  const anyLen = fieldSize(urlLen) + fieldSize(size);
   const entry = Buffer.allocUnsafeSlow(fieldSize(anyLen));
   let at = header(entry, 0, 2, anyLen);
   at = header(entry, at, 1, urlLen);
   at += entry.write(typeUrl, at, 'latin1');
-  at = header(entry, at, 2, encoded.byteLength);
-  entry.set(encoded, at);
-  return { entry, value: entry.subarray(at) };
+  at = header(entry, at, 2, size);
+  return { entry, value: entry.subarray(at), at };
 }
 
 /** The resource as one entry of DiscoveryResponse.resources. */
