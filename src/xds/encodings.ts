@@ -82,7 +82,11 @@ export class ResourceEncodings {
         for (const v of variants) if (v.used < oldest) stale++;
         if (stale === 0) continue;
         if (stale === variants.length) names.delete(name);
-        else names.set(name, variants.filter((v) => v.used >= oldest));
+        else {
+          let kept = 0;
+          for (const v of variants) if (v.used >= oldest) variants[kept++] = v;
+          variants.length = kept;
+        }
       }
     }
   }

@@ -225,9 +225,13 @@ function writeLoadAssignment(w: Writer, cla: Obj, n: number): void {
   if (w.at - start !== n) throw new Error(`ClusterLoadAssignment encoder: wrote ${w.at - start} of ${n} bytes`);
 }
 
+/** The sizes of the assignment being encoded (one at a time: encoding is synchronous), reused. */
+const scratch: Sizes = [];
+
 function sizeLoadAssignment(cla: Obj): { n: number; sizes: Sizes } | undefined {
   if (!onlyKeys(cla, CLA_KEYS)) return undefined;
-  const sizes: Sizes = [];
+  const sizes = scratch;
+  sizes.length = 0;
   let n = 0;
   if ('clusterName' in cla) {
     if (typeof cla.clusterName !== 'string') return undefined;
@@ -286,7 +290,7 @@ function writeLocalityEndpoints(w: Writer, l: Obj): void {
   if ('locality' in l) {
     const loc = l.locality as Obj;
     w.message(1);
-    for (const [i, k] of LOCALITY_ORDER.entries()) if (loc[k]) w.string(i + 1, loc[k] as string);
+    for (let i = 0; i < LOCALITY_ORDER.length; i++) if (loc[LOCALITY_ORDER[i]]) w.string(i + 1, loc[LOCALITY_ORDER[i]] as string);
   }
   if ('lbEndpoints' in l) for (const e of l.lbEndpoints as Obj[]) writeLbEndpoint(w, e);
   if ('loadBalancingWeight' in l) writeWeight(w, 3, l.loadBalancingWeight as Obj);

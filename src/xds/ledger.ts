@@ -41,6 +41,7 @@ export class TypeLedger {
   /** Bumped on every subscription change. */
   subscription = 0;
   private lastNames: readonly string[] = [];
+  private lastNamesKey?: Buffer;
   inFlight?: InFlight;
   /** Nonce of the last response sent; a request quoting it is current, not stale. */
   lastNonce?: string;
@@ -81,8 +82,15 @@ export class TypeLedger {
     return this.syncedSubscription === this.subscription ? this.synced : undefined;
   }
 
-  /** SotW: every request repeats the subscription; only a different one costs anything. */
-  setSotwSubscription(names: readonly string[]): void {
+  /**
+   * SotW: every request repeats the subscription; only a different one costs
+   * anything. `namesKey`, the names as the request encoded them (ACKs read by
+   * src/xds/requests.ts), answers "the same as last time" without the strings.
+   */
+  setSotwSubscription(namesKey: Buffer | undefined, namesOf: () => readonly string[]): void {
+    if (namesKey && this.subscription > 0 && this.lastNamesKey?.equals(namesKey)) return;
+    this.lastNamesKey = namesKey ? Buffer.from(namesKey) : undefined; // a copy: the request's buffer is not ours
+    const names = namesOf();
     const wildcard = names.length === 0 || names.includes('*');
     if (this.subscription > 0 && wildcard === this.wildcard && sameNames(names, this.lastNames)) return;
     this.lastNames = [...names];

@@ -9,6 +9,7 @@ import type { InFlight, Rejection } from './ledger.js';
 import { Metrics } from './metrics.js';
 import { lookupType, TYPES, type ResourceType } from './protos.js';
 import { RESOURCE_TYPES, type SnapshotCache } from './snapshot.js';
+import { readAck } from './requests.js';
 import { WireMessage } from './wire.js';
 import { DeltaStream, SotwStream, type ProxyInfo, type ProxyStream, type StreamHost } from './stream.js';
 
@@ -48,6 +49,7 @@ const SERVICES: Array<{ service: string; stream: string; delta: string; types: r
 ];
 
 function method(path: string, req: string, res: string): grpc.MethodDefinition<unknown, unknown> {
+  const sotw = req === 'envoy.service.discovery.v3.DiscoveryRequest';
   const Req = lookupType(req);
   const Res = lookupType(res);
   return {
@@ -58,6 +60,9 @@ function method(path: string, req: string, res: string): grpc.MethodDefinition<u
     // Only a first request carries a node; the others (ACKs, mostly) are read as decoded,
     // with protobufjs's defaults on the message prototype.
     requestDeserialize: (b: Buffer) => {
+      // SotW ACKs, the bulk of the traffic, without protobufjs (src/xds/requests.ts).
+      const ack = sotw ? readAck(b) : undefined;
+      if (ack) return ack;
       const m = Req.decode(b) as protobuf.Message & { node?: unknown };
       return m.node ? Req.toObject(m, { longs: String, enums: String, defaults: true }) : m;
     },

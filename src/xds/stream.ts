@@ -269,7 +269,7 @@ export class SotwStream extends ProxyStream {
     // (Envoy asks for a new SDS secret that way when a listener starts using it).
     if (req.responseNonce && !this.handleAck(type, st, req.responseNonce, req.versionInfo, req.errorDetail) && req.responseNonce !== st.lastNonce) return;
     st.subscribed = true;
-    st.setSotwSubscription(req.resourceNames ?? []);
+    st.setSotwSubscription(req.namesKey, () => req.resourceNames ?? []);
     this.push(type);
   }
 
