@@ -69,6 +69,19 @@ export class RoutingMemo {
    * routing never reads) must be the same objects, and the namespaces and
    * settings the same, or nothing is reused.
    */
+  /**
+   * After an endpoint patch (only EndpointSlices changed, src/core/endpoint-updates.ts):
+   * the world holds the new slices, and the subtrees' backends are the patched
+   * ones, so the next computation reuses them as if it had made them.
+   */
+  patchEndpoints(swap: ReadonlyMap<Resource, Resource>, backends: ReadonlyMap<string, Backend>): void {
+    this.world = this.world.map((r) => swap.get(r) ?? r);
+    for (const rec of this.next.values()) {
+      if (rec.backends.every((b) => (backends.get(b.cluster) ?? b) === b)) continue;
+      rec.backends = rec.backends.map((b) => backends.get(b.cluster) ?? b);
+    }
+  }
+
   begin(resources: readonly Resource[], worldKey: string): void {
     const world = resources.filter((r) => r.kind !== 'RouteTable');
     const same = worldKey === this.worldKey && world.length === this.world.length && world.every((r, i) => r === this.world[i]);

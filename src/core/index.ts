@@ -95,6 +95,9 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
       const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
       if (patched) {
         memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
+        // Routing's memo and world take the new endpoints: the next edit (a route, a policy) is incremental again.
+        routingMemo.patchEndpoints(swap, patched.stage.backends);
+        if (worlds.last) worlds.last = { ...worlds.last, catalog: patched.stage.catalog };
         // The mesh plan, the destinations and policies' backends read endpoints: the next attachment makes them again.
         attachMemos.world = undefined;
         attachMemos.destinations = undefined;

@@ -5,7 +5,7 @@
 // incremental.test.ts proves the results equal a fresh computation; this
 // proves the work follows the edit.
 import { describe, expect, it } from 'vitest';
-import { createCore, DEFAULT_SETTINGS } from '../../src/core/index.js';
+import { computeCore, createCore, DEFAULT_SETTINGS } from '../../src/core/index.js';
 import { attachWork } from '../../src/core/route-attachment.js';
 import { flattenWork } from '../../src/core/routes.js';
 import type { FinalRoute } from '../../src/ir/types.js';
@@ -135,5 +135,25 @@ describe('an edit recomputes what it affects', () => {
       // An EDS cluster does not read endpoints: it stays the same object.
       expect(fresh('cluster'), key).toEqual([]);
     }
+  });
+
+  it('after an endpoint edit, a route edit is still incremental, and both equal a fresh computation', () => {
+    const core = createCore();
+    core(base(), settings);
+    const moved = replace(base(), 'EndpointSlice', 'ws-2', 'svc-3-1', (r) => ({ ...r, body: { ...r.body!, endpoints: [{ addresses: ['10.99.0.1'] }] } }));
+    const afterMove = core(moved, settings);
+    expect(JSON.stringify(afterMove)).toBe(JSON.stringify(computeCore(moved, settings)));
+    const edited = replace(moved, 'RouteTable', 'ws-3', 'gc-1', (r) => {
+      const spec = r.spec as { http: Array<Record<string, unknown>> };
+      return { ...r, spec: { ...spec, http: spec.http.map((h, i) => (i === 0 ? { ...h, matchers: [{ uri: { prefix: '/ws-3/edited' } }] } : h)) } };
+    });
+    const made = flattenWork.routes;
+    const work = attachWork.routes;
+    const after = core(edited, settings);
+    expect(flattenWork.routes - made).toBe(10);
+    expect(attachWork.routes - work).toBe(10);
+    expect(JSON.stringify(after)).toBe(JSON.stringify(computeCore(edited, settings)));
+    // The moved endpoint is served: the patched backends were replayed, not the old ones.
+    expect(after.ir.backends.find((b) => b.cluster === 'svc/ws-2/svc-3:80@ws-0')!.endpoints.map((e) => e.address)).toEqual(['10.99.0.1']);
   });
 });
