@@ -107,6 +107,8 @@ export interface RouteMemo {
   routes: WeakMap<FinalRoute, { reads: Array<PolicyIR | string | undefined>; t: RouteTranslation }>;
   /** Runs of a host's translations by their first (routeConfiguration). */
   runs: WeakMap<RouteTranslation, TranslationRun>;
+  /** The clusters each translation names (what collectClusters finds in its routes). */
+  clusters: WeakMap<RouteTranslation, string[]>;
   configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
   /** Each virtual host's routes and their translations, by listener and host, with the IR they were made for. */
   hosts: Map<string, { generation: number; routes: FinalRoute[]; ts: RouteTranslation[] }>;
@@ -117,7 +119,7 @@ export interface RouteMemo {
   /** The IR translated last, its number, and whether its policies and backends are the very objects of the one before. */
   current?: { ir: IR; generation: number; stable: boolean; backends: Map<string, Backend> };
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap(), lastBackends: new Map() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap(), lastBackends: new Map() });
 
 /**
  * Whether what a route's translation reads besides the route is the same in
@@ -245,7 +247,13 @@ function translationRun(ts: RouteTranslation[], from: number, memo: RouteMemo): 
   for (const t of run.ts) {
     for (const f of t.filters) run.filters.push(f);
     for (const r of t.routes) run.routes.push(r);
-    collectClusters(t.routes, names);
+    let named = memo.clusters.get(t);
+    if (!named) {
+      const found = new Set<string>();
+      collectClusters(t.routes, found);
+      memo.clusters.set(t, (named = [...found]));
+    }
+    for (const n of named) names.add(n);
   }
   run.clusters = [...names];
   memo.runs.set(ts[from], run);
