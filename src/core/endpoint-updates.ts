@@ -4,11 +4,11 @@
 // previous result is patched instead of recomputed. The result is identical
 // to a full computation (test/unit/mesh-endpoints.test.ts checks it).
 import type { Backend, CoreResult, UpstreamTlsIR } from '../ir/types.js';
-import type { EndpointSliceR, Resource, ServiceR, VirtualDestinationR, VirtualGatewayR } from '../resources/schema.js';
-import { nsName } from '../resources/schema.js';
+import type { EndpointSliceR, Resource, ServiceR, VirtualGatewayR } from '../resources/schema.js';
+import { clusterSuffix, nsName } from '../resources/schema.js';
 import { gatewayServices } from './gateways.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
-import { compareStr, selectorMatches } from './match.js';
+import { compareStr } from './match.js';
 import type { WorkspaceIndex } from './workspaces.js';
 import { meshedAddresses, upstreamTlsOf } from './workloads.js';
 
@@ -26,7 +26,7 @@ export function slicesByService(resources: readonly Resource[]): Map<string, End
     if (r.kind !== 'EndpointSlice') continue;
     const svc = r.metadata.labels[SERVICE_NAME];
     if (!svc) continue;
-    const key = `${r.metadata.namespace}/${svc}`;
+    const key = `${r.metadata.namespace}/${svc}${clusterSuffix(r.cluster)}`; // as the world keys them (nsName of the Service)
     const list = out.get(key);
     if (list) list.push(r as EndpointSliceR);
     else out.set(key, [r as EndpointSliceR]);
@@ -39,15 +39,25 @@ export function slicesByService(resources: readonly Resource[]): Map<string, End
  * Undefined when the change reaches further than endpoints (a Service without
  * a selector, whose Pods are named by its slices): then compute in full.
  */
+/** Endpoint changes patched in place (not computed in full), for tests. */
+export const endpointWork = { patches: 0 };
+
 export function updateEndpoints<S extends EndpointStage>(
   stage: S,
   prev: CoreResult,
   changed: Array<{ before: Resource; after: Resource }>,
   resources: readonly Resource[],
-): { stage: S; result: CoreResult } | undefined {
+): { stage: S; result: CoreResult; replacedStageBackends: Map<string, Backend> } | undefined {
   const affected = new Set<string>();
-  for (const { before, after } of changed) for (const s of [before, after]) if (s.metadata.labels[SERVICE_NAME]) affected.add(`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}`);
-  const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: slicesByService(resources) };
+  const affectedNames = new Set<string>();
+  for (const { before, after } of changed) {
+    for (const s of [before, after]) {
+      if (!s.metadata.labels[SERVICE_NAME]) continue;
+      affected.add(`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}${clusterSuffix(s.cluster)}`);
+      affectedNames.add(s.metadata.labels[SERVICE_NAME]);
+    }
+  }
+  const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: patchSlices(stage.catalog.slicesByService, changed) ?? slicesByService(resources) };
   for (const key of affected) {
     const svc = stage.catalog.services.get(key) as ServiceR | undefined;
     // A Service without a selector is backed by the Pods its slices name: other names, other workloads.
@@ -56,18 +66,14 @@ export function updateEndpoints<S extends EndpointStage>(
   // An egress gateway's endpoints are what sidecars send some ExternalServices to (issue 13): compute in full.
   const egressServices = new Set(resources.filter((r): r is VirtualGatewayR => r.kind === 'VirtualGateway' && (r as VirtualGatewayR).spec.listeners.some((l) => l.exposedExternalServices)).flatMap((gw) => gatewayServices(gw, stage.catalog).map(nsName)));
   if ([...affected].some((k) => egressServices.has(k))) return undefined;
-  const vdReads = (vd: VirtualDestinationR | undefined) =>
-    !vd || [...affected].some((k) => {
-      const svc = catalog.services.get(k);
-      return !svc || vd.spec.services.some((sel) => selectorMatches(sel, { metadata: svc.metadata, workspace: stage.ws.workspaceOf(svc.metadata.namespace), cluster: catalog.clusterName }));
-    });
+  // A VirtualDestination's endpoints are those of the Services it selects: re-read them all (there are few).
   const reads = (b: Backend) =>
-    (b.kind === 'SERVICE' && affected.has(`${b.namespace}/${b.name}`)) || (b.kind === 'VIRTUAL_DESTINATION' && vdReads(catalog.virtualDestinations.get(`${b.namespace}/${b.name}`)));
+    (b.kind === 'SERVICE' && affectedNames.has(b.name) && affected.has(`${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}`)) || b.kind === 'VIRTUAL_DESTINATION';
 
   const replaced = new Map<string, Backend>();
   const reresolve = (b: Backend): Backend | undefined => {
     const consumer = b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0];
-    const r = resolveDestination(catalog, stage.ws, { ref: { name: b.name, namespace: b.namespace }, kind: b.kind, port: { number: b.port } }, b.namespace, consumer, Object.keys(b.subset).length ? b.subset : undefined);
+    const r = resolveDestination(catalog, stage.ws, { ref: { name: b.name, namespace: b.namespace, ...(b.resourceCluster ? { cluster: b.resourceCluster } : {}) }, kind: b.kind, port: { number: b.port } }, b.namespace, consumer, Object.keys(b.subset).length ? b.subset : undefined);
     return r.resolved && r.resolved.backend.cluster === b.cluster ? { ...r.resolved.backend, clientPolicies: b.clientPolicies } : undefined;
   };
   for (const b of prev.ir.backends) {
@@ -77,11 +83,13 @@ export function updateEndpoints<S extends EndpointStage>(
     replaced.set(b.cluster, next);
   }
   const stageBackends = new Map(stage.backends);
+  const stageReplaced = new Map<string, Backend>();
   for (const [c, b] of stage.backends) {
     if (!reads(b)) continue;
     const next = reresolve(b);
     if (!next) return undefined;
     stageBackends.set(c, next);
+    stageReplaced.set(c, next);
   }
 
   let mesh = prev.ir.mesh;
@@ -97,7 +105,9 @@ export function updateEndpoints<S extends EndpointStage>(
     }
     mesh = { ...mesh, upstreamTls: Object.fromEntries(Object.entries(tls).sort(([a], [b]) => compareStr(a, b))) };
   }
+  endpointWork.patches++;
   return {
+    replacedStageBackends: stageReplaced,
     stage: { ...stage, catalog, backends: stageBackends },
     result: { ir: { ...prev.ir, backends: prev.ir.backends.map((b) => replaced.get(b.cluster) ?? b), ...(mesh ? { mesh } : {}) }, status: prev.status },
   };
@@ -113,4 +123,22 @@ function samePodNames(before: readonly EndpointSliceR[] | undefined, after: read
   const a = names(before);
   const b = names(after);
   return a.size === b.size && [...a].every((n) => b.has(n));
+}
+
+/** The slices by Service with changed slices swapped in place; undefined when one moved to another Service (then rebuild). */
+function patchSlices(bySvc: ReadonlyMap<string, EndpointSliceR[]>, changed: ReadonlyArray<{ before: Resource; after: Resource }>): Map<string, EndpointSliceR[]> | undefined {
+  const out = new Map(bySvc);
+  for (const { before, after } of changed) {
+    const svc = before.metadata.labels[SERVICE_NAME];
+    if (svc !== after.metadata.labels[SERVICE_NAME] || before.cluster !== after.cluster) return undefined;
+    if (!svc) continue;
+    const key = `${before.metadata.namespace}/${svc}${clusterSuffix(before.cluster)}`;
+    const list = out.get(key);
+    const at = list?.indexOf(before as EndpointSliceR) ?? -1;
+    if (!list || at < 0) return undefined;
+    const next = list.slice();
+    next[at] = after as EndpointSliceR;
+    out.set(key, next);
+  }
+  return out;
 }

@@ -74,18 +74,19 @@ export class RoutingMemo {
    * the world holds the new slices, and the subtrees' backends are the patched
    * ones, so the next computation reuses them as if it had made them.
    */
-  patchEndpoints(swap: ReadonlyMap<Resource, Resource>, backends: ReadonlyMap<string, Backend>): void {
+  patchEndpoints(swap: ReadonlyMap<Resource, Resource>, replaced: ReadonlyMap<string, Backend>): void {
     this.world = this.world.map((r) => swap.get(r) ?? r);
-    for (const rec of this.next.values()) {
-      if (rec.backends.every((b) => (backends.get(b.cluster) ?? b) === b)) continue;
-      rec.backends = rec.backends.map((b) => backends.get(b.cluster) ?? b);
-    }
+    for (const [cluster, b] of replaced) this.patched.set(cluster, b);
   }
+
+  /** Backends patched since the world was built, by cluster: what a replayed subtree's backend is now. */
+  readonly patched = new Map<string, Backend>();
 
   begin(resources: readonly Resource[], worldKey: string): void {
     const world = resources.filter((r) => r.kind !== 'RouteTable');
     const same = worldKey === this.worldKey && world.length === this.world.length && world.every((r, i) => r === this.world[i]);
     this.previous = same ? this.next : new Map();
+    if (!same) this.patched.clear();
     this.sameWorld = same;
     this.next = new Map();
     this.world = world;
@@ -150,7 +151,9 @@ export function replay(ctx: Flattening, rec: SubtreeRecord, child: TableInfo, ou
   for (const [k, v] of fresh) selections.set(k, v);
   for (const s of rec.selections) ctx.log.selections.push({ ...s, result: selections.get(s.selKey)! });
   for (const [op, key, message] of rec.status) ctx.status[op](key, message);
-  for (const b of rec.backends) {
+  const patched = ctx.memo?.patched;
+  for (const recorded of rec.backends) {
+    const b = (patched?.size && patched.get(recorded.cluster)) || recorded;
     ctx.log.backends.push(b);
     if (!ctx.backends.has(b.cluster)) ctx.backends.set(b.cluster, b);
   }

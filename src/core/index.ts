@@ -90,13 +90,19 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
     const slices = memo && last?.sideKey === sideKey ? changedSlicesOnly(last.input, input) : undefined;
     if (slices?.length) {
       const swap = new Map(slices.map((c) => [c.before, c.after]));
-      const known = new Set(memo!.inputs);
-      const nonPolicyNow = memo!.inputs.map((r) => swap.get(r) ?? r);
-      const patched = slices.every((c) => known.has(c.before)) ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
+      let found = 0;
+      const nonPolicyNow = memo!.inputs.map((r) => {
+        const to = swap.get(r);
+        if (!to) return r;
+        found++;
+        return to;
+      });
+      // Every changed slice must be one the memo's inputs hold (the last computation's).
+      const patched = found === swap.size && swap.size === slices.length ? updateEndpoints(memo!.stage, last!.result, slices, nonPolicyNow) : undefined;
       if (patched) {
         memo = { ...memo!, inputs: nonPolicyNow, stage: { ...patched.stage, resources: nonPolicyNow } };
         // Routing's memo and world take the new endpoints: the next edit (a route, a policy) is incremental again.
-        routingMemo.patchEndpoints(swap, patched.stage.backends);
+        routingMemo.patchEndpoints(swap, patched.replacedStageBackends);
         if (worlds.last) worlds.last = { ...worlds.last, catalog: patched.stage.catalog };
         // The mesh plan, the destinations and policies' backends read endpoints: the next attachment makes them again.
         attachMemos.world = undefined;

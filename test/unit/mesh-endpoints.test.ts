@@ -4,10 +4,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeCore, createCore } from '../../src/core/index.js';
+import { endpointWork } from '../../src/core/endpoint-updates.js';
 import { translateAll } from '../../src/translate/index.js';
 import type { Resource } from '../../src/resources/schema.js';
 import { CreationClock, ManifestDirectory } from '../../src/sources/file.js';
 import { endpointSlice, estate } from '../../bench/mesh/estate.js';
+import { clusterDirs, scanClusterDirs } from '../../src/cli/clusters.js';
+import { coreSettings } from '../../src/settings.js';
 
 const scan = (dir: string) => new ManifestDirectory(join(import.meta.dirname, '../fixtures/scenarios', dir), new CreationClock(undefined, false), ['expected.yaml']).scan().resources;
 const replace = (rs: Resource[], ns: string, name: string, next: (r: Resource) => Resource) =>
@@ -48,13 +51,16 @@ describe('endpoint changes in the memoising core', () => {
     const core = createCore();
     const first = core(base);
     const moved = replace(base, 'ns-0', 'svc-1-abc', () => endpointSlice(0, 1, size, 2));
+    const patches = endpointWork.patches;
     const patched = core(moved);
-    expect(patched.status).toBe(first.status); // the fast path
+    expect(endpointWork.patches - patches).toBe(1); // the fast path
+    expect(patched.status).toBe(first.status);
     expect(JSON.stringify(patched)).toBe(JSON.stringify(computeCore(moved)));
     // Another Pod named: the Service's workloads change, so the core computes in full.
     const renamed = replace(moved, 'ns-0', 'svc-1-abc', (r) => withAddresses(r, ['10.1.2.3'], 'wl-2'));
+    const before = endpointWork.patches;
     const full = core(renamed);
-    expect(full.status).not.toBe(first.status);
+    expect(endpointWork.patches - before).toBe(0);
     expect(JSON.stringify(full)).toBe(JSON.stringify(computeCore(renamed)));
     const sidecars = (c: typeof full) => JSON.stringify([...translateAll(c.ir, { listenerAddress: '0.0.0.0' })]);
     expect(sidecars(full)).toBe(sidecars(computeCore(renamed)));
@@ -68,6 +74,25 @@ describe('endpoint changes in the memoising core', () => {
       const slice = base.find((r) => r.kind === 'EndpointSlice')!;
       const next = replace(base, slice.metadata.namespace, slice.metadata.name, (r) => withAddresses(r, ['10.1.2.3', '10.1.2.4']));
       expect(JSON.stringify(core(next)), dir).toBe(JSON.stringify(computeCore(next)));
+    }
+  });
+
+  it('gives the full computation\'s result when a workload cluster\'s endpoints move (slices are keyed by cluster)', () => {
+    const fixture = join(import.meta.dirname, '../fixtures/scenarios/multi-cluster');
+    const clusters = ['mgmt', 'workload-1', 'workload-2'];
+    const set = scanClusterDirs(clusterDirs(clusters.map((c) => join(fixture, c)), clusters));
+    const settings = coreSettings({ clusterName: 'mgmt' });
+    const core = createCore();
+    const first = core(set.resources, settings);
+    for (const remote of ['workload-1', 'workload-2']) {
+      const moved = set.resources.map((r) => (r.kind === 'EndpointSlice' && r.cluster === remote ? withAddresses(r, ['10.77.0.1', '10.77.0.2']) : r));
+      const patches = endpointWork.patches;
+      const patched = core(moved, settings);
+      expect(endpointWork.patches - patches, remote).toBe(1); // the fast path
+      expect(patched.status, remote).toEqual(first.status);
+      expect(JSON.stringify(patched), remote).toBe(JSON.stringify(computeCore(moved, settings)));
+      expect(patched.ir.backends.some((b) => b.endpoints.some((e) => e.address === '10.77.0.1')), remote).toBe(true);
+      core(set.resources, settings);
     }
   });
 });
