@@ -73,6 +73,53 @@ interface DestinationsRecord {
   ops: StatusOp[];
 }
 
+/** What an endpoint patch changed (src/core/endpoint-updates.ts): which backends read the moved endpoints, and how to make them again. */
+export interface EndpointPatch {
+  reads: (b: Backend) => boolean;
+  reresolve: (b: Backend) => Backend | undefined;
+  /** Routing's backends made again, by cluster. */
+  stageReplaced: ReadonlyMap<string, Backend>;
+  /** The patched result's backends (client policies attached). */
+  finalBackends: Backend[];
+}
+
+/**
+ * After an endpoint patch: what attachment remembers, patched so the next
+ * computation reuses it. Destinations' attachment and policies' references
+ * read no endpoints, only their backends carry them, so those are swapped;
+ * the world's plan is dropped if a backend it holds (what sidecars reach)
+ * read them.
+ */
+export function patchAttachMemos(memos: AttachMemos, patch: EndpointPatch): void {
+  if (memos.world?.backends.some(patch.reads)) {
+    memos.world = undefined;
+    memos.destinations = undefined;
+  }
+  for (const rec of memos.references.values()) {
+    if (!rec.backends.some(patch.reads)) continue;
+    const next = rec.backends.map((b) => (patch.reads(b) ? patch.reresolve(b) : b));
+    if (next.some((b) => !b)) {
+      memos.references.clear();
+      memos.destinations = undefined;
+      break;
+    }
+    rec.backends = next as Backend[];
+  }
+  const d = memos.destinations;
+  if (!d) return;
+  const backends = new Map(d.backends);
+  for (const [cluster, b] of d.backends) {
+    if (!patch.reads(b)) continue;
+    const now = patch.stageReplaced.get(cluster) ?? patch.reresolve(b);
+    if (!now) {
+      memos.destinations = undefined;
+      return;
+    }
+    backends.set(cluster, now);
+  }
+  memos.destinations = { ...d, backends, finalBackends: patch.finalBackends };
+}
+
 /** What attachment remembers between computations; sameWorld: only route tables and policies changed since the last. */
 export interface AttachMemos {
   routes: RouteAttachMemo;

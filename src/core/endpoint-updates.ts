@@ -47,7 +47,7 @@ export function updateEndpoints<S extends EndpointStage>(
   prev: CoreResult,
   changed: Array<{ before: Resource; after: Resource }>,
   resources: readonly Resource[],
-): { stage: S; result: CoreResult; replacedStageBackends: Map<string, Backend> } | undefined {
+): { stage: S; result: CoreResult; replacedStageBackends: Map<string, Backend>; reads: (b: Backend) => boolean; reresolve: (b: Backend) => Backend | undefined } | undefined {
   const affected = new Set<string>();
   const affectedNames = new Set<string>();
   for (const { before, after } of changed) {
@@ -108,6 +108,8 @@ export function updateEndpoints<S extends EndpointStage>(
   endpointWork.patches++;
   return {
     replacedStageBackends: stageReplaced,
+    reads,
+    reresolve,
     stage: { ...stage, catalog, backends: stageBackends },
     result: { ir: { ...prev.ir, backends: prev.ir.backends.map((b) => replaced.get(b.cluster) ?? b), ...(mesh ? { mesh } : {}) }, status: prev.status },
   };

@@ -18,7 +18,7 @@ import type {
 } from '../resources/schema.js';
 import type { Backend } from '../ir/types.js';
 import { clusterSuffix, isPolicyKind, nsName, resourceKey } from '../resources/schema.js';
-import { attachPolicies, type AttachMemos, type Binding, type RoutingStage } from './attach.js';
+import { attachPolicies, patchAttachMemos, type AttachMemos, type Binding, type RoutingStage } from './attach.js';
 import { indexClusters, normalizeClusters } from './clusters.js';
 import { checkExternalServiceOverlap, resolveExternalTls } from './external-services.js';
 import { byAge, compareStr } from './match.js';
@@ -104,10 +104,8 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
         // Routing's memo and world take the new endpoints: the next edit (a route, a policy) is incremental again.
         routingMemo.patchEndpoints(swap, patched.replacedStageBackends);
         if (worlds.last) worlds.last = { ...worlds.last, catalog: patched.stage.catalog };
-        // The mesh plan, the destinations and policies' backends read endpoints: the next attachment makes them again.
-        attachMemos.world = undefined;
-        attachMemos.destinations = undefined;
-        attachMemos.references.clear();
+        // Attachment's memos carry backends (with endpoints): swapped, or dropped where that is not enough.
+        patchAttachMemos(attachMemos, { reads: patched.reads, reresolve: patched.reresolve, stageReplaced: patched.replacedStageBackends, finalBackends: patched.result.ir.backends });
         last = { input, sideKey, result: patched.result };
         return patched.result;
       }
