@@ -91,7 +91,14 @@ export { collectClusters } from './clusters-named.js';
  * proxyless clients (key "proxyless:<ws>"), one per sidecar workload ("sidecar:ns/pod").
  */
 export function translateAll(ir: IR, opts: TranslateOptions, memo?: RouteMemo): Map<string, EnvoyResources> {
+  if (memo) memo.seen = new Set();
   const out = new Map(ir.gateways.map((gw) => [gatewayKey(gw.ref), translateGateway(ir, gw, opts, memo)]));
+  // Hosts no gateway has any more: their memo goes.
+  if (memo?.seen) {
+    for (const key of memo.runs.keys()) if (!memo.seen.has(key)) memo.runs.delete(key);
+    for (const key of memo.hosts.keys()) if (!memo.seen.has(key)) memo.hosts.delete(key);
+    memo.seen = undefined;
+  }
   if (memo && memo.lastBackends.size > ir.gateways.length) for (const ref of memo.lastBackends.keys()) if (!out.has(gatewayKey(ref))) memo.lastBackends.delete(ref);
   for (const ws of proxylessWorkspaces(ir)) out.set(proxylessKey(ws), translateProxyless(ir, ws));
   const outbound: OutboundCache = new Map();

@@ -105,8 +105,10 @@ export function envoyRoutes(r: FinalRoute, ir: IR, backendsByCluster: Map<string
  */
 export interface RouteMemo {
   routes: WeakMap<FinalRoute, { reads: Array<PolicyIR | string | undefined>; t: RouteTranslation }>;
-  /** Runs of a host's translations by their first (routeConfiguration). */
-  runs: WeakMap<RouteTranslation, TranslationRun>;
+  /** Per host (listener and virtual host), the runs of its last translation by their first translation. */
+  runs: Map<string, Map<RouteTranslation, TranslationRun>>;
+  /** The hosts translated by the current translateAll, to drop the memo of the others after it. */
+  seen?: Set<string>;
   /** The clusters each translation names (what collectClusters finds in its routes). */
   clusters: WeakMap<RouteTranslation, string[]>;
   configs: Map<string, { parts: unknown[]; resource: NamedResource }>;
@@ -119,7 +121,7 @@ export interface RouteMemo {
   /** The IR translated last, its number, and whether its policies and backends are the very objects of the one before. */
   current?: { ir: IR; generation: number; stable: boolean; backends: Map<string, Backend> };
 }
-export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new WeakMap(), clusters: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap(), lastBackends: new Map() });
+export const newRouteMemo = (): RouteMemo => ({ routes: new WeakMap(), runs: new Map(), clusters: new WeakMap(), configs: new Map(), hosts: new Map(), backends: new WeakMap(), lastBackends: new Map() });
 
 /**
  * Whether what a route's translation reads besides the route is the same in
@@ -233,14 +235,21 @@ interface TranslationRun {
 /** Runs start at multiples of RUN from a host's first route. */
 const RUN = 64;
 
-/** The run of translations starting at `from`: the last one made, found by its first translation, while it holds the same ones. */
-function translationRun(ts: RouteTranslation[], from: number, memo: RouteMemo): TranslationRun {
+/**
+ * The run of translations starting at `from`: the host's last translation's
+ * run with the same first translation, while it holds the same ones. Runs are
+ * kept per host for its next translation only, so they live as long as it.
+ */
+function translationRun(ts: RouteTranslation[], from: number, memo: RouteMemo, prior: Map<RouteTranslation, TranslationRun> | undefined, next: Map<RouteTranslation, TranslationRun>): TranslationRun {
   const n = Math.min(RUN, ts.length - from);
-  const known = memo.runs.get(ts[from]);
+  const known = prior?.get(ts[from]) ?? next.get(ts[from]);
   if (known && known.ts.length === n) {
     let k = 1;
     while (k < n && known.ts[k] === ts[from + k]) k++;
-    if (k === n) return known;
+    if (k === n) {
+      next.set(ts[from], known);
+      return known;
+    }
   }
   const run: TranslationRun = { ts: ts.slice(from, from + n), routes: [], filters: [], clusters: [] };
   const names = new Set<string>();
@@ -256,7 +265,7 @@ function translationRun(ts: RouteTranslation[], from: number, memo: RouteMemo): 
     for (const n of named) names.add(n);
   }
   run.clusters = [...names];
-  memo.runs.set(ts[from], run);
+  next.set(ts[from], run);
   return run;
 }
 
@@ -267,11 +276,16 @@ export function routeConfiguration(listener: ListenerIR, ir: IR, backendsByClust
   const virtualHosts = listener.virtualHosts.map((vh) => {
     parts.push(vh.name, vh.domains.join(','));
     const routes: Array<Record<string, unknown>> = [];
-    const ts = hostTranslations(`${listener.name}\0${vh.name}`, vh.routes, ir, backendsByCluster, memo);
+    const hostKey = `${listener.name}\0${vh.name}`;
+    const ts = hostTranslations(hostKey, vh.routes, ir, backendsByCluster, memo);
     if (memo) {
       // Run by run: a 10k-route host where one route changed walks ~160 runs, not 10k translations.
+      const prior = memo.runs.get(hostKey);
+      const next = new Map<RouteTranslation, TranslationRun>();
+      memo.runs.set(hostKey, next);
+      memo.seen?.add(hostKey);
       for (let i = 0; i < ts.length; i += RUN) {
-        const run = translationRun(ts, i, memo);
+        const run = translationRun(ts, i, memo, prior, next);
         parts.push(run);
         for (const f of run.filters) filters.push(f);
         for (const n of run.clusters) clusters!.add(n);

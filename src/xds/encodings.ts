@@ -9,7 +9,7 @@
 // (SnapshotCache.setAll calls sweep()) are dropped, so memory follows what is served.
 import { hash as oneShotHash } from 'node:crypto';
 import { loadAssignmentEntry } from './endpoints-encoder.js';
-import { encodeSplit, type SplitPlan } from './parts.js';
+import { encodeSplit, type RunIndex, type SplitPlan } from './parts.js';
 import { assertKnownFields, encodeResource, lookupType, TYPES, typeUrl, type ResourceType } from './protos.js';
 import type { EncodedResource } from './snapshot.js';
 import { ownedEntry } from './wire.js';
@@ -23,7 +23,12 @@ interface Entry {
   body: unknown;
   strict: boolean;
   used: number;
+  /** A RouteConfiguration's runs of route entries, for its next encoding (src/xds/parts.ts). */
+  runs?: RunIndex;
 }
+
+/** The variant used last (the previous content of a name, usually its only one). */
+const latest = (variants: Entry[] | undefined): Entry | undefined => variants?.reduce<Entry | undefined>((a, v) => (!a || v.used > a.used ? v : a), undefined);
 
 /**
  * A RouteConfiguration is encoded route by route, each Envoy route object
@@ -51,13 +56,14 @@ export class ResourceEncodings {
     if (variants) for (const v of variants) if (sameContent(v.body, body)) { e = v; break; }
     if (e) this.stats.reused++; // the body kept is the first one: a new equal one dies young
     else {
+      let runs: { prior?: RunIndex; next: RunIndex } | undefined;
       if (strict) assertKnownFields(lookupType(TYPES[type]), body);
       const url = typeUrl(type);
       // Endpoints, the most frequent change, are written in place when their shape is the translator's.
       const { entry, value } =
         (type === 'endpoint' && loadAssignmentEntry(url, body)) ||
-        ownedEntry(url, type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN) : encodeResource(TYPES[type], body));
-      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation };
+        ownedEntry(url, type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN, (runs = { prior: latest(variants)?.runs, next: new Map() })) : encodeResource(TYPES[type], body));
+      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation, ...(runs ? { runs: runs.next } : {}) };
       this.stats.encoded++;
       if (!variants) names.set(name, [e]);
       else {

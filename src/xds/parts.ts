@@ -18,19 +18,23 @@ export interface SplitPlan {
 export const splitStats = { encoded: 0, reused: 0, runsReused: 0 };
 
 /**
- * Cached elements are also kept in runs of RUN consecutive elements (by the
- * run's first element, checked element by element): a 10k-route virtual host
- * where one route changed is ~160 run copies and one rebuilt run, not 10k
- * lookups and copies. Runs start at multiples of RUN from the field's first element.
+ * Cached elements are also taken in runs of RUN consecutive elements (found
+ * by the run's first element, checked element by element): a 10k-route
+ * virtual host where one route changed is ~160 run copies and one rebuilt
+ * run, not 10k lookups and copies. Runs start at multiples of RUN from the
+ * field's first element. The runs of one encoding are looked up in the
+ * previous encoding's of the same resource (`runs.prior`) and kept with the
+ * new one (`runs.next`), so they live exactly as long as the encodings that
+ * use them.
  */
 const RUN = 64;
 interface Run { elements: object[]; bytes: Uint8Array }
-const runs = new WeakMap<WeakMap<object, Uint8Array>, WeakMap<object, Run>>();
+export type RunIndex = Map<object, Run>;
 
 /** Encodes `obj` as `type` with the plan's fields element by element: the same bytes as type.encode(type.fromObject(obj)). */
-export function encodeSplit(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitPlan): Uint8Array {
+export function encodeSplit(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitPlan, runs?: { prior?: RunIndex; next: RunIndex }): Uint8Array {
   const pieces: Uint8Array[] = [];
-  const size = collect(type, obj, plan, pieces);
+  const size = collect(type, obj, plan, pieces, runs);
   // One copy of everything, at the end (nested split fields add pieces, not buffers).
   const out = new Uint8Array(size);
   let at = 0;
@@ -42,7 +46,7 @@ export function encodeSplit(type: protobuf.Type, obj: Record<string, unknown>, p
 }
 
 /** Appends the encoding of `obj` to `pieces`; returns its size. */
-function collect(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitPlan, pieces: Uint8Array[]): number {
+function collect(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitPlan, pieces: Uint8Array[], runs: { prior?: RunIndex; next: RunIndex } | undefined): number {
   let size = 0;
   for (const field of byId(type)) {
     if (!Object.prototype.hasOwnProperty.call(obj, field.name)) continue;
@@ -55,11 +59,11 @@ function collect(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitP
         for (const el of value) {
           const slot = pieces.length;
           pieces.push(EMPTY); // the header, once the element's size is known
-          const len = collect(sub, el, how.split, pieces);
+          const len = collect(sub, el, how.split, pieces, runs);
           pieces[slot] = header(field.id, len);
           size += pieces[slot].byteLength + len;
         }
-      } else if (how.cache) size += cachedElements(field.id, sub, value, how.cache, pieces);
+      } else if (how.cache) size += cachedElements(field.id, sub, value, how.cache, pieces, runs);
       else for (const el of value) size += push(pieces, lengthDelimited(field.id, sub.encode(sub.fromObject(el)).finish()));
       continue;
     }
@@ -69,15 +73,14 @@ function collect(type: protobuf.Type, obj: Record<string, unknown>, plan: SplitP
 }
 
 /** The entries of a cached repeated field, run by run. */
-function cachedElements(id: number, sub: protobuf.Type, value: object[], cache: WeakMap<object, Uint8Array>, pieces: Uint8Array[]): number {
-  let byFirst = runs.get(cache);
-  if (!byFirst) runs.set(cache, (byFirst = new WeakMap()));
+function cachedElements(id: number, sub: protobuf.Type, value: object[], cache: WeakMap<object, Uint8Array>, pieces: Uint8Array[], runs: { prior?: RunIndex; next: RunIndex } | undefined): number {
   let size = 0;
   for (let i = 0; i < value.length; i += RUN) {
     const n = Math.min(RUN, value.length - i);
-    const known = byFirst.get(value[i]);
+    const known = runs?.prior?.get(value[i]) ?? runs?.next.get(value[i]);
     if (known && known.elements.length === n && sameRun(known.elements, value, i)) {
       splitStats.runsReused++;
+      runs!.next.set(value[i], known);
       size += push(pieces, known.bytes);
       continue;
     }
@@ -100,7 +103,7 @@ function cachedElements(id: number, sub: protobuf.Type, value: object[], cache: 
       bytes.set(e, at);
       at += e.byteLength;
     }
-    byFirst.set(value[i], { elements: value.slice(i, i + n), bytes });
+    runs?.next.set(value[i], { elements: value.slice(i, i + n), bytes });
     size += push(pieces, bytes);
   }
   return size;
