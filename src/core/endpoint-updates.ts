@@ -34,13 +34,17 @@ export function slicesByService(resources: readonly Resource[]): Map<string, End
   return out;
 }
 
+/** Endpoint changes patched in place (not computed in full), for tests. */
+export const endpointWork = { patches: 0 };
+
 /**
  * Patches `prev` for changed EndpointSlices (`changed`: old and new objects).
  * Undefined when the change reaches further than endpoints (a Service without
- * a selector, whose Pods are named by its slices): then compute in full.
+ * a selector whose slices now name other Pods, an egress gateway's Service,
+ * a backend that no longer resolves): then compute in full. Also hands back
+ * which backends read the moved endpoints and how to make one again, for the
+ * memos that hold backends.
  */
-/** Endpoint changes patched in place (not computed in full), for tests. */
-export const endpointWork = { patches: 0 };
 
 export function updateEndpoints<S extends EndpointStage>(
   stage: S,

@@ -65,11 +65,6 @@ export class RoutingMemo {
   private worldKey = '';
 
   /**
-   * Starts a computation. Everything but route tables (and policies, which
-   * routing never reads) must be the same objects, and the namespaces and
-   * settings the same, or nothing is reused.
-   */
-  /**
    * After an endpoint patch (only EndpointSlices changed, src/core/endpoint-updates.ts):
    * the world holds the new slices, and the subtrees' backends are the patched
    * ones, so the next computation reuses them as if it had made them.
@@ -82,6 +77,11 @@ export class RoutingMemo {
   /** Backends patched since the world was built, by cluster: what a replayed subtree's backend is now. */
   readonly patched = new Map<string, Backend>();
 
+  /**
+   * Starts a computation. Everything but route tables (and policies, which
+   * routing never reads) must be the same objects, and the namespaces and
+   * settings the same, or nothing is reused.
+   */
   begin(resources: readonly Resource[], worldKey: string): void {
     const world = resources.filter((r) => r.kind !== 'RouteTable');
     const same = worldKey === this.worldKey && world.length === this.world.length && world.every((r, i) => r === this.world[i]);
