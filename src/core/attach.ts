@@ -75,7 +75,8 @@ interface DestinationsRecord {
 
 /** What an endpoint patch changed (src/core/endpoint-updates.ts): which backends read the moved endpoints, and how to make them again. */
 export interface EndpointPatch {
-  reads: (b: Backend) => boolean;
+  /** The backends that read the moved endpoints, made again (client policies kept), by cluster. */
+  replaced: ReadonlyMap<string, Backend>;
   reresolve: (b: Backend) => Backend | undefined;
   /** Routing's backends made again, by cluster. */
   stageReplaced: ReadonlyMap<string, Backend>;
@@ -91,13 +92,14 @@ export interface EndpointPatch {
  * read them.
  */
 export function patchAttachMemos(memos: AttachMemos, patch: EndpointPatch): void {
-  if (memos.world?.backends.some(patch.reads)) {
+  const reads = (b: Backend) => patch.replaced.has(b.cluster);
+  if (memos.world?.backends.some(reads)) {
     memos.world = undefined;
     memos.destinations = undefined;
   }
   for (const rec of memos.references.values()) {
-    if (!rec.backends.some(patch.reads)) continue;
-    const next = rec.backends.map((b) => (patch.reads(b) ? patch.reresolve(b) : b));
+    if (!rec.backends.some(reads)) continue;
+    const next = rec.backends.map((b) => (reads(b) ? patch.reresolve(b) : b));
     if (next.some((b) => !b)) {
       memos.references.clear();
       memos.destinations = undefined;
@@ -108,8 +110,9 @@ export function patchAttachMemos(memos: AttachMemos, patch: EndpointPatch): void
   const d = memos.destinations;
   if (!d) return;
   const backends = new Map(d.backends);
-  for (const [cluster, b] of d.backends) {
-    if (!patch.reads(b)) continue;
+  for (const cluster of patch.replaced.keys()) {
+    const b = d.backends.get(cluster);
+    if (!b) continue;
     const now = patch.stageReplaced.get(cluster) ?? patch.reresolve(b);
     if (!now) {
       memos.destinations = undefined;

@@ -46,19 +46,41 @@ export const endpointWork = { patches: 0 };
  * memos that hold backends.
  */
 
+/**
+ * Where each Service's backends are in a result's backend list (by
+ * "ns/name[@cluster]"; VirtualDestinations under one key, as they read any
+ * Service). Made once per list and handed on to the patched list, whose
+ * clusters are the same: a patch looks up what it replaces, not every backend.
+ */
+const VIRTUAL_DESTINATIONS = '\0vd';
+const indexes = new WeakMap<readonly Backend[], Map<string, number[]>>();
+function backendsByService(backends: readonly Backend[]): Map<string, number[]> {
+  let index = indexes.get(backends);
+  if (!index) {
+    index = new Map();
+    backends.forEach((b, i) => {
+      const key = b.kind === 'SERVICE' ? `${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}` : b.kind === 'VIRTUAL_DESTINATION' ? VIRTUAL_DESTINATIONS : undefined;
+      if (key === undefined) return;
+      const at = index!.get(key);
+      if (at) at.push(i);
+      else index!.set(key, [i]);
+    });
+    indexes.set(backends, index);
+  }
+  return index;
+}
+
 export function updateEndpoints<S extends EndpointStage>(
   stage: S,
   prev: CoreResult,
   changed: Array<{ before: Resource; after: Resource }>,
   resources: readonly Resource[],
-): { stage: S; result: CoreResult; replacedStageBackends: Map<string, Backend>; reads: (b: Backend) => boolean; reresolve: (b: Backend) => Backend | undefined } | undefined {
+): { stage: S; result: CoreResult; replacedStageBackends: Map<string, Backend>; replaced: Map<string, Backend>; reresolve: (b: Backend) => Backend | undefined } | undefined {
   const affected = new Set<string>();
-  const affectedNames = new Set<string>();
   for (const { before, after } of changed) {
     for (const s of [before, after]) {
-      if (!s.metadata.labels[SERVICE_NAME]) continue;
-      affected.add(`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}${clusterSuffix(s.cluster)}`);
-      affectedNames.add(s.metadata.labels[SERVICE_NAME]);
+      const name = s.metadata.labels[SERVICE_NAME];
+      if (name) affected.add(`${s.metadata.namespace}/${name}${clusterSuffix(s.cluster)}`);
     }
   }
   const catalog: DestinationCatalog = { ...stage.catalog, slicesByService: patchSlices(stage.catalog.slicesByService, changed) ?? slicesByService(resources) };
@@ -70,26 +92,30 @@ export function updateEndpoints<S extends EndpointStage>(
   // An egress gateway's endpoints are what sidecars send some ExternalServices to (issue 13): compute in full.
   const egressServices = new Set(resources.filter((r): r is VirtualGatewayR => r.kind === 'VirtualGateway' && (r as VirtualGatewayR).spec.listeners.some((l) => l.exposedExternalServices)).flatMap((gw) => gatewayServices(gw, stage.catalog).map(nsName)));
   if ([...affected].some((k) => egressServices.has(k))) return undefined;
-  // A VirtualDestination's endpoints are those of the Services it selects: re-read them all (there are few).
-  const reads = (b: Backend) =>
-    (b.kind === 'SERVICE' && affectedNames.has(b.name) && affected.has(`${b.namespace}/${b.name}${clusterSuffix(b.resourceCluster)}`)) || b.kind === 'VIRTUAL_DESTINATION';
 
-  const replaced = new Map<string, Backend>();
   const reresolve = (b: Backend): Backend | undefined => {
     const consumer = b.cluster.slice(b.cluster.lastIndexOf('@') + 1).split('#')[0];
     const r = resolveDestination(catalog, stage.ws, { ref: { name: b.name, namespace: b.namespace, ...(b.resourceCluster ? { cluster: b.resourceCluster } : {}) }, kind: b.kind, port: { number: b.port } }, b.namespace, consumer, Object.keys(b.subset).length ? b.subset : undefined);
     return r.resolved && r.resolved.backend.cluster === b.cluster ? { ...r.resolved.backend, clientPolicies: b.clientPolicies } : undefined;
   };
-  for (const b of prev.ir.backends) {
-    if (!reads(b)) continue;
-    const next = reresolve(b);
+  // Every backend (routing's, the mesh's, policies') is in the result's list: the index finds the ones
+  // that read the moved endpoints, those of the Services that changed and every VirtualDestination's.
+  const index = backendsByService(prev.ir.backends);
+  const positions = [...affected, VIRTUAL_DESTINATIONS].flatMap((k) => index.get(k) ?? []);
+  const finalBackends = prev.ir.backends.slice();
+  const replaced = new Map<string, Backend>();
+  for (const i of positions) {
+    const next = reresolve(prev.ir.backends[i]);
     if (!next) return undefined;
-    replaced.set(b.cluster, next);
+    finalBackends[i] = next;
+    replaced.set(next.cluster, next);
   }
+  indexes.set(finalBackends, index); // the same clusters at the same positions
   const stageBackends = new Map(stage.backends);
   const stageReplaced = new Map<string, Backend>();
-  for (const [c, b] of stage.backends) {
-    if (!reads(b)) continue;
+  for (const c of replaced.keys()) {
+    const b = stage.backends.get(c);
+    if (!b) continue;
     const next = reresolve(b);
     if (!next) return undefined;
     stageBackends.set(c, next);
@@ -112,10 +138,10 @@ export function updateEndpoints<S extends EndpointStage>(
   endpointWork.patches++;
   return {
     replacedStageBackends: stageReplaced,
-    reads,
+    replaced,
     reresolve,
     stage: { ...stage, catalog, backends: stageBackends },
-    result: { ir: { ...prev.ir, backends: prev.ir.backends.map((b) => replaced.get(b.cluster) ?? b), ...(mesh ? { mesh } : {}) }, status: prev.status },
+    result: { ir: { ...prev.ir, backends: finalBackends, ...(mesh ? { mesh } : {}) }, status: prev.status },
   };
 }
 

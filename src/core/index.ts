@@ -105,7 +105,7 @@ export function createCore(): (input: readonly Resource[], settings?: CoreSettin
         routingMemo.patchEndpoints(swap, patched.replacedStageBackends);
         if (worlds.last) worlds.last = { ...worlds.last, catalog: patched.stage.catalog };
         // Attachment's memos carry backends (with endpoints): swapped, or dropped where that is not enough.
-        patchAttachMemos(attachMemos, { reads: patched.reads, reresolve: patched.reresolve, stageReplaced: patched.replacedStageBackends, finalBackends: patched.result.ir.backends });
+        patchAttachMemos(attachMemos, { replaced: patched.replaced, reresolve: patched.reresolve, stageReplaced: patched.replacedStageBackends, finalBackends: patched.result.ir.backends });
         last = { input, sideKey, result: patched.result };
         return patched.result;
       }
