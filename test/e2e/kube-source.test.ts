@@ -126,10 +126,17 @@ function forKubernetes(d: Doc): Doc {
 /**
  * Routes and the statuses of the given keys, with file locations dropped from
  * messages. Routes as a set: their order among tables follows creation times,
- * which the API server sets.
+ * which the API server sets. So does the order in which a route lists the
+ * policies it applies (oldest first; policies of different kinds all apply):
+ * that list is compared as a set too. Which policy of a kind wins is still
+ * compared (the applied and skipped ones differ), and age itself is the
+ * subject of the timestamped scenarios below.
  */
 function view(core: CoreResult, keys: Set<string>): unknown {
-  const routes = (explainView(core).routes as unknown[]).map((r) => JSON.stringify(r)).sort().map((r) => JSON.parse(r));
+  const routes = (explainView(core).routes as Array<{ policies?: unknown[] }>)
+    .map((r) => JSON.stringify(r.policies ? { ...r, policies: r.policies.map((p) => JSON.stringify(p)).sort().map((p) => JSON.parse(p)) } : r))
+    .sort()
+    .map((r) => JSON.parse(r));
   const text = JSON.stringify({ routes, status: Object.fromEntries(Object.entries(core.status).filter(([k]) => keys.has(k))) });
   const located = /test\/fixtures\/scenarios\/[^"]*?(?::\d+:\d+ \(document \d+\)| document \d+ \(line \d+\)): /g;
   const out = JSON.parse(text.replace(located, '').replace(/198\.18\./g, '127.0.'));
