@@ -2,7 +2,6 @@
 // deterministic: no clocks, no randomness, no I/O; input order never matters.
 import type { CoreResult, FinalRoute, SecretIR } from '../ir/types.js';
 import type {
-  EndpointSliceR,
   ExternalEndpointR,
   ExternalServiceR,
   PodR,
@@ -29,7 +28,7 @@ import { DEFAULT_ROUTE_LIMITS, flattenRootTable, type FlattenContext, type Route
 import { newStatusJSONCache, StatusBook, type KeyOrderCache } from './status.js';
 import { indexWorkspaces, type NamespaceInfo, type WorkspaceIndex } from './workspaces.js';
 import type { DestinationCatalog } from './destinations.js';
-import { updateEndpoints } from './endpoint-updates.js';
+import { slicesByService, updateEndpoints } from './endpoint-updates.js';
 import { RoutingMemo } from './incremental-routes.js';
 import { Dedupe, keepUnchanged, ResourceInterner, srcOf, type KeptPolicies } from './incremental-inputs.js';
 
@@ -323,19 +322,13 @@ function buildWorld(resources: Resource[], settings: CoreSettings, namespaces: M
   // Overlap first (seed 05), then TLS origination: an ExternalService waiting for its Secret is not translated.
   const tls = resolveExternalTls(checkExternalServiceOverlap(of<ExternalServiceR>('ExternalService').filter(owned), ws, status), secretsByKey, status);
   const externalServices = tls.accepted;
-  const slicesByService = new Map<string, EndpointSliceR[]>();
-  for (const s of of<EndpointSliceR>('EndpointSlice')) {
-    const svc = s.metadata.labels['kubernetes.io/service-name'];
-    if (!svc) continue;
-    const key = `${s.metadata.namespace}/${svc}${clusterSuffix(s.cluster)}`;
-    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
-  }
   const catalog: DestinationCatalog = {
     services: new Map(of<ServiceR>('Service').map((s) => [nsName(s), s])),
     virtualDestinations: new Map(of<VirtualDestinationR>('VirtualDestination').filter(owned).map((v) => [nsName(v), v])),
     externalServices: new Map(externalServices.map((e) => [nsName(e), e])),
     externalEndpoints: of<ExternalEndpointR>('ExternalEndpoint').filter(owned),
-    slicesByService,
+    // One index of slices for the world and the endpoint patch (src/core/endpoint-updates.ts): they must key alike.
+    slicesByService: slicesByService(resources),
     pods: new Map(of<PodR>('Pod').map((p) => [nsName(p), p])),
     clusterName: settings.clusterName,
     clusters,
