@@ -5,6 +5,7 @@
 // differ from the last request's, which the ledger tells by comparing bytes.
 // Requests with anything else (a node, an error, other fields, non-ASCII
 // text) are read by protobufjs as before.
+import { varintSize } from './wire.js';
 
 /** What SotwStream reads of a request; resourceNames is decoded on first use. */
 export interface AckRequest {
@@ -36,22 +37,18 @@ export function readAck(b: Buffer): AckRequest | undefined {
     // Fields 1-15 of wire type 2 (length-delimited) have one-byte tags.
     if ((tag & 7) !== 2 || tag >= 0x80) return undefined;
     const field = tag >> 3;
-    let len = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= b.length || shift > 28) return undefined;
-      const byte = b[at++];
-      len |= (byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-      shift += 7;
-    }
+    const lenAt = at;
+    const len = readLength(b, at);
+    if (len < 0) return undefined;
+    at += varintSize(len);
     const end = at + len;
-    if (len < 0 || end > b.length) return undefined;
+    if (end > b.length) return undefined;
     for (let i = at; i < end; i++) if (b[i] > 0x7f) return undefined;
     if (field === NAMES) {
       // The names must be one run of entries (encoders write a repeated field together).
-      if (namesStart < 0) namesStart = tagStart(at, len);
-      else if (namesEnd !== tagStart(at, len)) return undefined;
+      const entryStart = lenAt - 1; // its one-byte tag
+      if (namesStart < 0) namesStart = entryStart;
+      else if (namesEnd !== entryStart) return undefined;
       namesEnd = end;
     } else if (field === VERSION) versionInfo = b.toString('latin1', at, end);
     else if (field === TYPE_URL) typeUrl = b.toString('latin1', at, end);
@@ -74,11 +71,16 @@ export function readAck(b: Buffer): AckRequest | undefined {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Where the entry whose content starts at `at` began: its one-byte tag and its length's varint. */
-function tagStart(at: number, len: number): number {
-  let size = 1;
-  for (let n = len; n >= 0x80; n >>>= 7) size++;
-  return at - size - 1;
+/** A length varint at `at` (at most 5 bytes, within `b`, minimal as encoders write it); -1 if it is not one. */
+function readLength(b: Buffer, at: number): number {
+  let len = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    if (at >= b.length) return -1;
+    const byte = b[at++];
+    len += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return len <= 0xffffffff && varintSize(len) === shift / 7 + 1 ? len : -1;
+  }
+  return -1;
 }
 
 /** The strings of a run of resource_names entries (ASCII, checked when read). */
@@ -87,14 +89,8 @@ function decodeNames(key: Buffer): string[] {
   let at = 0;
   while (at < key.length) {
     at++; // tag
-    let len = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = key[at++];
-      len |= (byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-      shift += 7;
-    }
+    const len = readLength(key, at); // checked when the request was read
+    at += varintSize(len);
     out.push(key.toString('latin1', at, at + len));
     at += len;
   }

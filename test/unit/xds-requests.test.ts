@@ -35,6 +35,7 @@ describe('reading ACKs', () => {
       encode({ typeUrl: 't', resourceNames: ['日本'] }),
       Buffer.from([0x22, 0x05, 0x61]), // a length past the end
       Buffer.from([0x20, 0x01]), // a varint field
+      Buffer.from([0x22, 0x81, 0x00, 0x61]), // a length written in more bytes than needed
       Buffer.concat([encode({ resourceNames: ['a'] }), encode({ typeUrl: 't' }), encode({ resourceNames: ['b'] })]), // names not in one run
     ];
     for (const b of others) expect(readAck(b), b.toString('hex')).toBeUndefined();
