@@ -21,15 +21,56 @@ export interface PipelineState {
   rollout?: RolloutTracker;
 }
 
+const diagnosticLines = (set: ResourceSet): Array<{ fields: object; line: string }> =>
+  set.diagnostics.flatMap((d) =>
+    d.problems.map((p) => ({
+      fields: { file: d.file, document: d.document, line: d.line, resource: d.resource, field: p.path, keptPrevious: d.keptPrevious },
+      line: `${d.file}${d.document !== undefined ? ` document ${d.document}` : ''}${d.line ? ` (line ${d.line})` : ''}${d.resource ? ` ${d.resource}` : ''}: ${p.path}: ${p.message}${d.keptPrevious ? ' - the last valid version is still served' : ''}`,
+    })),
+  );
+
 export function logDiagnostics(set: ResourceSet, log: Logger): void {
-  for (const d of set.diagnostics) {
-    for (const p of d.problems) {
-      log.error(
-        { file: d.file, document: d.document, line: d.line, resource: d.resource, field: p.path, keptPrevious: d.keptPrevious },
-        `${d.file}${d.document !== undefined ? ` document ${d.document}` : ''}${d.line ? ` (line ${d.line})` : ''}${d.resource ? ` ${d.resource}` : ''}: ${p.path}: ${p.message}${d.keptPrevious ? ' - the last valid version is still served' : ''}`,
-      );
-    }
-  }
+  for (const d of diagnosticLines(set)) log.error(d.fields, d.line);
+}
+
+/**
+ * What a server logs of each change: a file problem or an INVALID resource
+ * when it appears or its messages change, not again on every later change
+ * while it stays (the set and the status carry all of them each time; the
+ * "configuration updated" line counts the invalid ones, status and
+ * `meshplane validate` list them).
+ */
+function changeLogger(log: Logger): { diagnostics(set: ResourceSet): void; invalid(status: CoreResult['status']): number } {
+  let lastDiagnostics = new Set<string>();
+  let lastStatus: CoreResult['status'] | undefined;
+  let lastInvalid = new Map<string, string>();
+  let invalidCount = 0;
+  return {
+    diagnostics(set) {
+      const now = new Set<string>();
+      for (const d of diagnosticLines(set)) {
+        now.add(d.line);
+        if (!lastDiagnostics.has(d.line)) log.error(d.fields, d.line);
+      }
+      lastDiagnostics = now;
+    },
+    invalid(status) {
+      // The core hands back the same status object when no status changed (a route edit often changes none).
+      if (status === lastStatus) return invalidCount;
+      const now = new Map<string, string>();
+      for (const key in status) {
+        const s = status[key];
+        if (s.state !== 'INVALID') continue;
+        const said = s.messages.join('; ');
+        now.set(key, said);
+        if (lastInvalid.get(key) !== said) log.warn({ resource: key, messages: s.messages }, `${key} is invalid: ${said}`);
+      }
+      for (const key of lastInvalid.keys()) if (!now.has(key) && status[key]) log.info({ resource: key, state: status[key].state }, `${key} is no longer invalid`);
+      lastStatus = status;
+      lastInvalid = now;
+      return (invalidCount = now.size);
+    },
+  };
 }
 
 /**
@@ -50,8 +91,9 @@ export function runPipeline(
 ): () => void {
   const computeCore = createCore();
   const translateAll = createTranslator(opts); // reuses the translation of what did not change
+  const changes = changeLogger(log);
   const apply = (set: ResourceSet, started: number) => {
-    logDiagnostics(set, log);
+    changes.diagnostics(set);
     const core = computeCore(set.resources, settings, set.rejected);
     const coreDone = performance.now();
     const perGateway = translateAll(core.ir);
@@ -95,10 +137,9 @@ export function runPipeline(
     state.resources = set.resources;
     state.settings = settings;
     state.generation++;
-    const invalid = Object.entries(core.status).filter(([, s]) => s.state === 'INVALID');
-    for (const [key, s] of invalid) log.warn({ resource: key, messages: s.messages }, `${key} is invalid: ${s.messages.join('; ')}`);
+    const invalid = changes.invalid(core.status);
     log.info(
-      { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid: invalid.length, ms: Math.round(performance.now() - started),
+      { generation: state.generation, resources: set.resources.length, gateways: next.size, routes: core.ir.routes.length, invalid, ms: Math.round(performance.now() - started),
         // Where the time went: the core, translation, encoding the snapshots (the rest: serving them, status, sinks).
         phasesMs: { core: Math.round(coreDone - started), translate: Math.round(translateDone - coreDone), snapshots: Math.round(snapshotsDone - translateDone) } },
       'configuration updated',

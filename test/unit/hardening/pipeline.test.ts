@@ -33,4 +33,28 @@ describe('pipeline', () => {
     expect(cache.get('gateway:apps/gw')).not.toBe(served);
     stop();
   });
+
+  it('logs a broken file or an invalid resource when it appears or changes, not again on every later change', () => {
+    const sets = new Subject<ResourceSet>();
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const stop = runPipeline(sets, DEFAULT_SETTINGS, { listenerAddress: '127.0.0.1' }, new SnapshotCache(), log, { generation: 0 });
+    const base = [workspace('team', ['apps']), settings('team', 'apps'), gateway('apps'), ...service('apps', 'web')];
+    const root = (n: number, gw = 'gw') => routeTable('apps', 'root', Array.from({ length: n }, (_, i) => forward(`r${i}`, 'web')), { hosts: ['x.example.com'], virtualGateways: [{ name: gw }] });
+    const broken = { file: 'routes.yaml', document: 1, line: 3, resource: 'RouteTable/apps/b', keptPrevious: true, problems: [{ path: 'spec.hostz', message: 'unknown field' }] };
+    const said = (re: RegExp) => lines.filter((l) => re.test(l)).length;
+    sets.next({ resources: [...base, root(1, 'nope')], rejected: [], diagnostics: [broken] } as unknown as ResourceSet);
+    sets.next({ resources: [...base, root(2, 'nope')], rejected: [], diagnostics: [broken] } as unknown as ResourceSet);
+    expect(said(/RouteTable\/apps\/root is invalid/)).toBe(1);
+    expect(said(/spec\.hostz: unknown field/)).toBe(1);
+    // Every summary still counts it.
+    expect(lines.filter((l) => l.includes('"msg":"configuration updated"')).map((l) => JSON.parse(l).invalid)).toEqual([1, 1]);
+    // Fixed: said once; broken again: said again.
+    sets.next({ resources: [...base, root(2)], rejected: [], diagnostics: [] } as unknown as ResourceSet);
+    expect(said(/RouteTable\/apps\/root is no longer invalid/)).toBe(1);
+    sets.next({ resources: [...base, root(2, 'nope')], rejected: [], diagnostics: [broken] } as unknown as ResourceSet);
+    expect(said(/RouteTable\/apps\/root is invalid/)).toBe(2);
+    expect(said(/spec\.hostz: unknown field/)).toBe(2);
+    stop();
+  });
 });

@@ -1,0 +1,13 @@
+import { createCore } from '../src/core/index.js';
+import { createTranslator } from '../src/translate/index.js';
+import { estateResources } from './estate.js';
+const { resources, settings } = estateResources(10000);
+const ir = createCore()(resources, settings).ir;
+const envoy = createTranslator({ listenerAddress: '0.0.0.0' })(ir);
+const gw = envoy.get('gateway:ws-0/gw')!;
+const rc = gw.route[0].body as any;
+console.log(gw.route.length, Object.keys(rc), rc.virtualHosts.length, rc.virtualHosts[0].routes.length);
+const vh = { ...rc.virtualHosts[0], routes: undefined };
+console.log(JSON.stringify(vh, null, 1).slice(0, 3000));
+for (const i of [0, 1, 2, 3, 500, 5001]) console.log(JSON.stringify(rc.virtualHosts[0].routes[i]));
+console.log(JSON.stringify(gw.listener[0].body).slice(0, 4000));
