@@ -11,7 +11,7 @@ import { resolveDestination, type DestinationCatalog } from './destinations.js';
 import { byAge, compareStr, globMatch, isLiteral, selectorMatches } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
-import { firstOfEach, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
+import { firstOfEach, keepRecord, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
 
 const QUIET = { warn: () => {}, invalid: () => {} };
 import type { WorkspaceIndex } from './workspaces.js';
@@ -173,14 +173,14 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
   const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
   const rec = ctx.memo?.previous.get(key);
-  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) ctx.memo!.next.set(key, rec);
+  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) keepRecord(ctx, key, rec);
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
       // The first root of a computation found the backends map empty: its entries are the log's first of each cluster, in order.
       const firstBackends = backendsBefore === 0 ? [...ctx.backends.values()] : firstOfEach(log.backends, 0);
-      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, routeCost: budget.routeCost, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstBackends, selections: log.selections.slice() };
-      ctx.memo.next.set(key, made);
+      const made: SubtreeRecord = { table: root.table, leftBefore: limit, spent: limit - budget.left, routeCost: budget.routeCost, pressure: log.pressure, routes: out.slice(), status: log.status.slice(), backends: firstBackends, selections: log.selections.slice(), nested: log.records.slice() };
+      keepRecord(ctx, key, made);
       ctx.touched.push(made);
     }
   }
@@ -300,10 +300,10 @@ function expandRoute(
       const key = ctx.memo ? subtreeKey(gateway, hosts, frame.root, chain, childFrame.labels, childFrame.matchers, childFrame.workloadSelector, child) : '';
       const rec = ctx.memo?.previous.get(key);
       if (rec && replay(ctx, rec, child, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) {
-        ctx.memo!.next.set(key, rec);
+        keepRecord(ctx, key, rec);
         continue;
       }
-      const mark = { out: out.length, left: budget.left, routeCost: budget.routeCost, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure };
+      const mark = { out: out.length, left: budget.left, routeCost: budget.routeCost, status: ctx.log.status.length, backends: ctx.log.backends.length, selections: ctx.log.selections.length, pressure: ctx.log.pressure, records: ctx.log.records.length };
       const http = child.table.spec.http;
       for (let i = 0; i < http.length && !budget.exceeded; i++) expandRoute(ctx, childFrame, child, http[i], i, gateway, hosts, out, budget, selections);
       if (budget.exceeded) return;
@@ -318,8 +318,9 @@ function expandRoute(
           status: ctx.log.status.slice(mark.status),
           backends: firstOfEach(ctx.log.backends, mark.backends),
           selections: ctx.log.selections.slice(mark.selections),
+          nested: ctx.log.records.slice(mark.records),
         };
-        ctx.memo.next.set(key, made);
+        keepRecord(ctx, key, made);
         ctx.touched.push(made);
       }
     }

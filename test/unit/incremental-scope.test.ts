@@ -53,6 +53,26 @@ describe('an edit recomputes what it affects', () => {
     expect(after.ir.routes).toHaveLength(before.ir.routes.length);
   });
 
+  it('edits one after another, each in another workspace (not an edit and its undo): each makes only its table\'s routes', () => {
+    const core = createCore();
+    let estate = base();
+    core(estate, settings);
+    for (const [step, ns] of ['ws-1', 'ws-2', 'ws-3', 'ws-1', 'ws-4'].entries()) {
+      estate = replace(estate, 'RouteTable', ns, 'gc-3', (r) => {
+        const spec = r.spec as { http: Array<Record<string, unknown>> };
+        return { ...r, spec: { ...spec, http: spec.http.map((h, i) => (i === 0 ? { ...h, matchers: [{ uri: { prefix: `/${ns}/t3/edited-${step}` } }] } : h)) } };
+      });
+      const made = flattenWork.routes;
+      const work = attachWork.routes;
+      const after = core(estate, settings);
+      // A subtree replayed whole in one computation still holds its inner tables' records for the next
+      // (before, the second edit made the 100 routes of its workspace's child table again).
+      expect(flattenWork.routes - made, `edit ${step} in ${ns}`).toBe(10);
+      expect(attachWork.routes - work, `edit ${step} in ${ns}`).toBe(10);
+      expect(JSON.stringify(after)).toBe(JSON.stringify(computeCore(estate, settings)));
+    }
+  });
+
   it('a policy edit: only the routes the policy selected before or after are new objects', () => {
     const core = createCore();
     const before = core(base(), settings);
