@@ -7,12 +7,18 @@
 // MODE=full times fresh full computations instead (no memo), the same way.
 // As a server sees edits (rarely, between other work): NOWARM=1 skips the
 // warm-up (the JIT has not optimised the core yet), COLD=1 walks 64 MB before
-// each edit (caches cold).
-//   ROUTES=10000 MODE=policy|route|endpoint|full EDITS=20 npm run bench:core-edits
+// each edit (caches cold). CUMULATIVE=1 keeps each edit (the next starts from
+// it, as a user's edits do) instead of returning to the base estate;
+// MODE=mixed cycles route, policy and endpoint edits (bench:e2e's order) and
+// reports each kind's median. COUNTS=1 prints each edit's time and the routes
+// it made and attached (the work counters the scope tests read).
+//   ROUTES=10000 MODE=policy|route|endpoint|mixed|full EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { computeCore, createCore } from '../src/core/index.js';
 import type { Resource } from '../src/resources/schema.js';
+import { attachWork } from '../src/core/route-attachment.js';
+import { flattenWork } from '../src/core/routes.js';
 import { estateResources, workspacesFor } from './estate.js';
 import { median } from './stats.js';
 
@@ -21,20 +27,25 @@ const EDITS = Number(process.env.EDITS ?? 20);
 const MODE = process.env.MODE ?? 'policy';
 const WS = workspacesFor(ROUTES);
 const { resources, settings } = estateResources(ROUTES);
-// The edits of bench:core: one workspace's policy selector, or one grandchild table's first matcher.
-const edit = (i: number): Resource[] => {
-  const edited = resources.slice();
+const CUMULATIVE = !!process.env.CUMULATIVE;
+const KINDS = MODE === 'mixed' ? ['route', 'policy', 'endpoint'] : [MODE];
+const kindOf = (i: number) => KINDS[i % KINDS.length];
+// The edits of bench:core: one workspace's policy selector, one Pod moved, or one grandchild table's first matcher.
+const edit = (base: Resource[], i: number): Resource[] => {
+  const edited = base.slice();
+  const kind = kindOf(i);
   const ns = `ws-${(i % (WS - 1)) + 1}`;
-  if (MODE === 'policy') {
-    const idx = resources.findIndex((x) => x.kind === 'RetryTimeoutPolicy' && x.metadata.namespace === ns);
-    edited[idx] = { ...edited[idx], spec: { ...(edited[idx].spec as object), applyToRoutes: [{ route: { labels: { tier: 'gold' } } }] } } as Resource;
-  } else if (MODE === 'endpoint') {
+  if (kind === 'policy') {
+    // silver and gold by turns, so that cumulative edits keep changing what it selects
+    const idx = base.findIndex((x) => x.kind === 'RetryTimeoutPolicy' && x.metadata.namespace === ns);
+    edited[idx] = { ...edited[idx], spec: { ...(edited[idx].spec as object), applyToRoutes: [{ route: { labels: { tier: i % 2 ? 'silver' : 'gold' } } }] } } as Resource;
+  } else if (kind === 'endpoint') {
     // one Pod moved: one EndpointSlice's first address
-    const idx = resources.findIndex((x) => x.kind === 'EndpointSlice' && x.metadata.namespace === ns);
+    const idx = base.findIndex((x) => x.kind === 'EndpointSlice' && x.metadata.namespace === ns);
     const body = (edited[idx] as unknown as { body: { endpoints: Array<{ addresses: string[] }> } }).body;
     edited[idx] = { ...edited[idx], body: { ...body, endpoints: body.endpoints.map((e, j) => (j === 0 ? { ...e, addresses: [`10.255.${i % 250}.9`] } : e)) } } as Resource;
   } else {
-    const idx = resources.findIndex((x) => x.kind === 'RouteTable' && x.metadata.name === 'gc-3' && x.metadata.namespace === ns);
+    const idx = base.findIndex((x) => x.kind === 'RouteTable' && x.metadata.name === 'gc-3' && x.metadata.namespace === ns);
     const spec = edited[idx].spec as { http: Array<{ matchers: unknown[] }> };
     edited[idx] = { ...edited[idx], spec: { ...spec, http: spec.http.map((h, j) => (j === 0 ? { ...h, matchers: [{ uri: { prefix: `/edited-${i}` } }] } : h)) } } as Resource;
   }
@@ -44,7 +55,7 @@ const edit = (i: number): Resource[] => {
 const engine = createCore();
 if (MODE !== 'full') engine(resources, settings);
 if (MODE === 'full') computeCore(resources, settings), computeCore(resources, settings); // warm up
-else for (let i = 0; i < (process.env.NOWARM ? 0 : 6); i++) engine(edit(i), settings), engine(resources, settings); // warm up
+else for (let i = 0; i < (process.env.NOWARM ? 0 : 6); i++) engine(edit(resources, 1000 + i), settings), engine(resources, settings); // warm up
 const session = new Session();
 if (process.env.CPU_PROF) {
   session.connect();
@@ -61,22 +72,29 @@ if (process.env.HEAP_PROF) {
 const cold = new Uint8Array(process.env.COLD ? 64 << 20 : 0);
 const times: number[] = [];
 const cpu: number[] = [];
+const byKind: Record<string, number[]> = {};
+let current = resources;
 const cpuMs = (since: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(since);
   return (c.user + c.system) / 1000;
 };
 for (let i = 0; i < EDITS; i++) {
-  const edited = MODE === 'full' ? resources : edit(i);
+  const edited = MODE === 'full' ? resources : edit(current, i);
   if (process.env.GC_EACH) global.gc?.(); // as bench:core did: a forced full GC before each
   if (process.env.COLD) { let x = 0; for (let j = 0; j < cold.length; j += 64) x += cold[j]++; if (x < 0) console.log(x); }
+  const made = flattenWork.routes, attached = attachWork.routes;
   const t = performance.now();
   const c = process.cpuUsage();
   if (MODE === 'full') computeCore(resources, settings);
   else engine(edited, settings);
   cpu.push(cpuMs(c));
   times.push(performance.now() - t);
-  if (MODE !== 'full') engine(resources, settings);
+  (byKind[kindOf(i)] ??= []).push(times[i]);
+  if (process.env.COUNTS) console.log(`${kindOf(i)} ${times[i].toFixed(1)} ms: made ${flattenWork.routes - made}, attached ${attachWork.routes - attached}`);
+  if (CUMULATIVE) current = edited;
+  else if (MODE !== 'full') engine(resources, settings);
 }
 if (process.env.HEAP_PROF) writeFileSync(process.env.HEAP_PROF, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
 if (process.env.CPU_PROF) writeFileSync(process.env.CPU_PROF, JSON.stringify((await session.post('Profiler.stop')).profile));
-console.log(JSON.stringify({ routes: ROUTES, mode: MODE, edits: EDITS, editMs: { median: +median(times).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1) }, cpuMs: { median: +median(cpu).toFixed(1), min: +Math.min(...cpu).toFixed(1) } }));
+const kinds = MODE === 'mixed' ? { byKindMs: Object.fromEntries(Object.entries(byKind).map(([k, xs]) => [k, +median(xs).toFixed(1)])) } : {};
+console.log(JSON.stringify({ routes: ROUTES, mode: MODE, ...(CUMULATIVE ? { cumulative: true } : {}), edits: EDITS, ...kinds, editMs: { median: +median(times).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1) }, cpuMs: { median: +median(cpu).toFixed(1), min: +Math.min(...cpu).toFixed(1) } }));
