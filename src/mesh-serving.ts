@@ -85,7 +85,7 @@ export class MeshServing {
       if (!prev || !wanted.has(id)) continue;
       const resources = this.withSecrets(key, prev.resources);
       try {
-        const snapshot = buildSnapshot(resources);
+        const snapshot = buildSnapshot(resources, false, prev.snapshot);
         next.set(key, snapshot);
         this.served.set(key, { resources, snapshot });
       } catch (err) {

@@ -110,7 +110,7 @@ export function runPipeline(
         continue;
       }
       try {
-        next.set(key, buildSnapshot(resources));
+        next.set(key, buildSnapshot(resources, false, cache.get(key)));
       } catch (err) {
         const prev = cache.get(key);
         if (prev) next.set(key, prev);

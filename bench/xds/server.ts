@@ -16,7 +16,8 @@ const KEYS = Number(process.env.KEYS ?? 250);
 const KEEP = !process.env.FRESH_BODIES;
 const cache = new SnapshotCache();
 // Proxies name their gateway in node.cluster ("gw/<k>"); meshplane keys it "gateway:gw/<k>".
-const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot>(set.map(([k, r]) => [gatewayKey(k), buildSnapshot(r)]));
+// Each with the key's current snapshot, as the pipeline builds them (a type whose translated list is unchanged is reused).
+const build = (set: Array<[string, EnvoyResources]>) => new Map<string, Snapshot>(set.map(([k, r]) => [gatewayKey(k), buildSnapshot(r, false, cache.get(gatewayKey(k)))]));
 const served = () => new Map(cache.keys().map((k) => [k.slice('gateway:'.length), cache.get(k)!]));
 
 let buildMs = 0;

@@ -19,6 +19,9 @@ export const hash = (data: string | Uint8Array): string => oneShotHash('sha256',
 
 interface Entry {
   resource: EncodedResource;
+  name: string;
+  /** Dropped from the cache by a sweep (a snapshot may still serve it). */
+  swept?: boolean;
   type: ResourceType;
   body: unknown;
   strict: boolean;
@@ -44,6 +47,8 @@ const MAX_VARIANTS = 8;
 export class ResourceEncodings {
   private readonly byName = new Map<ResourceType, Map<string, Entry[]>>();
   private generation = 0;
+  /** Each encoding's entry, for keep(). */
+  private readonly entries = new WeakMap<EncodedResource, Entry>();
   /** Encodings done and avoided, for tests and benchmarks. */
   readonly stats = { encoded: 0, reused: 0 };
 
@@ -63,13 +68,10 @@ export class ResourceEncodings {
       const { entry, value } =
         (type === 'endpoint' && loadAssignmentEntry(url, body)) ||
         ownedEntry(url, type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN, (runs = { prior: latest(variants)?.runs, next: new Map() })) : encodeResource(TYPES[type], body));
-      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, type, body, strict, used: this.generation, ...(runs ? { runs: runs.next } : {}) };
+      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, name, type, body, strict, used: this.generation, ...(runs ? { runs: runs.next } : {}) };
       this.stats.encoded++;
-      if (!variants) names.set(name, [e]);
-      else {
-        variants.push(e);
-        if (variants.length > MAX_VARIANTS) variants.sort((a, b) => b.used - a.used).pop();
-      }
+      this.entries.set(e.resource, e);
+      this.add(names, e, variants);
     }
     if (strict && !e.strict) {
       assertKnownFields(lookupType(TYPES[type]), body);
@@ -77,6 +79,30 @@ export class ResourceEncodings {
     }
     e.used = this.generation;
     return e.resource;
+  }
+
+  private add(names: Map<string, Entry[]>, e: Entry, variants = names.get(e.name)): void {
+    if (!variants) names.set(e.name, [e]);
+    else {
+      variants.push(e);
+      if (variants.length > MAX_VARIANTS) variants.sort((a, b) => b.used - a.used).pop()!.swept = true;
+    }
+  }
+
+  /** Marks encodings as used by this generation without looking them up again (a snapshot type reused whole). */
+  keep(type: ResourceType, resources: Iterable<EncodedResource>): void {
+    for (const r of resources) {
+      const e = this.entries.get(r);
+      if (!e) continue;
+      e.used = this.generation;
+      // Swept meanwhile (a snapshot carried over unbuilt for a generation): cached again, so equal content stays shared.
+      if (e.swept) {
+        e.swept = false;
+        let names = this.byName.get(type);
+        if (!names) this.byName.set(type, (names = new Map()));
+        this.add(names, e);
+      }
+    }
   }
 
   /** Ends a generation: drops what it did not use (what is served is what the last build used). */
@@ -87,6 +113,7 @@ export class ResourceEncodings {
         let stale = 0;
         for (const v of variants) if (v.used < oldest) stale++;
         if (stale === 0) continue;
+        for (const v of variants) if (v.used < oldest) v.swept = true;
         if (stale === variants.length) names.delete(name);
         else {
           let kept = 0;
@@ -98,6 +125,7 @@ export class ResourceEncodings {
   }
 
   clear(): void {
+    for (const names of this.byName.values()) for (const variants of names.values()) for (const v of variants) v.swept = true;
     this.byName.clear();
   }
 }

@@ -54,7 +54,11 @@ export interface TypeSnapshot {
   changes?: TypeChanges;
   /** The last cache revision in which this was a key's current snapshot (ACK counts per resource). */
   currentThrough?: number;
+  /** The translated list it was built from, so the next build of the same list can reuse it. */
+  input?: TranslatedList;
 }
+
+type TranslatedList = EnvoyResources[ResourceType];
 
 export type Snapshot = Record<ResourceType, TypeSnapshot>;
 
@@ -65,11 +69,26 @@ export { hash };
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-export function buildSnapshot(resources: EnvoyResources, strict = false): Snapshot {
+/**
+ * Encodes and versions a proxy's resources. With the proxy's previous
+ * snapshot, a type whose translated list is the one it was built from (the
+ * same names and body objects, in order: what the translator hands over for a
+ * type a change did not reach) is that snapshot's TypeSnapshot again: not
+ * sorted, looked up or hashed (a Pod move changes one type of five).
+ */
+export function buildSnapshot(resources: EnvoyResources, strict = false, previous?: Snapshot): Snapshot {
   const out = {} as Snapshot;
   const now = performance.now();
   for (const type of RESOURCE_TYPES) {
-    const list = [...(resources[type] ?? [])].sort(byName);
+    const input = resources[type] ?? [];
+    const last = previous?.[type];
+    if (last && !strict && sameInput(last.input, input)) {
+      encodings.keep(type, last.resources.values());
+
+      out[type] = last;
+      continue;
+    }
+    const list = [...input].sort(byName);
     const encoded = new Map<string, EncodedResource>();
     const sorted: EncodedResource[] = [];
     for (const r of list) {
@@ -80,9 +99,17 @@ export function buildSnapshot(resources: EnvoyResources, strict = false): Snapsh
       else sorted.push(e);
       encoded.set(r.name, e);
     }
-    out[type] = { version: versionOfSorted(sorted), resources: encoded, since: now };
+    out[type] = { version: versionOfSorted(sorted), resources: encoded, since: now, input };
   }
   return out;
+}
+
+/** The same translated list: names and body objects, in order (bodies are never mutated once handed over). */
+function sameInput(a: TranslatedList | undefined, b: TranslatedList): boolean {
+  if (a === b) return true;
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].body !== b[i].body || a[i].name !== b[i].name) return false;
+  return true;
 }
 
 /** The version of a set of resources sorted by name: a hash of their names and content hashes. */

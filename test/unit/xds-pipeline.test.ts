@@ -68,6 +68,54 @@ describe('building snapshots', () => {
     expect(after.cluster).toBe(before.cluster);
     expect(after.endpoint).not.toBe(before.endpoint);
   });
+
+  it('reuses, without looking at it, a type whose translated list is the one the previous snapshot was built from', () => {
+    const cache = new SnapshotCache();
+    const key = 'gateway:ns/reuse';
+    const first = gateway(['reuse/a', 'reuse/b'], 80);
+    cache.setAll(new Map([[key, buildSnapshot(first, false, cache.get(key))]]));
+    const before = cache.get(key)!;
+    // A Pod move: the translator hands over the same cluster list, new endpoint bodies.
+    const moved: EnvoyResources = { ...first, endpoint: gateway(['reuse/a', 'reuse/b'], 81).endpoint };
+    const encoded = encodings.stats.encoded;
+    const reused = encodings.stats.reused;
+    const next = buildSnapshot(moved, false, before);
+    expect(next.cluster).toBe(before.cluster);
+    expect(next.endpoint).not.toBe(before.endpoint);
+    // Only the endpoints were looked up (and encoded); the clusters were not even compared.
+    expect(encodings.stats.encoded - encoded).toBe(2);
+    expect(encodings.stats.reused - reused).toBe(0);
+    // The same versions a build without the previous snapshot gives.
+    const fresh = buildSnapshot(moved);
+    for (const t of ['cluster', 'endpoint', 'listener', 'route', 'secret'] as const) expect(next[t].version).toBe(fresh[t].version);
+    // A list with another body, or another name, in it is built again.
+    expect(buildSnapshot({ ...moved, cluster: [moved.cluster[0], cluster('reuse/b', 9)] }, false, next).cluster).not.toBe(next.cluster);
+    expect(buildSnapshot({ ...moved, cluster: [moved.cluster[0]] }, false, next).cluster.resources.size).toBe(1);
+    // Strict builds (meshplane validate) check every body, so they reuse nothing.
+    expect(buildSnapshot(moved, true, next).cluster).not.toBe(next.cluster);
+  });
+
+  it('keeps a reused type\'s encodings cached, so other proxies share them and nothing is encoded again', () => {
+    const cache = new SnapshotCache();
+    const key = 'gateway:ns/kept';
+    const res = gateway(['kept/a'], 80);
+    cache.setAll(new Map([[key, buildSnapshot(res, false, cache.get(key))]]));
+    const original = cache.get(key)!.cluster.resources.get('kept/a');
+    // Generations in which the cluster type is reused whole (setAll sweeps what a generation did not use).
+    for (let port = 81; port < 85; port++) cache.setAll(new Map([[key, buildSnapshot({ ...res, endpoint: gateway(['kept/a'], port).endpoint }, false, cache.get(key))]]));
+    expect(cache.get(key)!.cluster.resources.get('kept/a')).toBe(original);
+    const encoded = encodings.stats.encoded;
+    const other = buildSnapshot(gateway(['kept/a'], 99));
+    expect(other.cluster.resources.get('kept/a')).toBe(original);
+    expect(encodings.stats.encoded - encoded).toBe(1); // its endpoint only
+    // A snapshot carried over unbuilt for a generation had its encodings swept: reusing it caches them again.
+    encodings.sweep();
+    encodings.sweep();
+    buildSnapshot({ ...res, endpoint: gateway(['kept/a'], 84).endpoint }, false, cache.get(key));
+    const again = encodings.stats.encoded;
+    expect(buildSnapshot(gateway(['kept/a'], 84)).cluster.resources.get('kept/a')).toBe(original);
+    expect(encodings.stats.encoded).toBe(again);
+  });
 });
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
