@@ -10,7 +10,7 @@
 // each edit (caches cold). CUMULATIVE=1 keeps each edit (the next starts from
 // it, as a user's edits do) instead of returning to the base estate;
 // MODE=mixed cycles route, policy and endpoint edits (bench:e2e's order) and
-// reports each kind's median. COUNTS=1 prints each edit's time and the routes
+// reports each kind's median (KINDS=route,endpoint: another cycle). COUNTS=1 prints each edit's time and the routes
 // it made and attached (the work counters the scope tests read).
 //   ROUTES=10000 MODE=policy|route|endpoint|mixed|full EDITS=20 npm run bench:core-edits
 import { writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ const MODE = process.env.MODE ?? 'policy';
 const WS = workspacesFor(ROUTES);
 const { resources, settings } = estateResources(ROUTES);
 const CUMULATIVE = !!process.env.CUMULATIVE;
-const KINDS = MODE === 'mixed' ? ['route', 'policy', 'endpoint'] : [MODE];
+const KINDS = MODE === 'mixed' ? (process.env.KINDS ?? 'route,policy,endpoint').split(',') : [MODE];
 const kindOf = (i: number) => KINDS[i % KINDS.length];
 // The edits of bench:core: one workspace's policy selector, one Pod moved, or one grandchild table's first matcher.
 const edit = (base: Resource[], i: number): Resource[] => {

@@ -50,8 +50,10 @@ export interface RouteAttachMemo {
   counts: Map<string, Map<string, [number, number]>>;
   /** What the attachments write to status, per key. */
   batches: Map<string, StatusBatch>;
+  /** The positions in `attached` whose warnings name each key, ascending (see warnedPositions). */
+  warned?: Map<string, number[]>;
 }
-export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], output: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map() });
+export const newRouteAttachMemo = (): RouteAttachMemo => ({ input: [], attached: [], output: [], workspacePolicies: new Map(), index: new Map(), gatesKey: '', counts: new Map(), batches: new Map(), warned: undefined });
 
 function addCounts(totals: RouteAttachMemo['counts'], effects: RouteEffects, times: number): void {
   const add = (key: string, counter: string, by: number) => {
@@ -225,17 +227,10 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   }
   // Each key's warnings (in route order) and counters, as one batch; only the dirty keys' are made again.
   if (dirty.size) {
-    const messages = new Map<string, string[]>();
-    for (const a of attached) {
-      if (a.effects.warnings.length === 0) continue;
-      for (const [key, message] of a.effects.warnings) {
-        if (!dirty.has(key)) continue;
-        const list = messages.get(key);
-        if (list) list.push(message);
-        else messages.set(key, [message]);
-      }
-    }
+    memo.warned = warnedPositions(memo.warned, prevAttached, attached, head, n - tail, again);
     for (const key of dirty) {
+      const list: string[] = [];
+      for (const i of memo.warned.get(key) ?? []) for (const [k, message] of attached[i].effects.warnings) if (k === key) list.push(message);
       const totals = memo.counts.get(key);
       let counters: Record<string, number> | undefined;
       for (const [counter, [sum, contributions]] of totals ?? []) {
@@ -243,11 +238,11 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
         else totals!.delete(counter);
       }
       if (totals?.size === 0) memo.counts.delete(key);
-      const list = messages.get(key) ?? [];
       if (counters || list.length) memo.batches.set(key, { messages: list, ...(counters ? { counters } : {}) });
       else memo.batches.delete(key);
     }
   }
+  if (!dirty.size && n !== m) memo.warned = undefined; // its positions moved: made again when next needed
   for (const [key, batch] of memo.batches) status.addBatch(key, batch);
   memo.input = routes;
   memo.attached = attached;
@@ -255,6 +250,66 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
   memo.workspacePolicies = byWorkspace;
   memo.placed = placed;
   return result;
+}
+
+/**
+ * The positions whose warnings name each key. An edit in place (as many
+ * routes as before) patches the last index at the positions attached again,
+ * so a key's warnings are gathered from its own routes, not from every
+ * route; otherwise (or with no index yet) it is made from every attachment.
+ */
+function warnedPositions(last: Map<string, number[]> | undefined, before: RouteAttachment[], now: RouteAttachment[], from: number, to: number, again: Set<number>): Map<string, number[]> {
+  if (!last || before.length !== now.length) {
+    const index = new Map<string, number[]>();
+    for (let i = 0; i < now.length; i++) for (const key of keysOf(now[i].effects.warnings)) add(index, key, i);
+    return index;
+  }
+  const patch = (i: number) => {
+    const old = before[i].effects.warnings;
+    const next = now[i].effects.warnings;
+    if (old === next) return;
+    for (const key of keysOf(old)) remove(last, key, i);
+    for (const key of keysOf(next)) add(last, key, i);
+  };
+  for (let i = from; i < to; i++) patch(i);
+  for (const i of again) patch(i);
+  return last;
+}
+
+/** The keys a route's warnings name, each once. */
+function keysOf(warnings: ReadonlyArray<[string, string]>): string[] {
+  if (warnings.length === 0) return [];
+  if (warnings.length === 1) return [warnings[0][0]];
+  return [...new Set(warnings.map((w) => w[0]))];
+}
+
+/** Inserts i into the key's ascending positions (a binary search: most inserts land near the end). */
+function add(index: Map<string, number[]>, key: string, i: number): void {
+  const list = index.get(key);
+  if (!list) return void index.set(key, [i]);
+  if (list.length === 0 || list[list.length - 1] < i) return void list.push(i);
+  const at = lowerBound(list, i);
+  if (list[at] !== i) list.splice(at, 0, i);
+}
+
+function remove(index: Map<string, number[]>, key: string, i: number): void {
+  const list = index.get(key);
+  if (!list) return;
+  const at = lowerBound(list, i);
+  if (list[at] !== i) return;
+  list.splice(at, 1);
+  if (list.length === 0) index.delete(key);
+}
+
+function lowerBound(list: number[], i: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function attachToRoute(route: FinalRoute, index: SelectorIndex, clusterName: string, gates: FeatureGates): RouteAttachment {

@@ -13,6 +13,7 @@ import { validateResource } from '../../src/resources/schema.js';
 import { createTranslator, translateAll } from '../../src/translate/index.js';
 import { buildSnapshot } from '../../src/xds/snapshot.js';
 import { estateArbitrary } from '../support/fuzz-core.js';
+import { estateDocs } from '../../bench/estate.js';
 
 const RUNS = Number(process.env.INCREMENTAL_RUNS ?? 50);
 const OPTS = { listenerAddress: '127.0.0.1' };
@@ -239,4 +240,44 @@ describe('incremental core and translate', () => {
     expect(seen.routes).toBeGreaterThan(seen.steps);
     expect(seen.sidecars).toBeGreaterThan(seen.steps / 4);
   }, 600_000);
+});
+
+// The bench estate: every route is selected by two policies of one kind (its workspace's
+// and the gateway workspace's), so every route warns of a conflict. Edits in place (as
+// many routes as before) that take a route's conflict away and give it back, in the
+// middle of the list and (through a policy) at shared positions, must keep each policy's
+// warnings those of a fresh computation, in route order.
+describe('warnings of edits in place', () => {
+  it('a route\'s conflict taken away and given back: the same status as a fresh computation', () => {
+    const toResource = (d: unknown): Resource => {
+      const v = validateResource(d);
+      if (!v.ok) throw new Error(JSON.stringify(v.problems));
+      return v.resource;
+    };
+    let resources = estateDocs({ workspaces: 4 }).map(toResource);
+    const core = createCore();
+    const step = (what: string, change: (r: Resource) => Resource | undefined) => {
+      resources = resources.map((r) => change(r) ?? r);
+      const inc = core(resources);
+      const full = computeCore(resources);
+      expect(JSON.stringify(inc.status), what).toBe(JSON.stringify(full.status));
+      expect(JSON.stringify(inc.ir.routes), what).toBe(JSON.stringify(full.ir.routes));
+      return full;
+    };
+    const first = step('initial', () => undefined);
+    expect(Object.values(first.status).filter((s) => s.messages.some((m) => m.includes('conflict'))).length).toBeGreaterThan(10);
+    const relabel = (ns: string, table: string, route: number, group: string) => (r: Resource) => {
+      if (r.kind !== 'RouteTable' || r.metadata.namespace !== ns || r.metadata.name !== table) return undefined;
+      const spec = r.spec as { http: Array<{ labels: Record<string, string> }> };
+      return { ...r, spec: { ...spec, http: spec.http.map((h, i) => (i === route ? { ...h, labels: { ...h.labels, group } } : h)) } } as Resource;
+    };
+    step('a route of ws-2 selected by no policy', relabel('ws-2', 'gc-3', 0, 'none'));
+    step('another route of ws-2 too', relabel('ws-2', 'gc-3', 4, 'none'));
+    step('a route of ws-1 given another group', relabel('ws-1', 'gc-5', 2, 'g3'));
+    step('the first route selected again', relabel('ws-2', 'gc-3', 0, 'g7'));
+    // A policy of the gateway's workspace selecting by tier: shared positions attached again.
+    step('a policy selecting gold routes', (r) => (r.kind === 'RetryTimeoutPolicy' && r.metadata.namespace === 'ws-0' && r.metadata.name === 'p0' ? ({ ...r, spec: { ...(r.spec as object), applyToRoutes: [{ route: { labels: { tier: 'gold' } } }] } } as Resource) : undefined));
+    step('a route edit after it', relabel('ws-3', 'gc-1', 1, 'none'));
+    step('the other route selected again', relabel('ws-2', 'gc-3', 4, 'g1'));
+  });
 });
