@@ -20,8 +20,6 @@ export const hash = (data: string | Uint8Array): string => oneShotHash('sha256',
 interface Entry {
   resource: EncodedResource;
   name: string;
-  /** Dropped from the cache by a sweep (a snapshot may still serve it). */
-  swept?: boolean;
   type: ResourceType;
   body: unknown;
   strict: boolean;
@@ -29,6 +27,15 @@ interface Entry {
   /** A RouteConfiguration's runs of route entries, for its next encoding (src/xds/parts.ts). */
   runs?: RunIndex;
 }
+
+/**
+ * A cached encoding points at its entry, for keep() (a WeakMap made every
+ * scavenge walk its ephemerons); the pointer goes when the entry leaves the
+ * cache, so a resource still served does not keep its translated body alive.
+ */
+const ENTRY = Symbol('encodings entry');
+type Cached = EncodedResource & { [ENTRY]?: Entry };
+const forget = (e: Entry): void => void ((e.resource as Cached)[ENTRY] = undefined);
 
 /** The variant used last (the previous content of a name, usually its only one). */
 const latest = (variants: Entry[] | undefined): Entry | undefined => variants?.reduce<Entry | undefined>((a, v) => (!a || v.used > a.used ? v : a), undefined);
@@ -47,8 +54,6 @@ const MAX_VARIANTS = 8;
 export class ResourceEncodings {
   private readonly byName = new Map<ResourceType, Map<string, Entry[]>>();
   private generation = 0;
-  /** Each encoding's entry, for keep(). */
-  private readonly entries = new WeakMap<EncodedResource, Entry>();
   /** Encodings done and avoided, for tests and benchmarks. */
   readonly stats = { encoded: 0, reused: 0 };
 
@@ -68,9 +73,10 @@ export class ResourceEncodings {
       const { entry, value } =
         (type === 'endpoint' && loadAssignmentEntry(url, body)) ||
         ownedEntry(url, type === 'route' ? encodeSplit(lookupType(TYPES.route), body, ROUTE_PLAN, (runs = { prior: latest(variants)?.runs, next: new Map() })) : encodeResource(TYPES[type], body));
-      e = { resource: { name, typeUrl: url, value, version: hash(value), sotwEntry: entry }, name, type, body, strict, used: this.generation, ...(runs ? { runs: runs.next } : {}) };
+      const resource: Cached = { name, typeUrl: url, value, version: hash(value), sotwEntry: entry, [ENTRY]: undefined };
+      e = { resource, name, type, body, strict, used: this.generation, ...(runs ? { runs: runs.next } : {}) };
+      resource[ENTRY] = e;
       this.stats.encoded++;
-      this.entries.set(e.resource, e);
       this.add(names, e, variants);
     }
     if (strict && !e.strict) {
@@ -85,23 +91,19 @@ export class ResourceEncodings {
     if (!variants) names.set(e.name, [e]);
     else {
       variants.push(e);
-      if (variants.length > MAX_VARIANTS) variants.sort((a, b) => b.used - a.used).pop()!.swept = true;
+      if (variants.length > MAX_VARIANTS) forget(variants.sort((a, b) => b.used - a.used).pop()!);
     }
   }
 
-  /** Marks encodings as used by this generation without looking them up again (a snapshot type reused whole). */
-  keep(type: ResourceType, resources: Iterable<EncodedResource>): void {
+  /**
+   * Marks encodings as used by this generation without looking them up again
+   * (a snapshot type reused whole). One that left the cache meanwhile (its
+   * snapshot carried over unbuilt) stays out: still served, not shared.
+   */
+  keep(resources: Iterable<EncodedResource>): void {
     for (const r of resources) {
-      const e = this.entries.get(r);
-      if (!e) continue;
-      e.used = this.generation;
-      // Swept meanwhile (a snapshot carried over unbuilt for a generation): cached again, so equal content stays shared.
-      if (e.swept) {
-        e.swept = false;
-        let names = this.byName.get(type);
-        if (!names) this.byName.set(type, (names = new Map()));
-        this.add(names, e);
-      }
+      const e = (r as Cached)[ENTRY];
+      if (e) e.used = this.generation;
     }
   }
 
@@ -113,7 +115,7 @@ export class ResourceEncodings {
         let stale = 0;
         for (const v of variants) if (v.used < oldest) stale++;
         if (stale === 0) continue;
-        for (const v of variants) if (v.used < oldest) v.swept = true;
+        for (const v of variants) if (v.used < oldest) forget(v);
         if (stale === variants.length) names.delete(name);
         else {
           let kept = 0;
@@ -125,7 +127,7 @@ export class ResourceEncodings {
   }
 
   clear(): void {
-    for (const names of this.byName.values()) for (const variants of names.values()) for (const v of variants) v.swept = true;
+    for (const names of this.byName.values()) for (const variants of names.values()) for (const v of variants) forget(v);
     this.byName.clear();
   }
 }

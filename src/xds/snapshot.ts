@@ -83,7 +83,7 @@ export function buildSnapshot(resources: EnvoyResources, strict = false, previou
     const input = resources[type] ?? [];
     const last = previous?.[type];
     if (last && !strict && sameInput(last.input, input)) {
-      encodings.keep(type, last.resources.values());
+      encodings.keep(last.resources.values());
 
       out[type] = last;
       continue;
