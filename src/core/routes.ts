@@ -4,11 +4,12 @@
 // direct response; the error goes on the owning table's status.
 import { hash } from 'node:crypto';
 import type { Backend, ChainLink, FinalRoute, RouteAction } from '../ir/types.js';
-import type { HttpMatcher, HttpRoute, ObjectSelector, RouteTableR } from '../resources/schema.js';
+import type { HttpMatcher, HttpRoute, RouteTableR } from '../resources/schema.js';
 import { nsName } from '../resources/schema.js';
 import type { ChildIndex } from './child-index.js';
 import { resolveDestination, type DestinationCatalog } from './destinations.js';
-import { byAge, compareStr, globMatch, isLiteral, selectorMatches } from './match.js';
+import { selectChildren } from './delegation.js';
+import { globMatch } from './match.js';
 import { mergeMatchers, specificity } from './matchers.js';
 import type { StatusBook } from './status.js';
 import { firstOfEach, keepRecord, newLog, replay, subtreeKey, type FlattenLog, type RoutingMemo, type Selection, type SubtreeRecord } from './incremental-routes.js';
@@ -173,7 +174,7 @@ export function flattenRootTable(outer: FlattenContext, root: TableInfo, gateway
   // The root table is a subtree too: reused whole when it and everything it selects are unchanged.
   const key = ctx.memo ? `root\0${subtreeKey(gateway, hosts, root, [], frame.labels, frame.matchers, frame.workloadSelector, root)}` : '';
   const rec = ctx.memo?.previous.get(key);
-  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) keepRecord(ctx, key, rec);
+  if (rec && replay(ctx, rec, root, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame.root, parent, selectors))) keepRecord(ctx, key, rec);
   else {
     for (let i = 0; i < root.table.spec.http.length && !budget.exceeded; i++) expandRoute(ctx, frame, root, root.table.spec.http[i], i, gateway, hosts, out, budget, selections);
     if (ctx.memo && !budget.exceeded) {
@@ -274,7 +275,7 @@ function expandRoute(
     const selKey = `${info.key}\0${index}`;
     let selection = selections.get(selKey);
     const first = !selection;
-    if (!selection) selections.set(selKey, (selection = selectChildren(ctx, frame, info, route.delegate.routeTables)));
+    if (!selection) selections.set(selKey, (selection = selectChildren(ctx, frame.root, info, route.delegate.routeTables)));
     ctx.log.selections.push({ selKey, parent: info, selectors: route.delegate.routeTables, result: selection, first });
     const cycles = selection.children.filter((c) => frame.chainKeys.has(c.key) || c.key === info.key);
     const errors = [...selection.errors, ...cycles.map((c) => `delegation cycle: ${[...chain.map((l) => l.info.key), c.key].join(' -> ')}`)];
@@ -299,7 +300,7 @@ function expandRoute(
       };
       const key = ctx.memo ? subtreeKey(gateway, hosts, frame.root, chain, childFrame.labels, childFrame.matchers, childFrame.workloadSelector, child) : '';
       const rec = ctx.memo?.previous.get(key);
-      if (rec && replay(ctx, rec, child, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame, parent, selectors))) {
+      if (rec && replay(ctx, rec, child, out, budget, selections, (parent, selectors) => selectChildren({ ...ctx, status: QUIET }, frame.root, parent, selectors))) {
         keepRecord(ctx, key, rec);
         continue;
       }
@@ -358,68 +359,6 @@ function expandRoute(
   }
   if (errors.length) return invalid(errors);
   emit(make({ type: 'forward', destinations, ...(fwd.pathRewrite ? { pathRewrite: fwd.pathRewrite } : {}), ...(fwd.hostRewrite ? { hostRewrite: fwd.hostRewrite } : {}) }, []));
-}
-
-function selectChildren(
-  ctx: Pick<FlattenContext, 'children' | 'clusterName' | 'ws' | 'status'>,
-  frame: Frame,
-  parent: TableInfo,
-  selectors: ObjectSelector[],
-): Selection {
-  const errors: string[] = [];
-  const excluded: string[] = [];
-  const picked = new Map<string, TableInfo>();
-  const parentKey = parent.statusKey;
-  for (const raw of selectors) {
-    // A name without a namespace means the parent's namespace.
-    const sel: ObjectSelector = raw.name !== undefined && raw.namespace === undefined ? { ...raw, namespace: parent.table.metadata.namespace } : raw;
-    const byName = isLiteral(sel.name) && isLiteral(sel.namespace);
-    const candidates = ctx.children.candidates(sel).filter((c) =>
-      selectorMatches(sel, { metadata: c.table.metadata, workspace: c.workspace, cluster: c.table.cluster ?? ctx.clusterName }),
-    );
-    if (byName && candidates.length === 0) {
-      errors.push(`delegates to route table ${sel.namespace}/${sel.name}, which does not exist, has hosts (only tables without hosts can be delegated to), or is in a namespace no workspace selects`);
-      continue;
-    }
-    for (const c of candidates) {
-      const why = delegationBlocked(ctx.ws, frame.root, parent, c);
-      if (why) {
-        if (byName) errors.push(`cannot delegate to route table ${c.key}: ${why}`);
-        else excluded.push(`route table ${c.key} matches a delegate selector but is excluded: ${why}`);
-        continue;
-      }
-      picked.set(c.key, c);
-    }
-  }
-  // Excluded tables are a warning while something is served, an error when nothing is.
-  if (picked.size === 0 && errors.length === 0) errors.push(...excluded);
-  else for (const e of excluded) ctx.status.warn(parentKey, e);
-  const children = [...picked.values()].sort(
-    (a, b) => (b.table.spec.weight ?? 0) - (a.table.spec.weight ?? 0) || byAge(a.table, b.table) || compareStr(a.key, b.key),
-  );
-  return { children, errors, excluded };
-}
-
-/**
- * Semantics §3: a parent->child link holds through visibility (the child's
- * workspace exports the child table to the parent's, which imports it) or
- * through hand-down (the parent's and the root's workspaces export their
- * tables to the child's, which imports them). Says why neither holds.
- */
-function delegationBlocked(ws: WorkspaceIndex, root: TableInfo, parent: TableInfo, child: TableInfo): string | undefined {
-  if (parent.workspace === child.workspace || ws.isVisible('ROUTE_TABLE', child.table, child.workspace, parent.workspace)) return undefined;
-  const handDown: string[] = [];
-  for (const ancestor of root.key === parent.key ? [parent] : [root, parent]) {
-    if (ancestor.workspace === child.workspace) continue;
-    if (!ws.exportsTo(ancestor.workspace, child.workspace, 'ROUTE_TABLE', ancestor.table)) {
-      handDown.push(`workspace "${ancestor.workspace}" does not export ROUTE_TABLE to "${child.workspace}"`);
-    }
-    if (!ws.importsFrom(child.workspace, ancestor.workspace, 'ROUTE_TABLE', ancestor.table)) {
-      handDown.push(`workspace "${child.workspace}" does not import ROUTE_TABLE from "${ancestor.workspace}"`);
-    }
-  }
-  if (handDown.length === 0) return undefined;
-  return `the table is not visible to the parent (${ws.explainInvisible('ROUTE_TABLE', child.table, child.workspace, parent.workspace)}), nor handed down to it (${[...new Set(handDown)].join('; ')})`;
 }
 
 export const hostAllowed = (patterns: Array<{ host?: string }> | undefined, host: string): boolean =>
