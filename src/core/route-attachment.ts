@@ -257,22 +257,48 @@ export function attachRoutePolicies(routes: FinalRoute[], placed: PlacedPolicy[]
  * routes as before) patches the last index at the positions attached again,
  * so a key's warnings are gathered from its own routes, not from every
  * route; otherwise (or with no index yet) it is made from every attachment.
+ * A patched key's list is filtered and merged once (linear in its length,
+ * however many of its positions changed).
  */
 function warnedPositions(last: Map<string, number[]> | undefined, before: RouteAttachment[], now: RouteAttachment[], from: number, to: number, again: Set<number>): Map<string, number[]> {
   if (!last || before.length !== now.length) {
     const index = new Map<string, number[]>();
-    for (let i = 0; i < now.length; i++) for (const key of keysOf(now[i].effects.warnings)) add(index, key, i);
+    for (let i = 0; i < now.length; i++) {
+      for (const key of keysOf(now[i].effects.warnings)) {
+        const list = index.get(key);
+        if (list) list.push(i);
+        else index.set(key, [i]);
+      }
+    }
     return index;
   }
+  const removed = new Map<string, Set<number>>();
+  const added = new Map<string, number[]>();
   const patch = (i: number) => {
     const old = before[i].effects.warnings;
     const next = now[i].effects.warnings;
     if (old === next) return;
-    for (const key of keysOf(old)) remove(last, key, i);
-    for (const key of keysOf(next)) add(last, key, i);
+    for (const key of keysOf(old)) {
+      const set = removed.get(key);
+      if (set) set.add(i);
+      else removed.set(key, new Set([i]));
+    }
+    for (const key of keysOf(next)) {
+      const list = added.get(key);
+      if (list) list.push(i);
+      else added.set(key, [i]);
+    }
   };
   for (let i = from; i < to; i++) patch(i);
   for (const i of again) patch(i);
+  for (const key of new Set([...removed.keys(), ...added.keys()])) {
+    const gone = removed.get(key);
+    const kept = gone ? (last.get(key) ?? []).filter((i) => !gone.has(i)) : (last.get(key) ?? []);
+    const fresh = (added.get(key) ?? []).sort((a, b) => a - b);
+    const merged = fresh.length === 0 ? kept : mergeAscending(kept, fresh);
+    if (merged.length) last.set(key, merged);
+    else last.delete(key);
+  }
   return last;
 }
 
@@ -283,33 +309,14 @@ function keysOf(warnings: ReadonlyArray<[string, string]>): string[] {
   return [...new Set(warnings.map((w) => w[0]))];
 }
 
-/** Inserts i into the key's ascending positions (a binary search: most inserts land near the end). */
-function add(index: Map<string, number[]>, key: string, i: number): void {
-  const list = index.get(key);
-  if (!list) return void index.set(key, [i]);
-  if (list.length === 0 || list[list.length - 1] < i) return void list.push(i);
-  const at = lowerBound(list, i);
-  if (list[at] !== i) list.splice(at, 0, i);
-}
-
-function remove(index: Map<string, number[]>, key: string, i: number): void {
-  const list = index.get(key);
-  if (!list) return;
-  const at = lowerBound(list, i);
-  if (list[at] !== i) return;
-  list.splice(at, 1);
-  if (list.length === 0) index.delete(key);
-}
-
-function lowerBound(list: number[], i: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid] < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Two ascending lists of distinct positions as one. */
+function mergeAscending(a: number[], b: number[]): number[] {
+  const out: number[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length || j < b.length) out[k++] = j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++];
+  return out;
 }
 
 function attachToRoute(route: FinalRoute, index: SelectorIndex, clusterName: string, gates: FeatureGates): RouteAttachment {

@@ -87,7 +87,7 @@ export class ResourceEncodings {
     return e.resource;
   }
 
-  private add(names: Map<string, Entry[]>, e: Entry, variants = names.get(e.name)): void {
+  private add(names: Map<string, Entry[]>, e: Entry, variants: Entry[] | undefined): void {
     if (!variants) names.set(e.name, [e]);
     else {
       variants.push(e);
